@@ -1,0 +1,90 @@
+# swann: thin build, install, test and demo targets.
+#
+#   make            build build/libswann.so and build/libswann.a (Embedded Swift, release)
+#   make demo       set up, build, and train the digits classifier (examples/c/train_digits.c)
+#   make test       set up, build, and run every test (Swift unit tests, C contract tests)
+#   make install PREFIX=/usr/local
+#
+# TARGET_CPU names the CPU level the kernels are compiled for (default haswell:
+# AVX2 + FMA); e.g. `make TARGET_CPU=native`. Without one Swift emits scalar
+# library calls for every fused multiply-add.
+
+PREFIX     ?= /usr/local
+TARGET_CPU ?= haswell
+SWIFTC     ?= swiftc
+CC         ?= cc
+BUILD      ?= build
+VERSION    := $(shell sed -n 's/^let swannVersion: StaticString = "\(.*\)"/\1/p' Sources/Swann/CAPI.swift)
+
+SWIFT_SRCS := $(sort $(wildcard Sources/Swann/*.swift))
+C_SRCS     := Sources/CSupport/csupport.c
+C_HDRS     := Sources/CSupport/include/csupport.h
+EMBEDDED   := -enable-experimental-feature Embedded -wmo -parse-as-library -O \
+              -target-cpu $(TARGET_CPU) -module-name Swann -I Sources/CSupport/include
+STAGE      := $(BUILD)/stage
+
+.PHONY: all lib setup demo test test-swift test-c install clean check-lib
+
+all: lib
+lib: $(BUILD)/libswann.so $(BUILD)/libswann.a
+
+# Installs what the build and tests need on a fresh Debian machine, if missing.
+setup:
+	@sh tools/setup.sh
+
+$(BUILD)/csupport.o: $(C_SRCS) $(C_HDRS)
+	@mkdir -p $(BUILD)
+	$(CC) -std=c11 -O2 -fPIC -fvisibility=hidden -Wall -Wextra -I Sources/CSupport/include -c $(C_SRCS) -o $@
+
+$(BUILD)/swann.o: $(SWIFT_SRCS) $(C_HDRS)
+	@mkdir -p $(BUILD)
+	$(SWIFTC) $(EMBEDDED) -c $(SWIFT_SRCS) -o $@
+
+# The shared library: Embedded Swift objects, no Swift runtime; only swann_* exported.
+$(BUILD)/libswann.so: $(BUILD)/swann.o $(BUILD)/csupport.o tools/exports.map
+	$(CC) -shared -o $@ $(BUILD)/swann.o $(BUILD)/csupport.o -Wl,-soname,libswann.so.0 \
+	    -Wl,--version-script=tools/exports.map -Wl,-z,defs -Wl,--gc-sections -ljson-c -lm
+	ln -sf libswann.so $(BUILD)/libswann.so.0
+
+# The static library: one relocatable object whose only global symbols are swann_*,
+# so it links into any program (a Swift one included) without clashing.
+$(BUILD)/libswann.a: $(BUILD)/swann.o $(BUILD)/csupport.o
+	ld -r -o $(BUILD)/swann-all.o $(BUILD)/swann.o $(BUILD)/csupport.o
+	objcopy --wildcard --keep-global-symbol='swann_*' $(BUILD)/swann-all.o $(BUILD)/swann-static.o
+	rm -f $@ && ar rcs $@ $(BUILD)/swann-static.o
+
+$(BUILD)/swann.pc: tools/swann.pc.in Makefile
+	@mkdir -p $(BUILD)
+	sed -e 's|@PREFIX@|$(abspath $(PREFIX))|' -e 's|@VERSION@|$(VERSION)|' tools/swann.pc.in > $@
+
+install: lib $(BUILD)/swann.pc
+	install -d $(PREFIX)/include $(PREFIX)/lib/pkgconfig
+	install -m 644 include/swann.h $(PREFIX)/include/swann.h
+	install -m 755 $(BUILD)/libswann.so $(PREFIX)/lib/libswann.so.$(VERSION)
+	ln -sf libswann.so.$(VERSION) $(PREFIX)/lib/libswann.so.0
+	ln -sf libswann.so.0 $(PREFIX)/lib/libswann.so
+	install -m 644 $(BUILD)/libswann.a $(PREFIX)/lib/libswann.a
+	install -m 644 $(BUILD)/swann.pc $(PREFIX)/lib/pkgconfig/swann.pc
+
+# What the shipped library must be: no Swift runtime, only swann_* exported, small.
+check-lib: lib
+	@sh tests/lib/check_lib.sh $(BUILD)/libswann.so $(BUILD)/libswann.a
+
+demo: setup lib
+	$(CC) -std=c11 -O2 -Wall -Wextra -I include examples/c/train_digits.c -o $(BUILD)/train_digits \
+	    $(BUILD)/libswann.so -lm -Wl,-rpath,$(abspath $(BUILD))
+	./$(BUILD)/train_digits examples/data/digits.csv
+
+test: setup
+	@sh tools/run-tests.sh
+
+test-swift:
+	swift test
+
+test-c: lib
+	rm -rf $(STAGE)
+	$(MAKE) --no-print-directory install PREFIX=$(STAGE) BUILD=$(BUILD)
+	bash tests/c/run.sh $(abspath $(STAGE))
+
+clean:
+	rm -rf $(BUILD) .build

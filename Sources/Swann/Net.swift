@@ -1,0 +1,245 @@
+import CSupport
+
+/// Per-layer record, stored in the arena. Offsets are in bytes from the arena start.
+struct LayerRecord {
+    var fanIn: Int          // D_{k-1}
+    var fanOut: Int         // D_k
+    var activation: Activation
+    var alpha: Float
+    var weight: Int         // W_k, [fanOut, fanIn], inside the parameter block
+    var bias: Int           // b_k, [fanOut]
+    var z: Int              // z_k for max_batch rows
+    var y: Int              // y_k for max_batch rows (== z for identity)
+}
+
+/// The head of every arena. A `swann_net *` points here.
+struct NetHeader {
+    static let liveMagic: UInt64 = 0x7377_616E_6E5F_6E31  // "swann_n1"
+
+    var magic: UInt64
+    var ownsArena: Bool
+    var arenaBytes: Int
+    var layerCount: Int
+    var inputSize: Int
+    var outputSize: Int
+    var paramCount: Int
+    var maxBatch: Int
+    var loss: Loss
+    var optimizer: OptimizerConfig
+    var slotCount: Int
+    /// The output layer's gradient comes straight from the loss (softmax +
+    /// cross_entropy or sigmoid + binary_cross_entropy). Tests may turn it off.
+    var fuseOutput: Bool
+
+    // regions (byte offsets)
+    var layers: Int
+    var spec: Int
+    var specLength: Int     // without the NUL
+    var params: Int
+    var grads: Int
+    var slots: Int
+    var input: Int          // y_0 for max_batch rows
+    var scratch0: Int       // two max_batch x max width buffers for the backward recursion
+    var scratch1: Int
+    var packA: Int
+    var packB: Int
+    var tile: Int
+
+    // training state
+    var lastBatch: Int      // rows of the last successful forward; 0 = none yet
+    var accumulated: Int    // T: rows whose gradients are summed in grads
+    var steps: Int          // optimizer steps taken
+}
+
+/// Where each buffer of a net goes in its arena. Computed identically by
+/// `swann_arena_size` and `swann_create`, with every size checked for overflow.
+struct Plan {
+    var header = NetHeader(magic: 0, ownsArena: false, arenaBytes: 0, layerCount: 0, inputSize: 0,
+                           outputSize: 0, paramCount: 0, maxBatch: 0, loss: .mse,
+                           optimizer: OptimizerConfig(), slotCount: 0, fuseOutput: true, layers: 0,
+                           spec: 0, specLength: 0, params: 0, grads: 0, slots: 0, input: 0,
+                           scratch0: 0, scratch1: 0, packA: 0, packB: 0, tile: 0,
+                           lastBatch: 0, accumulated: 0, steps: 0)
+    var records: [LayerRecord] = []
+    var bytes = 0
+
+    static let alignment = 64
+
+    /// Builds the plan; fails with `.arg` when the arena would exceed the limit.
+    init(spec: NetSpec, maxBatch: Int, specLength: Int) throws(SwannError) {
+        var cursor = 0
+        func take(_ n: Int) -> Int {
+            let at = cursor
+            cursor = (cursor + n + Plan.alignment - 1) / Plan.alignment * Plan.alignment
+            return at
+        }
+        let f = MemoryLayout<Float>.stride
+        var h = header
+        h.layerCount = spec.layers.count
+        h.inputSize = spec.input
+        h.outputSize = spec.output
+        h.maxBatch = maxBatch
+        h.loss = spec.loss
+        h.optimizer = spec.optimizer
+        h.slotCount = spec.optimizer.kind.slotCount(spec.optimizer)
+        _ = take(MemoryLayout<NetHeader>.stride)
+        h.layers = take(MemoryLayout<LayerRecord>.stride * spec.layers.count)
+        h.spec = take(specLength + 1)
+        h.specLength = specLength
+
+        var params = 0, fanIn = spec.input, width = spec.input
+        var maxM = maxBatch, maxN = 1, maxK = maxBatch
+        for l in spec.layers {
+            let w = params
+            params += l.units * fanIn
+            let b = params
+            params += l.units
+            records.append(LayerRecord(fanIn: fanIn, fanOut: l.units, activation: l.activation,
+                                       alpha: Float(l.alpha), weight: w * f, bias: b * f, z: 0, y: 0))
+            width = max(width, l.units)
+            maxM = max(maxM, l.units)
+            maxN = max(maxN, max(l.units, fanIn))
+            maxK = max(maxK, max(l.units, fanIn))
+            fanIn = l.units
+        }
+        h.paramCount = params
+        h.params = take(params * f)
+        for k in 0..<records.count { records[k].weight += h.params; records[k].bias += h.params }
+        h.grads = take(params * f)
+        h.slots = take(h.slotCount * params * f)
+        // Activations: max_batch <= 2^24 and widths <= 2^24, so each product fits easily;
+        // the running total is checked against the limit after each layer.
+        h.input = take(maxBatch * spec.input * f)
+        for k in 0..<records.count {
+            records[k].z = take(maxBatch * records[k].fanOut * f)
+            records[k].y = records[k].activation == .identity ? records[k].z : take(maxBatch * records[k].fanOut * f)
+            guard cursor <= Limits.maxArenaBytes else { throw Plan.tooBig(cursor) }
+        }
+        h.scratch0 = take(maxBatch * width * f)
+        h.scratch1 = take(maxBatch * width * f)
+        let pack = Gemm.packSizes(maxM: maxM, maxN: maxN, maxK: maxK)
+        h.packA = take(pack.a * f)
+        h.packB = take(pack.b * f)
+        h.tile = take(Gemm.mr * Gemm.nr * f)
+        guard cursor <= Limits.maxArenaBytes else { throw Plan.tooBig(cursor) }
+        h.arenaBytes = cursor
+        header = h
+        bytes = cursor
+    }
+
+    static func tooBig(_ bytes: Int) -> SwannError {
+        Failure("arena: the net needs more than ").int(bytes).text(" bytes, above the limit of ")
+            .int(Limits.maxArenaBytes)
+        return SwannError(status: .arg)
+    }
+}
+
+/// A view of a live net: the arena base and typed accessors into it.
+struct Net {
+    let base: UnsafeMutableRawPointer
+
+    @inline(__always) var header: UnsafeMutablePointer<NetHeader> {
+        base.assumingMemoryBound(to: NetHeader.self)
+    }
+    @inline(__always) func floats(_ offset: Int) -> UnsafeMutablePointer<Float> {
+        (base + offset).assumingMemoryBound(to: Float.self)
+    }
+    @inline(__always) var layers: UnsafeMutablePointer<LayerRecord> {
+        (base + header.pointee.layers).assumingMemoryBound(to: LayerRecord.self)
+    }
+    @inline(__always) var params: UnsafeMutablePointer<Float> { floats(header.pointee.params) }
+    @inline(__always) var grads: UnsafeMutablePointer<Float> { floats(header.pointee.grads) }
+    @inline(__always) var slots: UnsafeMutablePointer<Float> { floats(header.pointee.slots) }
+    @inline(__always) var specText: UnsafeMutablePointer<CChar> {
+        (base + header.pointee.spec).assumingMemoryBound(to: CChar.self)
+    }
+    var workspace: Gemm.Workspace {
+        let h = header.pointee
+        return Gemm.Workspace(packA: floats(h.packA), packB: floats(h.packB), tile: floats(h.tile))
+    }
+
+    /// The handle of a live net, or nil (with the message set) for NULL or a
+    /// pointer that is not a live net.
+    static func from(_ p: UnsafeMutableRawPointer?, _ function: StaticString) -> Net? {
+        guard let p else {
+            Failure(function).text(": net is NULL")
+            return nil
+        }
+        guard p.assumingMemoryBound(to: NetHeader.self).pointee.magic == NetHeader.liveMagic else {
+            Failure(function).text(": not a live swann net (destroyed, or not from swann_create)")
+            return nil
+        }
+        return Net(base: p)
+    }
+}
+
+/// Parses the spec and writes its canonical text; the text is malloc'ed by json-c's
+/// printer and copied, so the caller gets a parsed spec and the canonical length.
+/// `body` receives the canonical text (valid only during the call).
+func withCanonicalSpec<R>(_ specJSON: UnsafePointer<CChar>?,
+                          _ body: (NetSpec, UnsafePointer<CChar>, Int) throws(SwannError) -> R) throws(SwannError) -> R {
+    let spec = try parseSpec(specJSON)
+    guard let obj = canonicalJSON(spec) else {
+        Failure("spec: out of memory while writing the canonical spec")
+        throw SwannError(status: .nomem)
+    }
+    defer { json_object_put(obj) }
+    guard let text = json_object_to_json_string_ext(obj, Int32(JSON_C_TO_STRING_PLAIN)) else {
+        Failure("spec: out of memory while writing the canonical spec")
+        throw SwannError(status: .nomem)
+    }
+    return try body(spec, text, strlen(text))
+}
+
+/// Validates max_batch from C.
+func checkMaxBatch(_ maxBatch: UInt, _ function: StaticString) throws(SwannError) -> Int {
+    guard maxBatch >= 1 else {
+        Failure(function).text(": max_batch is 0, must be at least 1")
+        throw SwannError(status: .arg)
+    }
+    guard maxBatch <= UInt(Limits.maxBatch) else {
+        Failure(function).text(": max_batch ").uint(maxBatch).text(" exceeds the limit ").int(Limits.maxBatch)
+        throw SwannError(status: .arg)
+    }
+    return Int(maxBatch)
+}
+
+/// Lays a planned net into `arena` (at least `plan.bytes`, 64-byte aligned) and
+/// initialises its parameters from the spec's init and seed.
+func buildNet(_ plan: Plan, spec: NetSpec, specText: UnsafePointer<CChar>, arena: UnsafeMutableRawPointer,
+              ownsArena: Bool) -> Net {
+    arena.initializeMemory(as: UInt8.self, repeating: 0, count: plan.bytes)
+    let net = Net(base: arena)
+    var h = plan.header
+    h.ownsArena = ownsArena
+    net.header.initialize(to: h)
+    for k in 0..<plan.records.count { (net.layers + k).initialize(to: plan.records[k]) }
+    net.specText.update(from: specText, count: h.specLength)
+    net.specText[h.specLength] = 0
+    initializeParameters(net, spec: spec)
+    net.header.pointee.magic = NetHeader.liveMagic
+    return net
+}
+
+/// `he`: normal, std sqrt(2 / fan_in); `xavier`: uniform in +-sqrt(6 / (fan_in + fan_out));
+/// `zeros`; biases zero. Each layer draws from its own stream of the seed.
+func initializeParameters(_ net: Net, spec: NetSpec) {
+    let h = net.header.pointee
+    for k in 0..<h.layerCount {
+        let l = net.layers[k]
+        let w = net.floats(l.weight)
+        let n = l.fanIn * l.fanOut
+        var rng = SplitMix64(seed: spec.seed, stream: UInt64(k))
+        switch spec.initKind.resolved(for: l.activation) {
+        case .he:
+            let std = (2.0 / Double(l.fanIn)).squareRoot()
+            for i in 0..<n { w[i] = Float(std * rng.normal()) }
+        case .xavier, .automatic:
+            let bound = (6.0 / Double(l.fanIn + l.fanOut)).squareRoot()
+            for i in 0..<n { w[i] = Float(rng.uniform(-bound, bound)) }
+        case .zeros:
+            w.update(repeating: 0, count: n)
+        }
+        net.floats(l.bias).update(repeating: 0, count: l.fanOut)
+    }
+}

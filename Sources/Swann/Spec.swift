@@ -1,0 +1,432 @@
+import CSupport
+
+/// Activation functions `f_k` of a layer. All but `softmax` act on each unit
+/// alone (diagonal Jacobian); `softmax` acts on the whole layer (full Jacobian).
+enum Activation: Int32 {
+    case identity, sigmoid, tanh, relu, leakyRelu, elu, softplus, gelu, softmax
+
+    static func named(_ s: UnsafePointer<CChar>) -> Activation? {
+        if strcmp(s, "identity") == 0 { return .identity }
+        if strcmp(s, "sigmoid") == 0 { return .sigmoid }
+        if strcmp(s, "tanh") == 0 { return .tanh }
+        if strcmp(s, "relu") == 0 { return .relu }
+        if strcmp(s, "leaky_relu") == 0 { return .leakyRelu }
+        if strcmp(s, "elu") == 0 { return .elu }
+        if strcmp(s, "softplus") == 0 { return .softplus }
+        if strcmp(s, "gelu") == 0 { return .gelu }
+        if strcmp(s, "softmax") == 0 { return .softmax }
+        return nil
+    }
+
+    var name: StaticString {
+        switch self {
+        case .identity: return "identity"
+        case .sigmoid: return "sigmoid"
+        case .tanh: return "tanh"
+        case .relu: return "relu"
+        case .leakyRelu: return "leaky_relu"
+        case .elu: return "elu"
+        case .softplus: return "softplus"
+        case .gelu: return "gelu"
+        case .softmax: return "softmax"
+        }
+    }
+
+    /// `alpha` is a parameter of these two only; its default.
+    var defaultAlpha: Double? {
+        switch self {
+        case .leakyRelu: return 0.01
+        case .elu: return 1.0
+        default: return nil
+        }
+    }
+}
+
+/// The divergence `Div(Y, d)` per sample.
+enum Loss: Int32 {
+    case mse, crossEntropy, binaryCrossEntropy, none
+
+    static func named(_ s: UnsafePointer<CChar>) -> Loss? {
+        if strcmp(s, "mse") == 0 { return .mse }
+        if strcmp(s, "cross_entropy") == 0 { return .crossEntropy }
+        if strcmp(s, "binary_cross_entropy") == 0 { return .binaryCrossEntropy }
+        if strcmp(s, "none") == 0 { return Loss.none }
+        return nil
+    }
+
+    var name: StaticString {
+        switch self {
+        case .mse: return "mse"
+        case .crossEntropy: return "cross_entropy"
+        case .binaryCrossEntropy: return "binary_cross_entropy"
+        case .none: return "none"
+        }
+    }
+}
+
+/// Parameter initialisation. `automatic` is the contract's default: `he` for
+/// relu, leaky_relu and elu layers, `xavier` for the others.
+enum InitKind: Int32 {
+    case automatic, he, xavier, zeros
+
+    static func named(_ s: UnsafePointer<CChar>) -> InitKind? {
+        if strcmp(s, "he") == 0 { return .he }
+        if strcmp(s, "xavier") == 0 { return .xavier }
+        if strcmp(s, "zeros") == 0 { return .zeros }
+        return nil
+    }
+
+    var name: StaticString {
+        switch self {
+        case .automatic: return "auto"
+        case .he: return "he"
+        case .xavier: return "xavier"
+        case .zeros: return "zeros"
+        }
+    }
+
+    /// What a layer with this activation gets under `automatic`.
+    func resolved(for activation: Activation) -> InitKind {
+        guard self == .automatic else { return self }
+        switch activation {
+        case .relu, .leakyRelu, .elu: return .he
+        default: return .xavier
+        }
+    }
+}
+
+/// One layer of the spec: `units` outputs, activation `f_k`.
+struct LayerSpec {
+    var units: Int
+    var activation: Activation
+    /// The leaky_relu slope or elu scale; 0 for other activations.
+    var alpha: Double
+}
+
+/// Limits that keep every size computation far from overflow.
+enum Limits {
+    static let maxUnits = 1 << 24
+    static let maxLayers = 256
+    static let maxBatch = 1 << 24
+    static let maxParams = 1 << 34
+    static let maxArenaBytes = 1 << 44
+}
+
+/// A parsed, validated network spec.
+struct NetSpec {
+    var input: Int = 0
+    var layers: [LayerSpec] = []
+    var loss: Loss = .mse
+    var optimizer = OptimizerConfig()
+    var initKind: InitKind = .automatic
+    var seed: UInt64 = 0
+
+    var output: Int { layers[layers.count - 1].units }
+}
+
+// MARK: - Parsing with json-c
+
+/// Reads a JSON value with the checks every key shares. `owner` names the
+/// object it sits in, for messages ("layers[1]", "optimizer").
+struct JSONReader {
+    let owner: StaticString
+    let index: Int  // -1: not inside an array
+
+    /// Starts the message `spec: owner[index]."key"`.
+    func begin(_ key: UnsafePointer<CChar>) -> Failure {
+        let f = Failure("spec: ")
+        if owner.utf8CodeUnitCount > 0 {
+            f.text(owner)
+            if index >= 0 { f.text("[").int(index).text("]") }
+            f.text(".")
+        }
+        return f.text("\"").text(key).text("\"")
+    }
+
+    func fail(_ key: UnsafePointer<CChar>, _ what: StaticString) -> SwannError {
+        begin(key).text(" ").text(what)
+        return SwannError(status: .spec)
+    }
+
+    func integer(_ v: OpaquePointer?, _ key: UnsafePointer<CChar>, min: Int64, max: Int64) throws(SwannError) -> Int64 {
+        guard json_object_get_type(v) == json_type_int else {
+            throw fail(key, "must be an integer")
+        }
+        let x = json_object_get_int64(v)
+        // json-c clamps integers beyond int64 to INT64_MIN/MAX; both fall outside every range here.
+        guard x >= min && x <= max else {
+            let f = begin(key).text(" is ").int(Int(x)).text(", must be in ")
+            f.int(Int(min)).text("...").int(Int(max))
+            throw SwannError(status: .spec)
+        }
+        return x
+    }
+
+    func unsignedInteger(_ v: OpaquePointer?, _ key: UnsafePointer<CChar>) throws(SwannError) -> UInt64 {
+        guard json_object_get_type(v) == json_type_int else {
+            throw fail(key, "must be an integer")
+        }
+        let neg = json_object_get_int64(v) < 0
+        guard !neg else { throw fail(key, "must not be negative") }
+        return json_object_get_uint64(v)
+    }
+
+    func number(_ v: OpaquePointer?, _ key: UnsafePointer<CChar>, min: Double, max: Double,
+                openMin: Bool = false) throws(SwannError) -> Double {
+        let t = json_object_get_type(v)
+        guard t == json_type_int || t == json_type_double else {
+            throw fail(key, "must be a number")
+        }
+        let x = json_object_get_double(v)
+        guard x.isFinite, openMin ? x > min : x >= min, x <= max else {
+            let f = begin(key).text(" is ").number(x).text(", must be in ")
+            f.text(openMin ? "(" : "[").number(min).text(", ").number(max).text("]")
+            throw SwannError(status: .spec)
+        }
+        return x
+    }
+
+    func boolean(_ v: OpaquePointer?, _ key: UnsafePointer<CChar>) throws(SwannError) -> Bool {
+        guard json_object_get_type(v) == json_type_boolean else {
+            throw fail(key, "must be true or false")
+        }
+        return json_object_get_boolean(v) != 0
+    }
+
+    func string(_ v: OpaquePointer?, _ key: UnsafePointer<CChar>) throws(SwannError) -> UnsafePointer<CChar> {
+        guard json_object_get_type(v) == json_type_string, let s = json_object_get_string(v) else {
+            throw fail(key, "must be a string")
+        }
+        return s
+    }
+
+    func unknownValue(_ key: UnsafePointer<CChar>, _ value: UnsafePointer<CChar>,
+                      _ choices: StaticString) -> SwannError {
+        begin(key).text(" is \"").text(value).text("\", must be one of ").text(choices)
+        return SwannError(status: .spec)
+    }
+}
+
+/// Calls `body(key, value)` for each member of a JSON object, in document order.
+func forEachMember(_ obj: OpaquePointer?,
+                   _ body: (UnsafePointer<CChar>, OpaquePointer?) throws(SwannError) -> Void) throws(SwannError) {
+    var it = json_object_iter_begin(obj)
+    var end = json_object_iter_end(obj)
+    while json_object_iter_equal(&it, &end) == 0 {
+        guard let name = json_object_iter_peek_name(&it) else { break }
+        try body(name, json_object_iter_peek_value(&it))
+        json_object_iter_next(&it)
+    }
+}
+
+@inline(__always)
+func isKey(_ a: UnsafePointer<CChar>, _ b: StaticString) -> Bool { strcmp(a, cString(b)) == 0 }
+
+/// Parses and validates a spec. Allocation happens here only (json-c, the layer list).
+func parseSpec(_ text: UnsafePointer<CChar>?) throws(SwannError) -> NetSpec {
+    guard let text else {
+        Failure("spec: spec_json is NULL")
+        throw SwannError(status: .arg)
+    }
+    let length = strnlen(text, 1 << 24)
+    guard length < 1 << 24 else {
+        Failure("spec: text longer than 16 MiB")
+        throw SwannError(status: .spec)
+    }
+    guard let tok = json_tokener_new() else {
+        Failure("spec: out of memory while parsing")
+        throw SwannError(status: .nomem)
+    }
+    defer { json_tokener_free(tok) }
+    json_tokener_set_flags(tok, Int32(JSON_TOKENER_STRICT))
+    let root = json_tokener_parse_ex(tok, text, Int32(length))
+    defer { if root != nil { json_object_put(root) } }
+    let err = json_tokener_get_error(tok)
+    guard let root, err == json_tokener_success else {
+        let f = Failure("spec: invalid JSON at offset ").int(Int(json_tokener_get_parse_end(tok)))
+        if err == json_tokener_continue {
+            f.text(": unexpected end of text")
+        } else {
+            f.text(": ").text(json_tokener_error_desc(err))
+        }
+        throw SwannError(status: .spec)
+    }
+    // Anything after the value but white space is an error too.
+    let end = Int(json_tokener_get_parse_end(tok))
+    var i = end
+    while i < length {
+        let c = text[i]
+        if c != 0x20 && c != 0x0a && c != 0x0d && c != 0x09 {
+            Failure("spec: unexpected text after the JSON value at offset ").int(i)
+            throw SwannError(status: .spec)
+        }
+        i += 1
+    }
+    return try specFromJSON(root)
+}
+
+func specFromJSON(_ root: OpaquePointer) throws(SwannError) -> NetSpec {
+    guard json_object_get_type(root) == json_type_object else {
+        Failure("spec: must be a JSON object")
+        throw SwannError(status: .spec)
+    }
+    var spec = NetSpec()
+    var sawInput = false, sawLayers = false, sawLoss = false
+    let top = JSONReader(owner: "", index: -1)
+    try forEachMember(root) { (key, value) throws(SwannError) in
+        if isKey(key, "input") {
+            spec.input = Int(try top.integer(value, key, min: 1, max: Int64(Limits.maxUnits)))
+            sawInput = true
+        } else if isKey(key, "layers") {
+            spec.layers = try parseLayers(value)
+            sawLayers = true
+        } else if isKey(key, "loss") {
+            let s = try top.string(value, key)
+            guard let l = Loss.named(s) else {
+                throw top.unknownValue(key, s, "mse, cross_entropy, binary_cross_entropy, none")
+            }
+            spec.loss = l
+            sawLoss = true
+        } else if isKey(key, "optimizer") {
+            spec.optimizer = try parseOptimizer(value)
+        } else if isKey(key, "init") {
+            let s = try top.string(value, key)
+            guard let k = InitKind.named(s) else { throw top.unknownValue(key, s, "he, xavier, zeros") }
+            spec.initKind = k
+        } else if isKey(key, "seed") {
+            spec.seed = try top.unsignedInteger(value, key)
+        } else {
+            throw top.fail(key, "is not a known key (input, layers, loss, optimizer, init, seed)")
+        }
+    }
+    guard sawInput else { Failure("spec: \"input\" is required"); throw SwannError(status: .spec) }
+    guard sawLayers else { Failure("spec: \"layers\" is required"); throw SwannError(status: .spec) }
+    guard sawLoss else { Failure("spec: \"loss\" is required"); throw SwannError(status: .spec) }
+    // Parameter count must stay far from overflow.
+    var params = 0
+    var fanIn = spec.input
+    for l in spec.layers {
+        params += l.units * fanIn + l.units  // both <= 2^24: no overflow
+        guard params <= Limits.maxParams else {
+            Failure("spec: more than ").int(Limits.maxParams).text(" parameters")
+            throw SwannError(status: .spec)
+        }
+        fanIn = l.units
+    }
+    return spec
+}
+
+func parseLayers(_ value: OpaquePointer?) throws(SwannError) -> [LayerSpec] {
+    guard json_object_get_type(value) == json_type_array else {
+        Failure("spec: \"layers\" must be an array of objects")
+        throw SwannError(status: .spec)
+    }
+    let n = json_object_array_length(value)
+    guard n >= 1 else { Failure("spec: \"layers\" is empty"); throw SwannError(status: .spec) }
+    guard n <= Limits.maxLayers else {
+        Failure("spec: \"layers\" has ").int(n).text(" entries, at most ").int(Limits.maxLayers).text(" are allowed")
+        throw SwannError(status: .spec)
+    }
+    var layers: [LayerSpec] = []
+    layers.reserveCapacity(n)
+    for k in 0..<n {
+        let obj = json_object_array_get_idx(value, k)
+        guard json_object_get_type(obj) == json_type_object else {
+            Failure("spec: layers[").int(k).text("] must be an object")
+            throw SwannError(status: .spec)
+        }
+        let r = JSONReader(owner: "layers", index: k)
+        var units = -1
+        var activation: Activation? = nil
+        var alpha: Double? = nil
+        var alphaKey = false
+        try forEachMember(obj) { (key, v) throws(SwannError) in
+            if isKey(key, "units") {
+                units = Int(try r.integer(v, key, min: 1, max: Int64(Limits.maxUnits)))
+            } else if isKey(key, "activation") {
+                let s = try r.string(v, key)
+                guard let a = Activation.named(s) else {
+                    throw r.unknownValue(key, s, "identity, sigmoid, tanh, relu, leaky_relu, elu, softplus, gelu, softmax")
+                }
+                activation = a
+            } else if isKey(key, "alpha") {
+                alpha = try r.number(v, key, min: -1e6, max: 1e6)
+                alphaKey = true
+            } else {
+                throw r.fail(key, "is not a known key (units, activation, alpha)")
+            }
+        }
+        guard units > 0 else {
+            Failure("spec: layers[").int(k).text("].\"units\" is required")
+            throw SwannError(status: .spec)
+        }
+        guard let activation else {
+            Failure("spec: layers[").int(k).text("].\"activation\" is required")
+            throw SwannError(status: .spec)
+        }
+        if alphaKey && activation.defaultAlpha == nil {
+            Failure("spec: layers[").int(k).text("].\"alpha\" applies only to leaky_relu and elu, not ")
+                .text(activation.name)
+            throw SwannError(status: .spec)
+        }
+        let a = alpha ?? activation.defaultAlpha ?? 0
+        layers.append(LayerSpec(units: units, activation: activation, alpha: a))
+    }
+    return layers
+}
+
+// MARK: - Canonical JSON
+
+/// Writes the canonical spec (every optimizer default filled in) with json-c.
+/// Returns a json-c object the caller must `json_object_put`, or nil when out of memory.
+func canonicalJSON(_ spec: NetSpec) -> OpaquePointer? {
+    guard let root = json_object_new_object() else { return nil }
+    var ok = true
+    func add(_ obj: OpaquePointer, _ key: StaticString, _ v: OpaquePointer?) {
+        guard let v else { ok = false; return }
+        if json_object_object_add(obj, cString(key), v) != 0 { json_object_put(v); ok = false }
+    }
+    func double(_ x: Double) -> OpaquePointer? {
+        var buf: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+        return withUnsafeMutableBytes(of: &buf) { raw -> OpaquePointer? in
+            let p = raw.baseAddress!.assumingMemoryBound(to: CChar.self)
+            cs_format_double(x, p)
+            // json-c prints this text for the value, so 0.05 stays "0.05".
+            return json_object_new_double_s(x, p)
+        }
+    }
+    add(root, "input", json_object_new_int64(Int64(spec.input)))
+    if let arr = json_object_new_array() {
+        for l in spec.layers {
+            guard let o = json_object_new_object() else { ok = false; break }
+            add(o, "units", json_object_new_int64(Int64(l.units)))
+            add(o, "activation", json_object_new_string(cString(l.activation.name)))
+            if l.activation.defaultAlpha != nil { add(o, "alpha", double(l.alpha)) }
+            if json_object_array_add(arr, o) != 0 { json_object_put(o); ok = false }
+        }
+        add(root, "layers", arr)
+    } else {
+        ok = false
+    }
+    add(root, "loss", json_object_new_string(cString(spec.loss.name)))
+    if let o = json_object_new_object() {
+        let c = spec.optimizer
+        add(o, "type", json_object_new_string(cString(c.kind.name)))
+        c.forEachHyperParameter { key, value in
+            switch value {
+            case .number(let x): add(o, key, double(x))
+            case .flag(let b): add(o, key, json_object_new_boolean(b ? 1 : 0))
+            }
+        }
+        add(root, "optimizer", o)
+    } else {
+        ok = false
+    }
+    if spec.initKind != .automatic { add(root, "init", json_object_new_string(cString(spec.initKind.name))) }
+    add(root, "seed", json_object_new_uint64(spec.seed))
+    if !ok {
+        json_object_put(root)
+        return nil
+    }
+    return root
+}

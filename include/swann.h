@@ -1,0 +1,151 @@
+/*
+ * swann.h -- the public C interface of swann, a training and inference runtime
+ * for layered networks (multi-layer perceptrons).
+ *
+ * Contract version 1. The comments in this header are the reference
+ * documentation; docs for the full contract live in README.md.
+ *
+ * Conventions
+ *   - Every function that can fail returns a swann_status; SWANN_OK is 0.
+ *     On failure swann_last_error() gives a one-line message naming what was
+ *     wrong. Successful calls leave that message as it was (like errno).
+ *   - No input aborts the host: NULL pointers, zero or huge sizes, wrong call
+ *     order, NaN/Inf data and malformed JSON all return an error status.
+ *   - Data is float (IEEE-754 binary32), row-major, batch-major: an input batch
+ *     is batch x input_size floats, an output batch batch x output_size floats.
+ *   - Layer k has weight W_k of shape [D_k, D_{k-1}] (out x in, as PyTorch's
+ *     nn.Linear) and bias b_k of shape [D_k]:  z_k = W_k y_{k-1} + b_k,
+ *     y_k = f_k(z_k), y_0 = x.
+ *   - Memory: a net lives in one arena sized at creation. After swann_create
+ *     returns, no call on the net allocates heap memory.
+ *   - Threads: a net may be used by one thread at a time; distinct nets are
+ *     fully independent. swann_last_error() is per thread.
+ */
+#ifndef SWANN_H
+#define SWANN_H
+
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Status codes returned by every function that can fail. */
+typedef enum swann_status {
+    SWANN_OK        = 0, /* success */
+    SWANN_E_ARG     = 1, /* NULL where a pointer is required, size out of range, bad argument */
+    SWANN_E_SPEC    = 2, /* network spec invalid: JSON syntax, unknown key or value, bad layer size */
+    SWANN_E_SHAPE   = 3, /* batch is 0 or above max_batch, buffer sizes disagree with the net */
+    SWANN_E_STATE   = 4, /* call out of order: backward without a forward, step with nothing accumulated */
+    SWANN_E_ARENA   = 5, /* supplied arena too small or misaligned (64-byte alignment required) */
+    SWANN_E_NOMEM   = 6, /* the library could not allocate its arena */
+    SWANN_E_IO      = 7, /* file could not be opened, read, written, synced or renamed */
+    SWANN_E_FORMAT  = 8, /* model file corrupt, truncated, or not a swann safetensors file */
+    SWANN_E_NUMERIC = 9  /* non-finite input, loss or gradient; the update was refused */
+} swann_status;
+
+/* Required alignment, in bytes, of a host-supplied arena. */
+#define SWANN_ARENA_ALIGNMENT 64
+
+/* An opaque network: parameters, gradients, optimizer state and the buffers
+ * of forward and backward, all inside one arena. */
+typedef struct swann_net swann_net;
+
+/* ---- library information ------------------------------------------------ */
+
+/* The library version, "MAJOR.MINOR.PATCH". Never NULL. */
+const char *swann_version(void);
+
+/* The name of a status, e.g. "SWANN_E_SHAPE"; "SWANN_E_UNKNOWN" for values
+ * outside the enum. Never NULL. */
+const char *swann_status_name(swann_status s);
+
+/* The message of the most recent failing call on the calling thread, or ""
+ * if none has failed. Valid until the next failing call on this thread. */
+const char *swann_last_error(void);
+
+/* ---- creation ------------------------------------------------------------ */
+
+/* Bytes of arena a net of this spec needs for batches up to max_batch.
+ * The spec is the JSON text described in README.md ("Network spec"). */
+swann_status swann_arena_size(const char *spec_json, size_t max_batch, size_t *bytes);
+
+/* Creates a net from a JSON spec.
+ *   arena == NULL: the library allocates the arena once (freed by destroy);
+ *                  arena_bytes must then be 0.
+ *   arena != NULL: the host's block, 64-byte aligned, at least
+ *                  swann_arena_size() bytes; the host frees it after destroy.
+ * Parameters are initialised from the spec's "init" and "seed": the same spec
+ * gives bit-identical parameters on every machine. On failure *out is NULL. */
+swann_status swann_create(const char *spec_json, size_t max_batch,
+                          void *arena, size_t arena_bytes, swann_net **out);
+
+/* Frees a net (and its arena if the library allocated it). NULL is a no-op. */
+void swann_destroy(swann_net *net);
+
+/* ---- shape and spec ------------------------------------------------------ */
+
+/* Sizes of the net; 0 when net is NULL. */
+size_t swann_input_size(const swann_net *net);
+size_t swann_output_size(const swann_net *net);
+size_t swann_param_count(const swann_net *net);   /* weights and biases */
+size_t swann_max_batch(const swann_net *net);
+
+/* The net's spec as canonical JSON, with every default filled in.
+ * Like snprintf: *needed receives the length plus the terminating NUL;
+ * when cap < *needed nothing is written and SWANN_E_ARG is returned, so
+ * (NULL, 0, &needed) asks for the size. */
+swann_status swann_spec_json(const swann_net *net, char *buf, size_t cap, size_t *needed);
+
+/* ---- training and inference ---------------------------------------------- */
+
+/* Runs the net on batch rows of x (batch x input_size floats), keeping what
+ * backward needs. 1 <= batch <= max_batch. y, when not NULL, receives
+ * batch x output_size floats. Non-finite input is SWANN_E_NUMERIC. */
+swann_status swann_forward(swann_net *net, const float *x, size_t batch, float *y);
+
+/* For the rows of the last successful forward: computes Div(Y_t, d_t) against
+ * target (batch x output_size floats), runs the backward recursion and ADDS
+ * the gradients into the accumulated ones, and adds the row count to T.
+ * *loss (if not NULL) receives the mean Div over the rows; dx (if not NULL)
+ * receives grad_x Div per row (batch x input_size floats).
+ * All or nothing: on any error nothing is accumulated. Requires a loss other
+ * than "none" (use swann_backward_grad then). */
+swann_status swann_backward(swann_net *net, const float *target, float *loss, float *dx);
+
+/* As swann_backward, with the host's own grad_Y Div per row in dy
+ * (batch x output_size floats). */
+swann_status swann_backward_grad(swann_net *net, const float *dy, float *dx);
+
+/* Applies the optimizer to the accumulated gradients averaged over T
+ * (plain SGD: W -= (lr / T) * grad Err), then zeroes the gradients and T.
+ * SWANN_E_STATE when nothing is accumulated; SWANN_E_NUMERIC when a gradient
+ * is not finite, leaving parameters, optimizer state, gradients and T as
+ * they were (discard them with swann_zero_grad). */
+swann_status swann_step(swann_net *net);
+
+/* Zeroes the accumulated gradients and T. */
+swann_status swann_zero_grad(swann_net *net);
+
+/* Flat views into the arena, layer by layer, weight (row-major [out, in]) then
+ * bias. The host may read and write them in place; valid until destroy. */
+swann_status swann_params(swann_net *net, float **data, size_t *count);
+swann_status swann_grads(swann_net *net, float **data, size_t *count);
+
+/* ---- model files (safetensors) ------------------------------------------- */
+
+/* Writes the net to a safetensors file, atomically. */
+swann_status swann_save(const swann_net *net, const char *path);
+
+/* Bytes of arena swann_load needs for this file and max_batch. */
+swann_status swann_load_size(const char *path, size_t max_batch, size_t *bytes);
+
+/* Creates a net from a file written by swann_save (arena as in swann_create). */
+swann_status swann_load(const char *path, size_t max_batch, void *arena, size_t arena_bytes,
+                        swann_net **out);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* SWANN_H */

@@ -1,6 +1,10 @@
-#define _POSIX_C_SOURCE 200809L
+#define _GNU_SOURCE
 #include "csupport.h"
 #include <stdio.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
+#include <sys/stat.h>
 
 #define CS_ERR_CAP 512
 
@@ -60,3 +64,139 @@ void *cs_aligned_alloc(size_t bytes) {
 }
 
 void cs_free(void *p) { free(p); }
+
+void cs_err_prefix(const char *text) {
+    char old[CS_ERR_CAP];
+    const char *rest = cs_err_buf;
+    /* "spec: ..." becomes "<text>: the file's spec: ..." */
+    memcpy(old, rest, cs_err_len + 1);
+    cs_err_begin(text);
+    cs_err_append(": the file's ");
+    cs_err_append(old);
+}
+
+/* ---- files ---------------------------------------------------------------- */
+
+void cs_err_append_errno(void) {
+    int e = errno;
+    char tmp[128];
+    /* GNU strerror_r returns the text (maybe not in tmp); XSI returns an int. */
+#if defined(__GLIBC__) && defined(_GNU_SOURCE)
+    const char *t = strerror_r(e, tmp, sizeof tmp);
+#else
+    const char *t = strerror_r(e, tmp, sizeof tmp) == 0 ? tmp : "unknown error";
+#endif
+    cs_err_append(": ");
+    cs_err_append(t);
+}
+
+int cs_open_read(const char *path) {
+    int fd;
+    do { fd = open(path, O_RDONLY | O_CLOEXEC); } while (fd < 0 && errno == EINTR);
+    return fd;
+}
+
+int cs_file_size(int fd, uint64_t *size) {
+    struct stat st;
+    if (fstat(fd, &st) != 0) return -1;
+    if (!S_ISREG(st.st_mode)) { errno = EISDIR; return -1; }
+    *size = (uint64_t)st.st_size;
+    return 0;
+}
+
+int cs_read_at(int fd, void *buf, size_t n, uint64_t offset) {
+    char *p = buf;
+    while (n > 0) {
+        size_t chunk = n > (1u << 30) ? (1u << 30) : n;
+        ssize_t got = pread(fd, p, chunk, (off_t)offset);
+        if (got < 0) {
+            if (errno == EINTR) continue;
+            return -1;
+        }
+        if (got == 0) { errno = EIO; return -1; }  /* the file is shorter than its header says */
+        p += got;
+        n -= (size_t)got;
+        offset += (uint64_t)got;
+    }
+    return 0;
+}
+
+void cs_close(int fd) { if (fd >= 0) close(fd); }
+
+int cs_temp_create(const char *path, char **name) {
+    static _Thread_local unsigned counter;
+    size_t len = strlen(path);
+    char *buf = malloc(len + 48);
+    if (buf == NULL) { errno = ENOMEM; return -1; }
+    for (int attempt = 0; attempt < 100; attempt++) {
+        snprintf(buf, len + 48, "%s.tmp-%ld-%u", path, (long)getpid(), counter++);
+        int fd = open(buf, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+        if (fd >= 0) { *name = buf; return fd; }
+        if (errno != EEXIST && errno != EINTR) break;
+    }
+    int e = errno;
+    free(buf);
+    errno = e;
+    return -1;
+}
+
+int cs_write_all(int fd, const void *buf, size_t n) {
+    const char *p = buf;
+    while (n > 0) {
+        size_t chunk = n > (1u << 30) ? (1u << 30) : n;
+        ssize_t put = write(fd, p, chunk);
+        if (put < 0) {
+            if (errno == EINTR) continue;
+            return -1;
+        }
+        p += put;
+        n -= (size_t)put;
+    }
+    return 0;
+}
+
+int cs_fsync_close(int fd) {
+    int r;
+    do { r = fsync(fd); } while (r != 0 && errno == EINTR);
+    if (r != 0) { int e = errno; close(fd); errno = e; return -1; }
+    if (close(fd) != 0 && errno != EINTR) return -1;
+    return 0;
+}
+
+int cs_rename(const char *from, const char *to) { return rename(from, to); }
+
+int cs_sync_parent(const char *path) {
+    const char *slash = strrchr(path, '/');
+    char dir[4096];
+    if (slash == NULL) {
+        memcpy(dir, ".", 2);
+    } else if (slash == path) {
+        memcpy(dir, "/", 2);
+    } else {
+        size_t n = (size_t)(slash - path);
+        if (n >= sizeof dir) { errno = ENAMETOOLONG; return -1; }
+        memcpy(dir, path, n);
+        dir[n] = '\0';
+    }
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return -1;
+    int r;
+    do { r = fsync(fd); } while (r != 0 && errno == EINTR);
+    int e = errno;
+    close(fd);
+    errno = e;
+    /* Some file systems refuse fsync on a folder; the rename is done either way. */
+    return (r != 0 && errno != EINVAL && errno != EROFS) ? -1 : 0;
+}
+
+void cs_unlink(const char *path) { unlink(path); }
+
+void cs_tensor_name(char out[128], int64_t layer, int is_bias, const char *slot) {
+    const char *which = is_bias ? "bias" : "weight";
+    if (layer < 0)
+        snprintf(out, 128, "optimizer.step");
+    else if (slot == NULL)
+        snprintf(out, 128, "layers.%lld.%s", (long long)layer, which);
+    else
+        snprintf(out, 128, "optimizer.%lld.%s.%s", (long long)layer, which, slot);
+}

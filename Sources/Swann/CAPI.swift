@@ -46,25 +46,12 @@ public func swann_create(_ specJSON: UnsafePointer<CChar>?, _ maxBatch: UInt,
                          _ out: UnsafeMutablePointer<UnsafeMutableRawPointer?>?) -> Int32 {
     guard let out else { return Failure("create: out is NULL").status(.arg).rawValue }
     out.pointee = nil
-    if let arena, UInt(bitPattern: arena) % UInt(Plan.alignment) != 0 {
-        return Failure("create: arena is not 64-byte aligned").status(.arena).rawValue
-    }
     do throws(SwannError) {
+        try checkArenaAlignment(arena, "create")
         let mb = try checkMaxBatch(maxBatch, "create")
         let net = try withCanonicalSpec(specJSON) { (spec, text, length) throws(SwannError) -> Net in
             let plan = try Plan(spec: spec, maxBatch: mb, specLength: length)
-            if let arena {
-                guard arenaBytes >= UInt(plan.bytes) else {
-                    Failure("create: arena has ").uint(arenaBytes).text(" bytes, the net needs ").int(plan.bytes)
-                    throw SwannError(status: .arena)
-                }
-                return buildNet(plan, spec: spec, specText: text, arena: arena, ownsArena: false)
-            }
-            guard let block = cs_aligned_alloc(plan.bytes) else {
-                Failure("create: could not allocate the arena of ").int(plan.bytes).text(" bytes")
-                throw SwannError(status: .nomem)
-            }
-            return buildNet(plan, spec: spec, specText: text, arena: block, ownsArena: true)
+            return try placeNet(plan, spec: spec, specText: text, arena: arena, arenaBytes: arenaBytes, "create")
         }
         out.pointee = net.base
         return Status.ok.rawValue
@@ -78,8 +65,7 @@ public func swann_destroy(_ p: UnsafeMutableRawPointer?) {
     guard let p else { return }
     let h = p.assumingMemoryBound(to: NetHeader.self)
     guard h.pointee.magic == NetHeader.liveMagic else { return }
-    h.pointee.magic = 0
-    if h.pointee.ownsArena { cs_free(p) }
+    releaseNet(Net(base: p))
 }
 
 // MARK: - shape and spec
@@ -199,4 +185,54 @@ public func swann_grads(_ p: UnsafeMutableRawPointer?, _ data: UnsafeMutablePoin
     data.pointee = net.grads
     count.pointee = UInt(net.header.pointee.paramCount)
     return Status.ok.rawValue
+}
+
+// MARK: - model files
+
+@_cdecl("swann_save")
+public func swann_save(_ p: UnsafeRawPointer?, _ path: UnsafePointer<CChar>?) -> Int32 {
+    guard let net = Net.from(UnsafeMutableRawPointer(mutating: p), "save") else { return Status.arg.rawValue }
+    guard let path else { return Failure("save: path is NULL").status(.arg).rawValue }
+    guard path[0] != 0 else { return Failure("save: path is empty").status(.arg).rawValue }
+    return saveNet(net, path: path).rawValue
+}
+
+@_cdecl("swann_load_size")
+public func swann_load_size(_ path: UnsafePointer<CChar>?, _ maxBatch: UInt,
+                            _ bytes: UnsafeMutablePointer<UInt>?) -> Int32 {
+    guard let bytes else { return Failure("load_size: bytes is NULL").status(.arg).rawValue }
+    do throws(SwannError) {
+        let size = try withModelFile(path, maxBatch: maxBatch, "load_size") { (file, _) throws(SwannError) in
+            file.plan.bytes
+        }
+        bytes.pointee = UInt(size)
+        return Status.ok.rawValue
+    } catch {
+        return error.status.rawValue
+    }
+}
+
+@_cdecl("swann_load")
+public func swann_load(_ path: UnsafePointer<CChar>?, _ maxBatch: UInt,
+                       _ arena: UnsafeMutableRawPointer?, _ arenaBytes: UInt,
+                       _ out: UnsafeMutablePointer<UnsafeMutableRawPointer?>?) -> Int32 {
+    guard let out else { return Failure("load: out is NULL").status(.arg).rawValue }
+    out.pointee = nil
+    do throws(SwannError) {
+        try checkArenaAlignment(arena, "load")
+        let net = try withModelFile(path, maxBatch: maxBatch, "load") { (file, canonical) throws(SwannError) -> Net in
+            let net = try placeNet(file.plan, spec: file.spec, specText: canonical, arena: arena,
+                                   arenaBytes: arenaBytes, "load")
+            let status = readTensors(file, into: net)
+            guard status == .ok else {
+                releaseNet(net)
+                throw SwannError(status: status)
+            }
+            return net
+        }
+        out.pointee = net.base
+        return Status.ok.rawValue
+    } catch {
+        return error.status.rawValue
+    }
 }

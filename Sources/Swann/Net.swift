@@ -65,6 +65,13 @@ struct Plan {
 
     static let alignment = 64
 
+    /// The plan of an existing net: its header and layer records.
+    init(header: NetHeader, records: [LayerRecord]) {
+        self.header = header
+        self.records = records
+        self.bytes = header.arenaBytes
+    }
+
     /// Builds the plan; fails with `.arg` when the arena would exceed the limit.
     init(spec: NetSpec, maxBatch: Int, specLength: Int) throws(SwannError) {
         var cursor = 0
@@ -184,7 +191,7 @@ func withCanonicalSpec<R>(_ specJSON: UnsafePointer<CChar>?,
         throw SwannError(status: .nomem)
     }
     defer { json_object_put(obj) }
-    guard let text = json_object_to_json_string_ext(obj, Int32(JSON_C_TO_STRING_PLAIN)) else {
+    guard let text = json_object_to_json_string_ext(obj, Int32(JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)) else {
         Failure("spec: out of memory while writing the canonical spec")
         throw SwannError(status: .nomem)
     }
@@ -202,6 +209,38 @@ func checkMaxBatch(_ maxBatch: UInt, _ function: StaticString) throws(SwannError
         throw SwannError(status: .arg)
     }
     return Int(maxBatch)
+}
+
+/// Places a planned net: in the host's arena (checked for size) or in one the
+/// library allocates, then builds it there.
+func placeNet(_ plan: Plan, spec: NetSpec, specText: UnsafePointer<CChar>, arena: UnsafeMutableRawPointer?,
+              arenaBytes: UInt, _ function: StaticString) throws(SwannError) -> Net {
+    if let arena {
+        guard arenaBytes >= UInt(plan.bytes) else {
+            Failure(function).text(": arena has ").uint(arenaBytes).text(" bytes, the net needs ").int(plan.bytes)
+            throw SwannError(status: .arena)
+        }
+        return buildNet(plan, spec: spec, specText: specText, arena: arena, ownsArena: false)
+    }
+    guard let block = cs_aligned_alloc(plan.bytes) else {
+        Failure(function).text(": could not allocate the arena of ").int(plan.bytes).text(" bytes")
+        throw SwannError(status: .nomem)
+    }
+    return buildNet(plan, spec: spec, specText: specText, arena: block, ownsArena: true)
+}
+
+/// Checks a host arena's alignment.
+func checkArenaAlignment(_ arena: UnsafeMutableRawPointer?, _ function: StaticString) throws(SwannError) {
+    if let arena, UInt(bitPattern: arena) % UInt(Plan.alignment) != 0 {
+        Failure(function).text(": arena is not 64-byte aligned")
+        throw SwannError(status: .arena)
+    }
+}
+
+/// Ends a net: the handle stops being live, and a library arena is freed.
+func releaseNet(_ net: Net) {
+    net.header.pointee.magic = 0
+    if net.header.pointee.ownsArena { cs_free(net.base) }
 }
 
 /// Lays a planned net into `arena` (at least `plan.bytes`, 64-byte aligned) and

@@ -15,6 +15,13 @@ enum OptimizerKind: Int32 {
         }
     }
 
+    /// The name of state slot `i` in model files (PyTorch's state_dict names).
+    func slotName(_ i: Int) -> StaticString {
+        switch self {
+        case .sgd: return "momentum_buffer"
+        }
+    }
+
     /// How many parameter-sized state buffers (slots) the optimizer keeps.
     func slotCount(_ c: OptimizerConfig) -> Int {
         switch self {

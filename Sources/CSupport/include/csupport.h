@@ -31,4 +31,29 @@ void cs_format_double(double value, char out[32]);
 void *cs_aligned_alloc(size_t bytes);
 void cs_free(void *p);
 
+/* ---- files (model save and load) ------------------------------------------
+ * Thin wrappers so the Swift side never touches errno or variadic open().
+ * Each returns 0 on success and -1 on failure with the reason appended to the
+ * error text (": No space left on device"). */
+void cs_err_append_errno(void);
+int cs_open_read(const char *path);
+int cs_file_size(int fd, uint64_t *size);
+/* Reads exactly n bytes at offset; -1 on error or a short file. */
+int cs_read_at(int fd, void *buf, size_t n, uint64_t offset);
+void cs_close(int fd);
+/* Creates "<path>.tmp-<pid>-<n>" next to path, exclusively, mode 0666 & ~umask.
+ * Returns the descriptor, and the name (malloc'ed, to cs_free) in *name; -1 on failure. */
+int cs_temp_create(const char *path, char **name);
+int cs_write_all(int fd, const void *buf, size_t n);
+int cs_fsync_close(int fd);
+int cs_rename(const char *from, const char *to);
+/* fsyncs the folder holding path, so a rename in it is durable. */
+int cs_sync_parent(const char *path);
+void cs_unlink(const char *path);
+/* A model file's tensor name: "optimizer.step" when layer < 0, else
+ * "layers.{layer}.{weight|bias}", or with a slot "optimizer.{layer}.{weight|bias}.{slot}". */
+void cs_tensor_name(char out[128], int64_t layer, int is_bias, const char *slot);
+/* Turns the current message M into "<text>: the file's M". */
+void cs_err_prefix(const char *text);
+
 #endif

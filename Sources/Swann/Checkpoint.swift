@@ -1,0 +1,476 @@
+import CSupport
+
+// Model files: safetensors.
+//
+//   8 bytes   little-endian u64 N, the header length
+//   N bytes   JSON header, padded with spaces to a multiple of 8:
+//             {"__metadata__": {"format": "swann", "swann.version": ..., "swann.spec": ...},
+//              "<name>": {"dtype": "F32", "shape": [...], "data_offsets": [begin, end]}, ...}
+//   data      the tensors' bytes, little-endian, each at [begin, end) of this section
+//
+// Tensors: layers.{k}.weight [out, in] and layers.{k}.bias [out]; optimizer state as
+// optimizer.step (I64, shape []) and optimizer.{k}.{weight|bias}.{slot}.
+// swann writes optimizer.step, the parameters, then each slot, back to back; it
+// reads any order and any padding, but nothing that is not exactly right.
+
+/// The largest header swann reads (a 256-layer spec needs well under 1 MiB).
+let maxHeaderBytes = 64 << 20
+
+/// One tensor of a net's model file, and where its values live in the arena.
+struct TensorSlot {
+    var layer: Int         // -1: optimizer.step
+    var isBias: Bool
+    var slot: Int          // -1: a parameter; else the optimizer slot
+    var rows: Int          // shape [rows, cols], [rows] when cols == 0, [] for the step
+    var cols: Int
+    var arenaOffset: Int   // byte offset of the values in the arena (unused for the step)
+    var bytes: Int
+    var begin = -1         // where the file has it: [begin, end) of the data section
+    var end = -1
+
+    var isOptimizer: Bool { layer < 0 || slot >= 0 }
+    var rank: Int { layer < 0 ? 0 : (cols == 0 ? 1 : 2) }
+
+    /// Calls `body` with the tensor's name.
+    func withName<R>(_ kind: OptimizerKind, _ body: (UnsafePointer<CChar>) -> R) -> R {
+        withUnsafeTemporaryAllocation(of: CChar.self, capacity: 128) { buf -> R in
+            let p = buf.baseAddress!
+            cs_tensor_name(p, Int64(layer), isBias ? 1 : 0, slot >= 0 ? cString(kind.slotName(slot)) : nil)
+            return body(UnsafePointer(p))
+        }
+    }
+}
+
+/// The tensors of a planned net, in swann's write order.
+func tensorTable(_ plan: Plan) -> [TensorSlot] {
+    let h = plan.header
+    var t: [TensorSlot] = []
+    t.reserveCapacity(1 + 2 * plan.records.count * (1 + h.slotCount))
+    t.append(TensorSlot(layer: -1, isBias: false, slot: -1, rows: 0, cols: 0, arenaOffset: 0, bytes: 8))
+    for s in -1..<h.slotCount {
+        let shift = s < 0 ? 0 : h.slots - h.params + s * h.paramCount * 4
+        for (k, l) in plan.records.enumerated() {
+            t.append(TensorSlot(layer: k, isBias: false, slot: s, rows: l.fanOut, cols: l.fanIn,
+                                arenaOffset: l.weight + shift, bytes: l.fanOut * l.fanIn * 4))
+            t.append(TensorSlot(layer: k, isBias: true, slot: s, rows: l.fanOut, cols: 0,
+                                arenaOffset: l.bias + shift, bytes: l.fanOut * 4))
+        }
+    }
+    return t
+}
+
+// MARK: - save
+
+/// Writes the net atomically: a temporary file in the same folder, written in
+/// full, fsynced, renamed over `path`, and the folder fsynced.
+func saveNet(_ net: Net, path: UnsafePointer<CChar>) -> Status {
+    let h = net.header.pointee
+    // The plan of a live net is its header and layer records.
+    var records: [LayerRecord] = []
+    records.reserveCapacity(h.layerCount)
+    for k in 0..<h.layerCount { records.append(net.layers[k]) }
+    let plan = Plan(header: h, records: records)
+    let table = tensorTable(plan)
+
+    guard let root = json_object_new_object() else { return outOfMemory("save") }
+    defer { json_object_put(root) }
+    guard buildHeader(root, net, table) else { return outOfMemory("save") }
+    guard let text = json_object_to_json_string_ext(root, Int32(JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)) else {
+        return outOfMemory("save")
+    }
+    let textLength = strlen(text)
+    let headerLength = (textLength + 7) / 8 * 8
+
+    var tmpName: UnsafeMutablePointer<CChar>? = nil
+    let fd = cs_temp_create(path, &tmpName)
+    guard fd >= 0, let tmpName else {
+        Failure("save: cannot create a temporary file next to \"").text(path).text("\"")
+        cs_err_append_errno()
+        return .io
+    }
+    defer { cs_free(tmpName) }
+    var ok = true
+    var lengthLE = UInt64(headerLength).littleEndian
+    ok = ok && cs_write_all(fd, &lengthLE, 8) == 0
+    ok = ok && cs_write_all(fd, text, textLength) == 0
+    var spaces: UInt64 = 0x2020_2020_2020_2020
+    ok = ok && cs_write_all(fd, &spaces, headerLength - textLength) == 0
+    var step = Int64(h.steps).littleEndian
+    ok = ok && cs_write_all(fd, &step, 8) == 0
+    // Parameters, then each slot: the arena holds them exactly in file order.
+    ok = ok && cs_write_all(fd, net.params, h.paramCount * 4) == 0
+    ok = ok && cs_write_all(fd, net.slots, h.slotCount * h.paramCount * 4) == 0
+    if !ok {
+        Failure("save: writing \"").text(tmpName).text("\" failed")
+        cs_err_append_errno()
+        cs_close(fd)
+        cs_unlink(tmpName)
+        return .io
+    }
+    if cs_fsync_close(fd) != 0 {
+        Failure("save: flushing \"").text(tmpName).text("\" to disk failed")
+        cs_err_append_errno()
+        cs_unlink(tmpName)
+        return .io
+    }
+    if cs_rename(tmpName, path) != 0 {
+        Failure("save: renaming the temporary file to \"").text(path).text("\" failed")
+        cs_err_append_errno()
+        cs_unlink(tmpName)
+        return .io
+    }
+    if cs_sync_parent(path) != 0 {
+        Failure("save: the folder of \"").text(path).text("\" could not be synced")
+        cs_err_append_errno()
+        return .io
+    }
+    return .ok
+}
+
+private func outOfMemory(_ function: StaticString) -> Status {
+    Failure(function).text(": out of memory while writing the header")
+    return .nomem
+}
+
+/// Fills the safetensors header object; false when json-c runs out of memory.
+private func buildHeader(_ root: OpaquePointer, _ net: Net, _ table: [TensorSlot]) -> Bool {
+    let kind = net.header.pointee.optimizer.kind
+    func add(_ obj: OpaquePointer, _ key: UnsafePointer<CChar>, _ v: OpaquePointer?) -> Bool {
+        guard let v else { return false }
+        if json_object_object_add(obj, key, v) != 0 { json_object_put(v); return false }
+        return true
+    }
+    guard let meta = json_object_new_object(), add(root, "__metadata__", meta) else { return false }
+    guard add(meta, "format", json_object_new_string("swann")),
+          add(meta, "swann.version", json_object_new_string(cString(swannVersion))),
+          add(meta, "swann.spec", json_object_new_string(net.specText)) else { return false }
+    var offset = 0
+    for t in table {
+        guard let entry = json_object_new_object(), let shape = json_object_new_array(),
+              let offsets = json_object_new_array() else { return false }
+        var ok = add(entry, "dtype", json_object_new_string(t.layer < 0 ? "I64" : "F32"))
+        if t.rank >= 1 { ok = ok && json_object_array_add(shape, json_object_new_int64(Int64(t.rows))) == 0 }
+        if t.rank == 2 { ok = ok && json_object_array_add(shape, json_object_new_int64(Int64(t.cols))) == 0 }
+        ok = ok && add(entry, "shape", shape)
+        ok = ok && json_object_array_add(offsets, json_object_new_int64(Int64(offset))) == 0
+        ok = ok && json_object_array_add(offsets, json_object_new_int64(Int64(offset + t.bytes))) == 0
+        ok = ok && add(entry, "data_offsets", offsets)
+        ok = ok && t.withName(kind) { name in add(root, name, entry) }
+        guard ok else { return false }
+        offset += t.bytes
+    }
+    return true
+}
+
+// MARK: - load
+
+/// A model file checked against its own spec, ready to be read into an arena.
+struct ModelFile {
+    var fd: Int32
+    var spec: NetSpec
+    var plan: Plan
+    var table: [TensorSlot]
+    var dataStart: UInt64
+    var hasOptimizer: Bool
+}
+
+/// Opens `path`, checks everything but the tensor values, and calls `body` with the
+/// file and the canonical spec text. The file is closed afterwards.
+func withModelFile<R>(_ path: UnsafePointer<CChar>?, maxBatch: UInt, _ function: StaticString,
+                      _ body: (ModelFile, UnsafePointer<CChar>) throws(SwannError) -> R) throws(SwannError) -> R {
+    guard let path else {
+        Failure(function).text(": path is NULL")
+        throw SwannError(status: .arg)
+    }
+    let mb = try checkMaxBatch(maxBatch, function)
+    let fd = cs_open_read(path)
+    guard fd >= 0 else {
+        Failure(function).text(": cannot open \"").text(path).text("\"")
+        cs_err_append_errno()
+        throw SwannError(status: .io)
+    }
+    defer { cs_close(fd) }
+    var size: UInt64 = 0
+    guard cs_file_size(fd, &size) == 0 else {
+        Failure(function).text(": cannot read \"").text(path).text("\"")
+        cs_err_append_errno()
+        throw SwannError(status: .io)
+    }
+    func bad() -> Failure { Failure(function).text(": \"").text(path).text("\" is not a swann model file: ") }
+    guard size >= 8 else {
+        bad().text("it has ").uint(UInt(size)).text(" bytes, fewer than the 8 of a header length")
+        throw SwannError(status: .format)
+    }
+    var lengthLE: UInt64 = 0
+    guard cs_read_at(fd, &lengthLE, 8, 0) == 0 else {
+        Failure(function).text(": reading \"").text(path).text("\" failed")
+        cs_err_append_errno()
+        throw SwannError(status: .io)
+    }
+    let headerLength = UInt64(littleEndian: lengthLE)
+    guard headerLength >= 2, headerLength <= size - 8, headerLength <= UInt64(maxHeaderBytes) else {
+        bad().text("header length ").uint(UInt(headerLength)).text(" does not fit a file of ")
+            .uint(UInt(size)).text(" bytes")
+        throw SwannError(status: .format)
+    }
+    let n = Int(headerLength)
+    guard let text = cs_aligned_alloc(n + 1)?.assumingMemoryBound(to: CChar.self) else {
+        Failure(function).text(": out of memory for a header of ").int(n).text(" bytes")
+        throw SwannError(status: .nomem)
+    }
+    defer { cs_free(text) }
+    guard cs_read_at(fd, text, n, 8) == 0 else {
+        Failure(function).text(": reading the header of \"").text(path).text("\" failed")
+        cs_err_append_errno()
+        throw SwannError(status: .io)
+    }
+    text[n] = 0
+    guard let tok = json_tokener_new() else {
+        Failure(function).text(": out of memory while parsing the header")
+        throw SwannError(status: .nomem)
+    }
+    defer { json_tokener_free(tok) }
+    json_tokener_set_flags(tok, Int32(JSON_TOKENER_STRICT))
+    let root = json_tokener_parse_ex(tok, text, Int32(n))
+    defer { if root != nil { json_object_put(root) } }
+    guard let root, json_tokener_get_error(tok) == json_tokener_success else {
+        bad().text("header JSON is invalid at byte ").int(8 + Int(json_tokener_get_parse_end(tok)))
+        throw SwannError(status: .format)
+    }
+    var i = Int(json_tokener_get_parse_end(tok))
+    while i < n {
+        guard text[i] == 0x20 || text[i] == 0x0a || text[i] == 0x0d || text[i] == 0x09 else {
+            bad().text("unexpected bytes after the header JSON at byte ").int(8 + i)
+            throw SwannError(status: .format)
+        }
+        i += 1
+    }
+    guard json_object_get_type(root) == json_type_object else {
+        bad().text("the header is not a JSON object")
+        throw SwannError(status: .format)
+    }
+
+    // Metadata: format "swann" and the spec.
+    var meta: OpaquePointer? = nil
+    guard json_object_object_get_ex(root, "__metadata__", &meta) != 0,
+          json_object_get_type(meta) == json_type_object else {
+        bad().text("no \"__metadata__\" object")
+        throw SwannError(status: .format)
+    }
+    var specText: UnsafePointer<CChar>? = nil
+    var sawFormat = false
+    try forEachMember(meta) { (key, v) throws(SwannError) in
+        guard json_object_get_type(v) == json_type_string, let s = json_object_get_string(v) else {
+            bad().text("metadata \"").text(key).text("\" is not a string")
+            throw SwannError(status: .format)
+        }
+        if isKey(key, "format") {
+            guard strcmp(s, "swann") == 0 else {
+                bad().text("metadata format is \"").text(s).text("\", not \"swann\"")
+                throw SwannError(status: .format)
+            }
+            sawFormat = true
+        } else if isKey(key, "swann.spec") {
+            specText = s
+        }
+    }
+    guard sawFormat else {
+        bad().text("metadata has no \"format\": \"swann\"")
+        throw SwannError(status: .format)
+    }
+    guard let specText else {
+        bad().text("metadata has no \"swann.spec\"")
+        throw SwannError(status: .format)
+    }
+
+    let dataSize = size - 8 - headerLength
+    do throws(SwannError) {
+        return try withCanonicalSpec(specText) { (spec, canonical, length) throws(SwannError) -> R in
+            let plan = try Plan(spec: spec, maxBatch: mb, specLength: length)
+            var file = ModelFile(fd: fd, spec: spec, plan: plan, table: tensorTable(plan),
+                                 dataStart: 8 + headerLength, hasOptimizer: false)
+            try locateTensors(root, &file, dataSize: dataSize, bad)
+            return try body(file, canonical)
+        }
+    } catch {
+        // A bad spec inside a file is a bad file: "load: the file's spec: layers[0]...".
+        guard error.status == .spec else { throw error }
+        cs_err_prefix(cString(function))
+        throw SwannError(status: .format)
+    }
+}
+
+/// Matches every header entry to the tensor the spec implies, and checks that the
+/// tensors tile the data section exactly.
+private func locateTensors(_ root: OpaquePointer, _ file: inout ModelFile, dataSize: UInt64,
+                           _ bad: () -> Failure) throws(SwannError) {
+    let layerCount = file.plan.records.count
+    let slotCount = file.plan.header.slotCount
+    let kind = file.spec.optimizer.kind
+    try forEachMember(root) { (key, v) throws(SwannError) in
+        if isKey(key, "__metadata__") { return }
+        guard let index = tensorIndex(key, layerCount: layerCount, kind: kind, slotCount: slotCount) else {
+            bad().text("unexpected tensor \"").text(key).text("\" for this spec")
+            throw SwannError(status: .format)
+        }
+        var t = file.table[index]
+        try readEntry(v, key, &t, dataSize: dataSize, bad)
+        file.table[index] = t
+    }
+    var optimizerFound = 0, optimizerTotal = 0
+    for t in file.table {
+        if t.isOptimizer {
+            optimizerTotal += 1
+            if t.begin >= 0 { optimizerFound += 1 }
+        } else if t.begin < 0 {
+            _ = t.withName(kind) { name in bad().text("tensor \"").text(name).text("\" is missing") }
+            throw SwannError(status: .format)
+        }
+    }
+    guard optimizerFound == 0 || optimizerFound == optimizerTotal else {
+        bad().text("optimizer state is partial (").int(optimizerFound).text(" of ").int(optimizerTotal)
+            .text(" tensors)")
+        throw SwannError(status: .format)
+    }
+    file.hasOptimizer = optimizerFound > 0
+    // Tiling: sorted by begin, each tensor starts where the previous ended.
+    var spans: [(Int, Int)] = []
+    spans.reserveCapacity(file.table.count)
+    for t in file.table where t.begin >= 0 { spans.append((t.begin, t.end)) }
+    spans.sort { $0.0 < $1.0 }
+    var at = 0
+    for (b, e) in spans {
+        guard b == at else {
+            bad().text(b < at ? "tensors overlap at data byte " : "unused bytes before data byte ").int(b)
+            throw SwannError(status: .format)
+        }
+        at = e
+    }
+    guard UInt64(at) == dataSize else {
+        bad().text("tensors cover ").int(at).text(" bytes of a data section of ").uint(UInt(dataSize))
+        throw SwannError(status: .format)
+    }
+}
+
+/// The table index of a tensor name, or nil for a name the spec does not imply.
+/// Table order: step, then per slot (-1 = parameters) per layer weight and bias.
+private func tensorIndex(_ name: UnsafePointer<CChar>, layerCount: Int, kind: OptimizerKind, slotCount: Int) -> Int? {
+    if isKey(name, "optimizer.step") { return 0 }
+    var p = name
+    var slotted: Bool
+    if strncmp(p, "layers.", 7) == 0 {
+        p += 7; slotted = false
+    } else if strncmp(p, "optimizer.", 10) == 0 {
+        p += 10; slotted = true
+    } else {
+        return nil
+    }
+    // Layer index: decimal, no sign, no leading zeros.
+    guard p[0] >= 0x30 && p[0] <= 0x39, !(p[0] == 0x30 && p[1] >= 0x30 && p[1] <= 0x39) else { return nil }
+    var k = 0
+    while p[0] >= 0x30 && p[0] <= 0x39 {
+        k = k * 10 + Int(p[0] - 0x30)
+        guard k < layerCount else { return nil }
+        p += 1
+    }
+    let isBias: Bool
+    if strncmp(p, ".weight", 7) == 0 { isBias = false; p += 7 }
+    else if strncmp(p, ".bias", 5) == 0 { isBias = true; p += 5 }
+    else { return nil }
+    var slot = -1
+    if slotted {
+        guard p[0] == 0x2e else { return nil }  // "."
+        p += 1
+        for s in 0..<slotCount where strcmp(p, cString(kind.slotName(s))) == 0 { slot = s }
+        guard slot >= 0 else { return nil }
+    } else {
+        guard p[0] == 0 else { return nil }
+    }
+    return 1 + (slot + 1) * 2 * layerCount + 2 * k + (isBias ? 1 : 0)
+}
+
+/// Checks one header entry: exactly dtype, shape and data_offsets, all as expected.
+private func readEntry(_ v: OpaquePointer?, _ name: UnsafePointer<CChar>, _ t: inout TensorSlot,
+                       dataSize: UInt64, _ bad: () -> Failure) throws(SwannError) {
+    func fail(_ what: StaticString) -> SwannError {
+        bad().text("tensor \"").text(name).text("\": ").text(what)
+        return SwannError(status: .format)
+    }
+    guard json_object_get_type(v) == json_type_object else { throw fail("entry is not an object") }
+    var dtype: OpaquePointer? = nil, shape: OpaquePointer? = nil, offsets: OpaquePointer? = nil
+    var keys = 0
+    try forEachMember(v) { (key, _) throws(SwannError) in
+        keys += 1
+        guard isKey(key, "dtype") || isKey(key, "shape") || isKey(key, "data_offsets") else {
+            throw fail("unexpected key in the entry")
+        }
+    }
+    guard keys == 3, json_object_object_get_ex(v, "dtype", &dtype) != 0,
+          json_object_object_get_ex(v, "shape", &shape) != 0,
+          json_object_object_get_ex(v, "data_offsets", &offsets) != 0 else {
+        throw fail("entry needs exactly dtype, shape and data_offsets")
+    }
+    let want: StaticString = t.layer < 0 ? "I64" : "F32"
+    guard json_object_get_type(dtype) == json_type_string, let d = json_object_get_string(dtype),
+          strcmp(d, cString(want)) == 0 else {
+        throw t.layer < 0 ? fail("dtype must be I64") : fail("dtype must be F32")
+    }
+    guard json_object_get_type(shape) == json_type_array, json_object_array_length(shape) == t.rank else {
+        throw fail("shape has the wrong number of dimensions for this spec")
+    }
+    let dims = (t.rows, t.cols)
+    for i in 0..<t.rank {
+        let e = json_object_array_get_idx(shape, i)
+        guard json_object_get_type(e) == json_type_int,
+              json_object_get_int64(e) == Int64(i == 0 ? dims.0 : dims.1) else {
+            throw fail("shape does not match the spec")
+        }
+    }
+    guard json_object_get_type(offsets) == json_type_array, json_object_array_length(offsets) == 2 else {
+        throw fail("data_offsets must be [begin, end]")
+    }
+    let b = json_object_array_get_idx(offsets, 0), e = json_object_array_get_idx(offsets, 1)
+    guard json_object_get_type(b) == json_type_int, json_object_get_type(e) == json_type_int else {
+        throw fail("data_offsets must be integers")
+    }
+    let begin = json_object_get_int64(b), end = json_object_get_int64(e)
+    guard begin >= 0, end >= begin, UInt64(end) <= dataSize else {
+        throw fail("data_offsets lie outside the data section")
+    }
+    guard end - begin == Int64(t.bytes) else { throw fail("data_offsets span the wrong number of bytes") }
+    t.begin = Int(begin)
+    t.end = Int(end)
+}
+
+/// Reads the tensors of a checked file into a built net, checking every value is finite.
+func readTensors(_ file: ModelFile, into net: Net) -> Status {
+    for t in file.table where t.begin >= 0 {
+        let offset = file.dataStart + UInt64(t.begin)
+        if t.layer < 0 {
+            var step: Int64 = 0
+            guard cs_read_at(file.fd, &step, 8, offset) == 0 else { return readFailed() }
+            let s = Int64(littleEndian: step)
+            guard s >= 0 else {
+                Failure("load: optimizer.step is negative")
+                return .format
+            }
+            net.header.pointee.steps = Int(s)
+            continue
+        }
+        let dst = net.base + t.arenaOffset
+        guard cs_read_at(file.fd, dst, t.bytes, offset) == 0 else { return readFailed() }
+        guard allFinite(dst.assumingMemoryBound(to: Float.self), t.bytes / 4) else {
+            _ = t.withName(file.spec.optimizer.kind) { name in
+                Failure("load: tensor \"").text(name).text("\" has NaN or Inf values")
+            }
+            return .format
+        }
+    }
+    return .ok
+}
+
+private func readFailed() -> Status {
+    Failure("load: reading tensor data failed")
+    cs_err_append_errno()
+    return .io
+}

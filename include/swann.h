@@ -127,6 +127,16 @@ swann_status swann_step(swann_net *net);
 /* Zeroes the accumulated gradients and T. */
 swann_status swann_zero_grad(swann_net *net);
 
+/* Sets the optimizer's base learning rate (finite, >= 0) for the steps that
+ * follow; a schedule in the spec, if any, still scales it. The canonical spec
+ * (swann_spec_json) and saved files keep the rate the spec gave.
+ * Addition to contract version 1. */
+swann_status swann_set_lr(swann_net *net, double lr);
+
+/* The learning rate the next swann_step will use: the base rate with the
+ * schedule and warm-up applied. Addition to contract version 1. */
+swann_status swann_get_lr(const swann_net *net, double *lr);
+
 /* Flat views into the arena, layer by layer, weight (row-major [out, in]) then
  * bias. The host may read and write them in place; valid until destroy. */
 swann_status swann_params(swann_net *net, float **data, size_t *count);

@@ -167,6 +167,25 @@ public func swann_zero_grad(_ p: UnsafeMutableRawPointer?) -> Int32 {
     return Status.ok.rawValue
 }
 
+@_cdecl("swann_set_lr")
+public func swann_set_lr(_ p: UnsafeMutableRawPointer?, _ lr: Double) -> Int32 {
+    guard let net = Net.from(p, "set_lr") else { return Status.arg.rawValue }
+    guard lr.isFinite, lr >= 0, lr <= 1e6 else {
+        return Failure("set_lr: lr ").number(lr).text(" must be finite and in [0, 1e6]").status(.arg).rawValue
+    }
+    net.header.pointee.optimizer.lr = lr
+    return Status.ok.rawValue
+}
+
+@_cdecl("swann_get_lr")
+public func swann_get_lr(_ p: UnsafeRawPointer?, _ lr: UnsafeMutablePointer<Double>?) -> Int32 {
+    guard let net = Net.from(UnsafeMutableRawPointer(mutating: p), "get_lr") else { return Status.arg.rawValue }
+    guard let lr else { return Failure("get_lr: lr is NULL").status(.arg).rawValue }
+    let h = net.header.pointee
+    lr.pointee = h.optimizer.learningRate(afterSteps: h.steps)
+    return Status.ok.rawValue
+}
+
 @_cdecl("swann_params")
 public func swann_params(_ p: UnsafeMutableRawPointer?, _ data: UnsafeMutablePointer<UnsafeMutablePointer<Float>?>?,
                          _ count: UnsafeMutablePointer<UInt>?) -> Int32 {

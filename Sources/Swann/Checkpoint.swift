@@ -32,10 +32,10 @@ struct TensorSlot {
     var rank: Int { layer < 0 ? 0 : (cols == 0 ? 1 : 2) }
 
     /// Calls `body` with the tensor's name.
-    func withName<R>(_ kind: OptimizerKind, _ body: (UnsafePointer<CChar>) -> R) -> R {
+    func withName<R>(_ optimizer: OptimizerConfig, _ body: (UnsafePointer<CChar>) -> R) -> R {
         withUnsafeTemporaryAllocation(of: CChar.self, capacity: 128) { buf -> R in
             let p = buf.baseAddress!
-            cs_tensor_name(p, Int64(layer), isBias ? 1 : 0, slot >= 0 ? cString(kind.slotName(slot)) : nil)
+            cs_tensor_name(p, Int64(layer), isBias ? 1 : 0, slot >= 0 ? cString(optimizer.slotName(slot)) : nil)
             return body(UnsafePointer(p))
         }
     }
@@ -134,7 +134,7 @@ private func outOfMemory(_ function: StaticString) -> Status {
 
 /// Fills the safetensors header object; false when json-c runs out of memory.
 private func buildHeader(_ root: OpaquePointer, _ net: Net, _ table: [TensorSlot]) -> Bool {
-    let kind = net.header.pointee.optimizer.kind
+    let kind = net.header.pointee.optimizer
     func add(_ obj: OpaquePointer, _ key: UnsafePointer<CChar>, _ v: OpaquePointer?) -> Bool {
         guard let v else { return false }
         if json_object_object_add(obj, key, v) != 0 { json_object_put(v); return false }
@@ -306,7 +306,7 @@ private func locateTensors(_ root: OpaquePointer, _ file: inout ModelFile, dataS
                            _ bad: () -> Failure) throws(SwannError) {
     let layerCount = file.plan.records.count
     let slotCount = file.plan.header.slotCount
-    let kind = file.spec.optimizer.kind
+    let kind = file.spec.optimizer
     try forEachMember(root) { (key, v) throws(SwannError) in
         if isKey(key, "__metadata__") { return }
         guard let index = tensorIndex(key, layerCount: layerCount, kind: kind, slotCount: slotCount) else {
@@ -354,7 +354,7 @@ private func locateTensors(_ root: OpaquePointer, _ file: inout ModelFile, dataS
 
 /// The table index of a tensor name, or nil for a name the spec does not imply.
 /// Table order: step, then per slot (-1 = parameters) per layer weight and bias.
-private func tensorIndex(_ name: UnsafePointer<CChar>, layerCount: Int, kind: OptimizerKind, slotCount: Int) -> Int? {
+private func tensorIndex(_ name: UnsafePointer<CChar>, layerCount: Int, kind: OptimizerConfig, slotCount: Int) -> Int? {
     if isKey(name, "optimizer.step") { return 0 }
     var p = name
     var slotted: Bool
@@ -460,7 +460,7 @@ func readTensors(_ file: ModelFile, into net: Net) -> Status {
         let dst = net.base + t.arenaOffset
         guard cs_read_at(file.fd, dst, t.bytes, offset) == 0 else { return readFailed() }
         guard allFinite(dst.assumingMemoryBound(to: Float.self), t.bytes / 4) else {
-            _ = t.withName(file.spec.optimizer.kind) { name in
+            _ = t.withName(file.spec.optimizer) { name in
                 Failure("load: tensor \"").text(name).text("\" has NaN or Inf values")
             }
             return .format

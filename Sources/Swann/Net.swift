@@ -88,7 +88,7 @@ struct Plan {
         h.maxBatch = maxBatch
         h.loss = spec.loss
         h.optimizer = spec.optimizer
-        h.slotCount = spec.optimizer.kind.slotCount(spec.optimizer)
+        h.slotCount = spec.optimizer.slotCount
         _ = take(MemoryLayout<NetHeader>.stride)
         h.layers = take(MemoryLayout<LayerRecord>.stride * spec.layers.count)
         h.spec = take(specLength + 1)

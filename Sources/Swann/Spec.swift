@@ -172,15 +172,15 @@ struct JSONReader {
     }
 
     func number(_ v: OpaquePointer?, _ key: UnsafePointer<CChar>, min: Double, max: Double,
-                openMin: Bool = false) throws(SwannError) -> Double {
+                openMin: Bool = false, openMax: Bool = false) throws(SwannError) -> Double {
         let t = json_object_get_type(v)
         guard t == json_type_int || t == json_type_double else {
             throw fail(key, "must be a number")
         }
         let x = json_object_get_double(v)
-        guard x.isFinite, openMin ? x > min : x >= min, x <= max else {
+        guard x.isFinite, openMin ? x > min : x >= min, openMax ? x < max : x <= max else {
             let f = begin(key).text(" is ").number(x).text(", must be in ")
-            f.text(openMin ? "(" : "[").number(min).text(", ").number(max).text("]")
+            f.text(openMin ? "(" : "[").number(min).text(", ").number(max).text(openMax ? ")" : "]")
             throw SwannError(status: .spec)
         }
         return x
@@ -412,10 +412,21 @@ func canonicalJSON(_ spec: NetSpec) -> OpaquePointer? {
     if let o = json_object_new_object() {
         let c = spec.optimizer
         add(o, "type", json_object_new_string(cString(c.kind.name)))
-        c.forEachHyperParameter { key, value in
+        func put(_ obj: OpaquePointer, _ key: StaticString, _ value: HyperValue) {
             switch value {
-            case .number(let x): add(o, key, double(x))
-            case .flag(let b): add(o, key, json_object_new_boolean(b ? 1 : 0))
+            case .number(let x): add(obj, key, double(x))
+            case .integer(let n): add(obj, key, json_object_new_int64(Int64(n)))
+            case .flag(let b): add(obj, key, json_object_new_boolean(b ? 1 : 0))
+            }
+        }
+        c.forEachHyperParameter { key, value in put(o, key, value) }
+        if c.hasSchedule {
+            if let sched = json_object_new_object() {
+                add(sched, "type", json_object_new_string(cString(c.schedule.name)))
+                c.forEachScheduleParameter { key, value in put(sched, key, value) }
+                add(o, "schedule", sched)
+            } else {
+                ok = false
             }
         }
         add(root, "optimizer", o)

@@ -2,11 +2,14 @@
  * train_digits.c -- swann's main demo: train a small multi-layer perceptron
  * on the 8x8 handwritten digits (examples/data/digits.csv) from C.
  *
- *   usage: train_digits [CSV] [EPOCHS] [--save PATH] [--quiet] [--progress]
+ *   usage: train_digits [CSV] [EPOCHS] [--optimizer JSON] [--save PATH] [--quiet] [--progress]
  *
  *     CSV          digits file, default examples/data/digits.csv
  *                  (1797 rows of 64 pixels 0..16 and a label 0..9)
  *     EPOCHS       passes over the training set, default 30
+ *     --optimizer JSON  the spec's optimizer object, default
+ *                  {"type": "sgd", "lr": 0.1, "momentum": 0.9}; e.g.
+ *                  '{"type": "adam", "lr": 0.001}'
  *     --save PATH  where to save the trained model,
  *                  default /tmp/swann_digits.safetensors
  *     --quiet      print only the final summary
@@ -342,9 +345,10 @@ static void progress_clear(void)
 static void usage(FILE *to, const char *argv0)
 {
     fprintf(to,
-            "usage: %s [CSV] [EPOCHS] [--save PATH] [--quiet] [--progress]\n"
+            "usage: %s [CSV] [EPOCHS] [--optimizer JSON] [--save PATH] [--quiet] [--progress]\n"
             "  CSV          digits file (default %s)\n"
             "  EPOCHS       training epochs, 1..100000 (default %d)\n"
+            "  --optimizer JSON  the spec's optimizer, e.g. '{\"type\": \"adam\", \"lr\": 0.001}'\n"
             "  --save PATH  model file to write and reload (default %s)\n"
             "  --quiet      print only the final summary\n"
             "  --progress   show the progress bar even when stderr is not a terminal\n",
@@ -356,6 +360,7 @@ int main(int argc, char **argv)
     /* -- arguments -- */
     const char *csv_path = DEFAULT_CSV;
     const char *save_path = DEFAULT_SAVE_PATH;
+    const char *optimizer = NULL; /* NULL: SGD with momentum, below */
     int epochs = DEFAULT_EPOCHS;
     int quiet = 0;
     int force_progress = 0;
@@ -366,6 +371,12 @@ int main(int argc, char **argv)
             quiet = 1;
         } else if (strcmp(a, "--progress") == 0) {
             force_progress = 1;
+        } else if (strcmp(a, "--optimizer") == 0) {
+            if (i + 1 >= argc) {
+                fprintf(stderr, "error: --optimizer needs a JSON object\n");
+                return 1;
+            }
+            optimizer = argv[++i];
         } else if (strcmp(a, "--save") == 0) {
             if (i + 1 >= argc) {
                 fprintf(stderr, "error: --save needs a path\n");
@@ -438,16 +449,25 @@ int main(int argc, char **argv)
      * cross-entropy loss by SGD with momentum. "init": "he" draws the weights
      * from a normal with std sqrt(2 / fan_in); "seed" makes that draw the same
      * on every machine. */
-    char spec[512];
-    snprintf(spec, sizeof spec,
+    char default_optimizer[128];
+    snprintf(default_optimizer, sizeof default_optimizer,
+             "{\"type\": \"sgd\", \"lr\": %g, \"momentum\": %g}", LEARNING_RATE, MOMENTUM);
+    if (optimizer == NULL)
+        optimizer = default_optimizer;
+    char spec[2048];
+    int spec_len = snprintf(spec, sizeof spec,
              "{\"input\": %d,"
              " \"layers\": [{\"units\": 128, \"activation\": \"relu\"},"
              " {\"units\": 64, \"activation\": \"relu\"},"
              " {\"units\": %d, \"activation\": \"softmax\"}],"
              " \"loss\": \"cross_entropy\","
-             " \"optimizer\": {\"type\": \"sgd\", \"lr\": %g, \"momentum\": %g},"
+             " \"optimizer\": %s,"
              " \"init\": \"he\", \"seed\": %d}",
-             N_PIXELS, N_CLASSES, LEARNING_RATE, MOMENTUM, NET_SEED);
+             N_PIXELS, N_CLASSES, optimizer, NET_SEED);
+    if (spec_len < 0 || (size_t)spec_len >= sizeof spec) {
+        fprintf(stderr, "error: --optimizer text is too long\n");
+        goto fail;
+    }
 
     size_t arena_bytes = 0;
     CHECK(swann_arena_size(spec, MAX_BATCH, &arena_bytes));

@@ -23,7 +23,8 @@ EMBEDDED   := -enable-experimental-feature Embedded -wmo -parse-as-library -O \
               -target-cpu $(TARGET_CPU) -module-name Swann -I Sources/CSupport/include
 STAGE      := $(BUILD)/stage
 
-.PHONY: all lib setup demo test test-swift test-c install clean check-lib
+.PHONY: all lib setup demo test test-swift test-c test-checkpoint test-python test-examples stage \
+        install python clean check-lib
 
 all: lib
 lib: $(BUILD)/libswann.so $(BUILD)/libswann.a
@@ -81,10 +82,27 @@ test: setup
 test-swift:
 	swift test
 
-test-c: lib
+# The C, checkpoint and example tests build against an installed copy, as a host would.
+stage: lib
 	rm -rf $(STAGE)
 	$(MAKE) --no-print-directory install PREFIX=$(STAGE) BUILD=$(BUILD)
+
+test-c: stage
 	bash tests/c/run.sh $(abspath $(STAGE))
+
+test-checkpoint: stage
+	bash tests/checkpoint/run.sh $(abspath $(STAGE))
+
+test-examples: stage
+	sh tests/examples/run.sh $(abspath $(STAGE))
+
+test-python: lib
+	bash tests/python/run.sh
+
+# Ships a copy of the library inside the Python package (found before the system's).
+python: lib
+	mkdir -p bindings/python/src/swann/_lib
+	cp $(BUILD)/libswann.so bindings/python/src/swann/_lib/libswann.so
 
 clean:
 	rm -rf $(BUILD) .build

@@ -19,6 +19,9 @@ run() {
 run library make --no-print-directory check-lib
 run swift-unit make --no-print-directory test-swift
 run c-contract make --no-print-directory test-c
+run checkpoint make --no-print-directory test-checkpoint
+run python make --no-print-directory test-python
+run examples make --no-print-directory test-examples
 [ -n "$failed_names" ] && echo "failed suites:$failed_names"
 echo "suites: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

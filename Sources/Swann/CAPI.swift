@@ -47,7 +47,7 @@ public func swann_create(_ specJSON: UnsafePointer<CChar>?, _ maxBatch: UInt,
     guard let out else { return Failure("create: out is NULL").status(.arg).rawValue }
     out.pointee = nil
     do throws(SwannError) {
-        try checkArenaAlignment(arena, "create")
+        try checkArena(arena, arenaBytes, "create")
         let mb = try checkMaxBatch(maxBatch, "create")
         let net = try withCanonicalSpec(specJSON) { (spec, text, length) throws(SwannError) -> Net in
             let plan = try Plan(spec: spec, maxBatch: mb, specLength: length)
@@ -238,7 +238,7 @@ public func swann_load(_ path: UnsafePointer<CChar>?, _ maxBatch: UInt,
     guard let out else { return Failure("load: out is NULL").status(.arg).rawValue }
     out.pointee = nil
     do throws(SwannError) {
-        try checkArenaAlignment(arena, "load")
+        try checkArena(arena, arenaBytes, "load")
         let net = try withModelFile(path, maxBatch: maxBatch, "load") { (file, canonical) throws(SwannError) -> Net in
             let net = try placeNet(file.plan, spec: file.spec, specText: canonical, arena: arena,
                                    arenaBytes: arenaBytes, "load")

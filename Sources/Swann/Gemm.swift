@@ -45,6 +45,19 @@ enum Gemm {
             if !accumulate { for i in 0..<m { (c + i * ldc).update(repeating: 0, count: n) } }
             return
         }
+        // Few rows or a short inner dimension: packing would cost as much as the
+        // product, so stream the operands as they lie (GEMV-like paths).
+        if m <= smallRows || k <= smallInner {
+            if !transB {
+                rowCombination(m: m, n: n, k: k, a: a, lda: lda, transA: transA, b: b, ldb: ldb,
+                               c: c, ldc: ldc, accumulate: accumulate)
+                return
+            }
+            if m <= smallRows && !transA {
+                rowDots(m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc, accumulate: accumulate)
+                return
+            }
+        }
         var jc = 0
         while jc < n {
             let ncur = min(nc, n - jc)
@@ -76,6 +89,87 @@ enum Gemm {
                 pc += kc
             }
             jc += nc
+        }
+    }
+
+    static let smallRows = 4
+    static let smallInner = 4
+
+    /// C[i, :] (+)= sum_p op(A)(i, p) B[p, :] with B row-major: each row of C is a
+    /// combination of rows of B, accumulated in SIMD registers 16 columns at a time.
+    static func rowCombination(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int, transA: Bool,
+                               b: UnsafePointer<Float>, ldb: Int,
+                               c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool) {
+        for i in 0..<m {
+            let row = c + i * ldc
+            var j = 0
+            while j + 16 <= n {
+                var s0 = accumulate ? load8(row + j) : SIMD8<Float>()
+                var s1 = accumulate ? load8(row + j + 8) : SIMD8<Float>()
+                for p in 0..<k {
+                    let x = SIMD8<Float>(repeating: transA ? a[p * lda + i] : a[i * lda + p])
+                    let bp = b + p * ldb + j
+                    s0 = s0.addingProduct(x, load8(bp))
+                    s1 = s1.addingProduct(x, load8(bp + 8))
+                }
+                store8(s0, row + j)
+                store8(s1, row + j + 8)
+                j += 16
+            }
+            while j < n {
+                var s: Float = accumulate ? row[j] : 0
+                for p in 0..<k { s += (transA ? a[p * lda + i] : a[i * lda + p]) * b[p * ldb + j] }
+                row[j] = s
+                j += 1
+            }
+        }
+    }
+
+    /// C[i, j] (+)= dot(A[i, :], Bt[j, :]) for op(B) = Bt^T: the forward pass of a
+    /// few rows, where W's rows are contiguous.
+    static func rowDots(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int,
+                        b: UnsafePointer<Float>, ldb: Int,
+                        c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool) {
+        for i in 0..<m {
+            let x = a + i * lda
+            let row = c + i * ldc
+            var j = 0
+            // Four outputs at a time share each load of x.
+            while j + 4 <= n {
+                let w0 = b + j * ldb, w1 = w0 + ldb, w2 = w1 + ldb, w3 = w2 + ldb
+                var s0 = SIMD8<Float>(), s1 = SIMD8<Float>(), s2 = SIMD8<Float>(), s3 = SIMD8<Float>()
+                var p = 0
+                while p + 8 <= k {
+                    let xv = load8(x + p)
+                    s0 = s0.addingProduct(xv, load8(w0 + p))
+                    s1 = s1.addingProduct(xv, load8(w1 + p))
+                    s2 = s2.addingProduct(xv, load8(w2 + p))
+                    s3 = s3.addingProduct(xv, load8(w3 + p))
+                    p += 8
+                }
+                var t0 = s0.sum(), t1 = s1.sum(), t2 = s2.sum(), t3 = s3.sum()
+                while p < k {
+                    let xv = x[p]
+                    t0 += xv * w0[p]; t1 += xv * w1[p]; t2 += xv * w2[p]; t3 += xv * w3[p]
+                    p += 1
+                }
+                if accumulate {
+                    row[j] += t0; row[j + 1] += t1; row[j + 2] += t2; row[j + 3] += t3
+                } else {
+                    row[j] = t0; row[j + 1] = t1; row[j + 2] = t2; row[j + 3] = t3
+                }
+                j += 4
+            }
+            while j < n {
+                let w = b + j * ldb
+                var s = SIMD8<Float>()
+                var p = 0
+                while p + 8 <= k { s = s.addingProduct(load8(x + p), load8(w + p)); p += 8 }
+                var t = s.sum()
+                while p < k { t += x[p] * w[p]; p += 1 }
+                row[j] = accumulate ? row[j] + t : t
+                j += 1
+            }
         }
     }
 

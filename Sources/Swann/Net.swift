@@ -229,9 +229,17 @@ func placeNet(_ plan: Plan, spec: NetSpec, specText: UnsafePointer<CChar>, arena
     return buildNet(plan, spec: spec, specText: specText, arena: block, ownsArena: true)
 }
 
-/// Checks a host arena's alignment.
-func checkArenaAlignment(_ arena: UnsafeMutableRawPointer?, _ function: StaticString) throws(SwannError) {
-    if let arena, UInt(bitPattern: arena) % UInt(Plan.alignment) != 0 {
+/// Checks the arena arguments: a host arena is 64-byte aligned; without one,
+/// arena_bytes must be 0 (a size with no block is a host mistake worth reporting).
+func checkArena(_ arena: UnsafeMutableRawPointer?, _ arenaBytes: UInt, _ function: StaticString) throws(SwannError) {
+    guard let arena else {
+        guard arenaBytes == 0 else {
+            Failure(function).text(": arena is NULL but arena_bytes is ").uint(arenaBytes).text(" (must be 0)")
+            throw SwannError(status: .arg)
+        }
+        return
+    }
+    if UInt(bitPattern: arena) % UInt(Plan.alignment) != 0 {
         Failure(function).text(": arena is not 64-byte aligned")
         throw SwannError(status: .arena)
     }

@@ -23,7 +23,7 @@ EMBEDDED   := -enable-experimental-feature Embedded -wmo -parse-as-library -O \
               -target-cpu $(TARGET_CPU) -module-name Swann -I Sources/CSupport/include
 STAGE      := $(BUILD)/stage
 
-.PHONY: all lib setup demo test test-swift test-c test-checkpoint test-python test-examples stage \
+.PHONY: all lib setup demo test test-swift test-c test-checkpoint test-python test-examples stage bench-optimizers \
         install python clean check-lib
 
 all: lib
@@ -103,6 +103,12 @@ test-python: lib
 python: lib
 	mkdir -p bindings/python/src/swann/_lib
 	cp $(BUILD)/libswann.so bindings/python/src/swann/_lib/libswann.so
+
+# How each optimizer trains on XOR and digits (steps to converge, accuracy).
+bench-optimizers: lib
+	$(CC) -std=c11 -O2 -Wall -Wextra -I include benchmarks/optimizers.c -o $(BUILD)/optimizers \
+	    $(BUILD)/libswann.so -Wl,-rpath,$(abspath $(BUILD))
+	./$(BUILD)/optimizers examples/data/digits.csv
 
 clean:
 	rm -rf $(BUILD) .build

@@ -124,6 +124,17 @@ swann_status swann_backward_grad(swann_net *net, const float *dy, float *dx);
  * they were (discard them with swann_zero_grad). */
 swann_status swann_step(swann_net *net);
 
+/* Data-parallel training (e.g. MPI): each process runs forward/backward on its
+ * shard, the hosts sum the gradient buffers (swann_grads) across processes in
+ * place, and every process steps with the global row count, so all take the
+ * same update as one process with the whole batch. Additions to contract v1.
+ *
+ * swann_accumulated_rows: this net's T, the rows accumulated since the last step.
+ * swann_step_rows: as swann_step, dividing by `rows` (the global T, >= 1)
+ * instead of this net's own T, which may be 0 here. */
+swann_status swann_accumulated_rows(const swann_net *net, size_t *rows);
+swann_status swann_step_rows(swann_net *net, size_t rows);
+
 /* Zeroes the accumulated gradients and T. */
 swann_status swann_zero_grad(swann_net *net);
 

@@ -160,6 +160,23 @@ public func swann_step(_ p: UnsafeMutableRawPointer?) -> Int32 {
     return net.step().rawValue
 }
 
+@_cdecl("swann_accumulated_rows")
+public func swann_accumulated_rows(_ p: UnsafeRawPointer?, _ rows: UnsafeMutablePointer<UInt>?) -> Int32 {
+    guard let net = Net.from(UnsafeMutableRawPointer(mutating: p), "accumulated_rows") else { return Status.arg.rawValue }
+    guard let rows else { return Failure("accumulated_rows: rows is NULL").status(.arg).rawValue }
+    rows.pointee = UInt(net.header.pointee.accumulated)
+    return Status.ok.rawValue
+}
+
+@_cdecl("swann_step_rows")
+public func swann_step_rows(_ p: UnsafeMutableRawPointer?, _ rows: UInt) -> Int32 {
+    guard let net = Net.from(p, "step_rows") else { return Status.arg.rawValue }
+    guard rows >= 1, rows <= UInt(1) << 62 else {
+        return Failure("step_rows: rows ").uint(rows).text(" must be in 1...2^62").status(.arg).rawValue
+    }
+    return net.step(rows: Int(rows)).rawValue
+}
+
 @_cdecl("swann_zero_grad")
 public func swann_zero_grad(_ p: UnsafeMutableRawPointer?) -> Int32 {
     guard let net = Net.from(p, "zero_grad") else { return Status.arg.rawValue }

@@ -115,9 +115,11 @@ extension Net {
     }
 
     /// The update: the optimizer applied to grad Err / T, then gradients and T zeroed.
-    func step() -> Status {
+    /// `rows` overrides T with a global count (data-parallel steps).
+    func step(rows: Int? = nil) -> Status {
         let h = header.pointee
-        guard h.accumulated > 0 else {
+        let t = rows ?? h.accumulated
+        guard t > 0 else {
             return Failure("step: no gradients accumulated (call swann_backward first)").status(.state)
         }
         guard allFinite(grads, h.paramCount) else {
@@ -125,7 +127,7 @@ extension Net {
                 .text(" (discard it with swann_zero_grad)").status(.numeric)
         }
         optimizerStep(h.optimizer, params: params, grad: grads, slots: slots, count: h.paramCount,
-                      t: h.accumulated, stepIndex: h.steps)
+                      t: t, stepIndex: h.steps)
         zeroGrad()
         header.pointee.steps += 1
         return .ok

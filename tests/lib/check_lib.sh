@@ -17,7 +17,7 @@ others=$(nm -D --defined-only "$so" | awk '$2 != "A" {print $3}' | sed 's/@.*//'
 if [ -z "$others" ]; then ok "exports: only swann_*"; else bad "exports other symbols: $others"; fi
 
 n=$(nm -D --defined-only "$so" | grep -c ' T swann_')
-if [ "$n" -ge 18 ]; then ok "exports $n swann_* functions"; else bad "only $n swann_* functions exported"; fi
+if [ "$n" -ge 25 ]; then ok "exports $n swann_* functions"; else bad "only $n swann_* functions exported"; fi
 
 if nm -D "$so" | grep -qiE ' U (swift_|_swift|\$s)'; then bad "needs Swift runtime symbols"; else ok "no Swift runtime symbols needed"; fi
 

@@ -29,6 +29,8 @@ enum Activations {
 
     @inline(__always)
     static func geluDerivative(_ x: Float) -> Float {
+        // Beyond |x| = 10, tanh is exactly +-1 in Float and x^2 may overflow (inf * 0).
+        if abs(x) > 10 { return x > 0 ? 1 : 0 }
         let t = tanhf(geluC * (x + geluA * x * x * x))
         return 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * geluC * (1 + 3 * geluA * x * x)
     }

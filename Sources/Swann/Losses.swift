@@ -26,17 +26,19 @@ enum Losses {
             }
         case .crossEntropy:
             if fused {
-                // log Y_i = z_i - lse(z); grad_z = Y sum(d) - d.
+                // log Y_i = z_i - logsumexp(z); grad_z = Y sum(d) - d.
                 for r in 0..<rows {
                     let zr = z + r * cols, yr = y + r * cols, dr = d + r * cols, gr = g + r * cols
                     var m = zr[0]
                     for j in 1..<max(cols, 1) { m = max(m, zr[j]) }
                     var s: Float = 0
                     for j in 0..<cols { s += expf(zr[j] - m) }
-                    let lse = m + logf(s)
+                    // log Y_j = (z_j - m) - log s; subtracting m first keeps log s
+                    // from being rounded away when |m| is large.
+                    let logS = logf(s)
                     var div: Float = 0, dsum: Float = 0
                     for j in 0..<cols {
-                        if dr[j] != 0 { div -= dr[j] * (zr[j] - lse) }
+                        if dr[j] != 0 { div -= dr[j] * ((zr[j] - m) - logS) }
                         dsum += dr[j]
                     }
                     for j in 0..<cols { gr[j] = yr[j] * dsum - dr[j] }

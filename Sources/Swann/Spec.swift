@@ -239,9 +239,14 @@ func parseSpec(_ text: UnsafePointer<CChar>?) throws(SwannError) -> NetSpec {
     }
     defer { json_tokener_free(tok) }
     json_tokener_set_flags(tok, Int32(JSON_TOKENER_STRICT))
-    let root = json_tokener_parse_ex(tok, text, Int32(length))
+    // The length includes the NUL, so a bare number at the very end is complete.
+    let root = json_tokener_parse_ex(tok, text, Int32(length + 1))
     defer { if root != nil { json_object_put(root) } }
     let err = json_tokener_get_error(tok)
+    if err == json_tokener_success && root == nil {
+        Failure("spec: must be a JSON object, not null")
+        throw SwannError(status: .spec)
+    }
     guard let root, err == json_tokener_success else {
         let f = Failure("spec: invalid JSON at offset ").int(Int(json_tokener_get_parse_end(tok)))
         if err == json_tokener_continue {

@@ -1,0 +1,231 @@
+import Foundation
+import XCTest
+@testable import SwannCore
+
+/// optimizerStep against PyTorch's torch.optim.SGD algorithm, and the step rules
+/// of the C API: (1/T) averaging, refusal of non-finite gradients, accumulation.
+final class OptimizerTests: XCTestCase {
+    /// torch.optim.SGD, as documented (maximize = False):
+    ///   g = grad + weight_decay * p
+    ///   if momentum != 0:
+    ///       b = g                                        on the first step
+    ///       b = momentum * b + (1 - dampening) * g       afterwards
+    ///       g = g + momentum * b  if nesterov  else  b
+    ///   p = p - lr * g
+    struct TorchSGD {
+        var lr = 0.01, momentum = 0.0, dampening = 0.0, weightDecay = 0.0
+        var nesterov = false
+        var buf: [Double]? = nil
+
+        mutating func step(_ p: inout [Double], _ grad: [Double]) {
+            var g = zip(grad, p).map { $0 + weightDecay * $1 }
+            if momentum != 0 {
+                if let b = buf {
+                    buf = zip(b, g).map { momentum * $0 + (1 - dampening) * $1 }
+                } else {
+                    buf = g
+                }
+                g = nesterov ? zip(g, buf!).map { $0 + momentum * $1 } : buf!
+            }
+            p = zip(p, g).map { $0 - lr * $1 }
+        }
+    }
+
+    func config(_ t: TorchSGD) -> OptimizerConfig {
+        var c = OptimizerConfig()
+        c.kind = .sgd
+        c.lr = t.lr
+        c.momentum = t.momentum
+        c.dampening = t.dampening
+        c.nesterov = t.nesterov
+        c.weightDecay = t.weightDecay
+        return c
+    }
+
+    /// Runs `steps` updates through optimizerStep (gradients summed over `rows`) and the reference.
+    func compare(_ torch: TorchSGD, rows: Int, steps: Int = 6, count: Int = 37, label: String,
+                 file: StaticString = #filePath, line: UInt = #line) {
+        var reference = torch
+        var rng = TestRNG(UInt64(rows * 100 + steps))
+        var params = rng.floats(count, -1, 1)
+        var p = params.map(Double.init)
+        var slots = [Float](repeating: .nan, count: count)  // state must be written before it is read
+        for s in 0..<steps {
+            let mean = rng.floats(count, -2, 2)
+            // The summed gradient over `rows` rows; mean * rows exactly for powers of two.
+            let summed = mean.map { $0 * Float(rows) }
+            params.withUnsafeMutableBufferPointer { pp in
+                summed.withUnsafeBufferPointer { gp in
+                    slots.withUnsafeMutableBufferPointer { sp in
+                        optimizerStep(config(torch), params: pp.baseAddress!, grad: gp.baseAddress!,
+                                      slots: sp.baseAddress!, count: count, t: rows, stepIndex: s)
+                    }
+                }
+            }
+            reference.step(&p, summed.map { Double($0) / Double(rows) })
+            assertClose(params, p, atol: 1e-6, rtol: 1e-5, "\(label), step \(s)", file: file, line: line)
+        }
+    }
+
+    func testPlainSGD() {
+        compare(TorchSGD(lr: 0.1), rows: 1, label: "sgd")
+        compare(TorchSGD(lr: 0.5), rows: 4, label: "sgd, T = 4")
+        compare(TorchSGD(lr: 0.5), rows: 3, label: "sgd, T = 3")
+    }
+
+    func testMomentum() {
+        compare(TorchSGD(lr: 0.1, momentum: 0.9), rows: 2, label: "momentum")
+        compare(TorchSGD(lr: 0.05, momentum: 0.5), rows: 7, steps: 10, label: "momentum, T = 7")
+    }
+
+    func testDampening() {
+        compare(TorchSGD(lr: 0.1, momentum: 0.9, dampening: 0.3), rows: 2, label: "dampening")
+        compare(TorchSGD(lr: 0.1, momentum: 0.8, dampening: 1), rows: 1, label: "dampening 1")
+    }
+
+    func testNesterov() {
+        compare(TorchSGD(lr: 0.1, momentum: 0.9, nesterov: true), rows: 4, label: "nesterov")
+    }
+
+    func testWeightDecay() {
+        compare(TorchSGD(lr: 0.1, weightDecay: 0.01), rows: 2, label: "weight decay")
+        compare(TorchSGD(lr: 0.1, momentum: 0.9, weightDecay: 0.05, nesterov: true), rows: 3, label: "all")
+        compare(TorchSGD(lr: 0.2, momentum: 0.7, dampening: 0.2, weightDecay: 0.1), rows: 5, label: "wd + dampening")
+    }
+
+    /// The first step sets the buffer to the gradient itself (no dampening), exactly.
+    func testMomentumBufferStartsAsFirstGradient() {
+        var c = OptimizerConfig()
+        c.lr = 0.5; c.momentum = 0.9; c.dampening = 0.5
+        var p: [Float] = [1, 2, 3]
+        var slots: [Float] = [100, 100, 100]  // stale contents must be ignored on the first step
+        let g: [Float] = [4, -8, 2]
+        p.withUnsafeMutableBufferPointer { pp in
+            slots.withUnsafeMutableBufferPointer { sp in
+                optimizerStep(c, params: pp.baseAddress!, grad: g, slots: sp.baseAddress!, count: 3, t: 2, stepIndex: 0)
+            }
+        }
+        XCTAssertEqual(slots, [2, -4, 1])
+        XCTAssertEqual(p, [0, 4, 2.5])
+    }
+
+    // MARK: through the C API
+
+    let data: (x: [Float], d: [Float]) = {
+        var rng = TestRNG(42)
+        return (rng.floats(8 * 5, -1, 1), rng.floats(8 * 3, -1, 1))
+    }()
+
+    func makeNet(_ optimizer: String, seed: UInt64 = 4) throws -> CNet {
+        try CNet(makeSpec(input: 5, [L(6, "tanh"), L(3, "identity")], loss: "mse", optimizer: optimizer, seed: seed),
+                 maxBatch: 8)
+    }
+
+    /// Plain SGD: W -= (lr / T) * grad Err, then grads and T are zero.
+    func testStepAveragesOverRows() throws {
+        let net = try makeNet(#"{"type": "sgd", "lr": 0.25}"#)
+        XCTAssertEqual(net.forward(data.x, batch: 8).status, 0)
+        XCTAssertEqual(net.backward(data.d, rows: 8).status, 0)
+        let before = Array(net.params), g = Array(net.grads)
+        XCTAssertEqual(net.step(), 0)
+        assertClose(Array(net.params), zip(before, g).map { Double($0) - 0.25 / 8 * Double($1) },
+                    atol: 1e-7, rtol: 1e-6, "W -= lr/T grad")
+        XCTAssertTrue(net.grads.allSatisfy { $0 == 0 }, "grads zeroed by step")
+        XCTAssertEqual(net.header.pointee.accumulated, 0)
+        XCTAssertEqual(net.header.pointee.steps, 1)
+        XCTAssertEqual(net.step(), Status.state.rawValue, "nothing accumulated after a step")
+        // Backward after a step uses the same rows again.
+        XCTAssertEqual(net.backward(data.d, rows: 8).status, 0)
+        XCTAssertEqual(net.header.pointee.accumulated, 8)
+    }
+
+    /// Several steps of a momentum net through the C API against the reference.
+    func testStepsMatchReferenceThroughCAPI() throws {
+        let net = try makeNet(#"{"type": "sgd", "lr": 0.1, "momentum": 0.9, "nesterov": true, "weight_decay": 0.01}"#)
+        var torch = TorchSGD(lr: 0.1, momentum: 0.9, weightDecay: 0.01, nesterov: true)
+        var p = net.params.map(Double.init)
+        for s in 0..<4 {
+            let rows = s % 2 == 0 ? 8 : 3
+            XCTAssertEqual(net.forward(data.x, batch: rows).status, 0)
+            XCTAssertEqual(net.backward(Array(data.d[0..<(rows * 3)]), rows: rows).status, 0)
+            let g = net.grads.map { Double($0) / Double(rows) }
+            XCTAssertEqual(net.step(), 0)
+            torch.step(&p, g)
+            assertClose(Array(net.params), p, atol: 1e-6, rtol: 1e-5, "step \(s)")
+        }
+    }
+
+    /// A refused step leaves parameters, optimizer state, gradients and T unchanged.
+    func testStepRefusesNonFiniteGradients() throws {
+        let net = try makeNet(#"{"type": "sgd", "lr": 0.1, "momentum": 0.9}"#)
+        XCTAssertEqual(net.forward(data.x, batch: 8).status, 0)
+        XCTAssertEqual(net.backward(data.d, rows: 8).status, 0)
+        XCTAssertEqual(net.step(), 0)   // the momentum buffer is now in use
+        XCTAssertEqual(net.backward(data.d, rows: 8).status, 0)
+        let n = net.paramCount
+        for (i, bad) in [(3, Float.nan), (n - 1, .infinity), (0, -.infinity)] {
+            let keep = net.grads[i]
+            net.grads[i] = bad
+            let params = bits(net.params), grads = bits(net.grads)
+            let slots = bits(UnsafeBufferPointer(start: net.net.slots, count: n))
+            let t = net.header.pointee.accumulated, steps = net.header.pointee.steps
+            XCTAssertEqual(net.step(), Status.numeric.rawValue, "\(bad) at \(i)")
+            XCTAssertTrue(lastError().contains("step"), lastError())
+            XCTAssertEqual(bits(net.params), params, "params changed by a refused step")
+            XCTAssertEqual(bits(net.grads), grads, "grads changed by a refused step")
+            XCTAssertEqual(bits(UnsafeBufferPointer(start: net.net.slots, count: n)), slots, "optimizer state changed")
+            XCTAssertEqual(net.header.pointee.accumulated, t)
+            XCTAssertEqual(net.header.pointee.steps, steps)
+            net.grads[i] = keep
+        }
+        // Repaired, the step goes through; discarding with zero_grad leaves nothing to step.
+        XCTAssertEqual(net.step(), 0)
+        XCTAssertEqual(net.backward(data.d, rows: 8).status, 0)
+        net.grads[2] = .nan
+        XCTAssertEqual(net.step(), Status.numeric.rawValue)
+        XCTAssertEqual(net.zeroGrad(), 0)
+        XCTAssertEqual(net.step(), Status.state.rawValue)
+    }
+
+    /// Two half batches accumulated, then one step == one step on the whole batch.
+    func testHalfBatchesEqualWholeBatch() throws {
+        for optimizer in [#"{"type": "sgd", "lr": 0.3}"#, #"{"type": "sgd", "lr": 0.3, "momentum": 0.9, "weight_decay": 0.1}"#] {
+            let whole = try makeNet(optimizer), halves = try makeNet(optimizer)
+            XCTAssertEqual(bits(whole.params), bits(halves.params))
+            for _ in 0..<3 {
+                XCTAssertEqual(whole.forward(data.x, batch: 8).status, 0)
+                let lw = whole.backward(data.d, rows: 8)
+                XCTAssertEqual(lw.status, 0)
+
+                XCTAssertEqual(halves.forward(Array(data.x[0..<20]), batch: 4).status, 0)
+                let l1 = halves.backward(Array(data.d[0..<12]), rows: 4)
+                XCTAssertEqual(halves.forward(Array(data.x[20..<40]), batch: 4).status, 0)
+                let l2 = halves.backward(Array(data.d[12..<24]), rows: 4)
+                XCTAssertEqual(halves.header.pointee.accumulated, 8)
+                XCTAssertEqual(lw.loss, (l1.loss + l2.loss) / 2, accuracy: 1e-5, "mean loss")
+                let scale = Double(whole.grads.map(abs).max()!)
+                assertClose(Array(halves.grads), Array(whole.grads), atol: 1e-6 * max(1, scale), rtol: 1e-5,
+                            "accumulated grads")
+
+                XCTAssertEqual(whole.step(), 0)
+                XCTAssertEqual(halves.step(), 0)
+                assertClose(Array(halves.params), Array(whole.params), atol: 1e-6, rtol: 1e-5, "params after step")
+            }
+        }
+    }
+
+    /// The trained net actually learns: the loss falls over a few steps.
+    func testLossDecreases() throws {
+        let net = try makeNet(#"{"type": "sgd", "lr": 0.2, "momentum": 0.5}"#)
+        var first: Float = 0, last: Float = 0
+        for s in 0..<30 {
+            XCTAssertEqual(net.forward(data.x, batch: 8).status, 0)
+            let r = net.backward(data.d, rows: 8)
+            XCTAssertEqual(r.status, 0)
+            if s == 0 { first = r.loss }
+            last = r.loss
+            XCTAssertEqual(net.step(), 0)
+        }
+        XCTAssertLessThan(last, 0.7 * first)
+    }
+}

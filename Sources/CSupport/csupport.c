@@ -5,6 +5,10 @@
 #include <fcntl.h>
 #include <unistd.h>
 #include <sys/stat.h>
+#include <pthread.h>
+#include <limits.h>
+#include <sys/syscall.h>
+#include <linux/futex.h>
 
 #define CS_ERR_CAP 512
 
@@ -199,4 +203,115 @@ void cs_tensor_name(char out[128], int64_t layer, int is_bias, const char *slot)
         snprintf(out, 128, "layers.%lld.%s", (long long)layer, which);
     else
         snprintf(out, 128, "optimizer.%lld.%s.%s", (long long)layer, which, slot);
+}
+
+/* ---- worker threads ------------------------------------------------------------ */
+
+enum { CS_SPIN = 4000 };  /* ~10-50 us of polling before a worker sleeps */
+
+static inline void cs_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+}
+
+static void cs_futex_wait(uint32_t *word, uint32_t value) {
+    syscall(SYS_futex, word, FUTEX_WAIT_PRIVATE, value, NULL, NULL, 0);
+}
+
+static void cs_futex_wake(uint32_t *word, int count) {
+    syscall(SYS_futex, word, FUTEX_WAKE_PRIVATE, count, NULL, NULL, 0);
+}
+
+/* Claims and runs chunks of generation `gen` until none are left. */
+static void cs_pool_work(cs_pool *pool, uint32_t gen, int worker) {
+    uint64_t w = __atomic_load_n(&pool->work, __ATOMIC_ACQUIRE);
+    for (;;) {
+        if ((uint32_t)(w >> 32) != gen) return;
+        uint32_t chunk = (uint32_t)w;
+        /* fn, ctx and total belong to `gen`: they were written before the work
+         * word was published, and cannot change while a chunk of it is unfinished. */
+        if (chunk >= __atomic_load_n(&pool->total, __ATOMIC_RELAXED)) return;
+        if (!__atomic_compare_exchange_n(&pool->work, &w, w + 1, 1, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+            continue;
+        pool->fn(pool->ctx, chunk, worker);
+        uint32_t finished = __atomic_add_fetch(&pool->done, 1, __ATOMIC_ACQ_REL);
+        if (finished == pool->total) cs_futex_wake(&pool->done, 1);
+        w = __atomic_load_n(&pool->work, __ATOMIC_ACQUIRE);
+    }
+}
+
+static void *cs_pool_main(void *arg) {
+    cs_pool *pool = ((struct { cs_pool *pool; int index; } *)arg)->pool;
+    int index = ((struct { cs_pool *pool; int index; } *)arg)->index;
+    /* The pool starts at generation 0: a worker that starts late still sees
+     * every later bump, including the one that stops it. */
+    uint32_t seen = 0;
+    for (;;) {
+        uint32_t g;
+        int spins = 0;
+        while ((g = __atomic_load_n(&pool->gen, __ATOMIC_ACQUIRE)) == seen) {
+            if (spins < CS_SPIN) { cs_relax(); spins++; }
+            else cs_futex_wait(&pool->gen, seen);
+        }
+        seen = g;
+        if (__atomic_load_n(&pool->stop, __ATOMIC_ACQUIRE)) return NULL;
+        if ((uint32_t)index <= __atomic_load_n(&pool->active, __ATOMIC_RELAXED))
+            cs_pool_work(pool, g, index);
+    }
+}
+
+int cs_pool_start(cs_pool *pool, int workers) {
+    memset(pool, 0, sizeof *pool);
+    if (workers < 0 || workers > CS_POOL_MAX_WORKERS) return -1;
+    for (int i = 0; i < workers; i++) {
+        pool->args[i].pool = pool;
+        pool->args[i].index = i + 1;
+        pthread_t t;
+        if (pthread_create(&t, NULL, cs_pool_main, &pool->args[i]) != 0) {
+            cs_pool_stop(pool);
+            return -1;
+        }
+        pool->threads[i] = (unsigned long)t;
+        pool->workers = (uint32_t)(i + 1);
+    }
+    pool->active = pool->workers;
+    return 0;
+}
+
+void cs_pool_run(cs_pool *pool, cs_chunk_fn fn, void *ctx, int64_t chunks) {
+    if (chunks <= 0) return;
+    if (pool->active == 0 || chunks == 1) {
+        for (int64_t i = 0; i < chunks; i++) fn(ctx, i, 0);
+        return;
+    }
+    uint32_t gen = pool->gen + 1;
+    pool->fn = fn;
+    pool->ctx = ctx;
+    pool->total = (uint32_t)chunks;
+    __atomic_store_n(&pool->done, 0, __ATOMIC_RELAXED);
+    __atomic_store_n(&pool->work, (uint64_t)gen << 32, __ATOMIC_RELEASE);
+    __atomic_store_n(&pool->gen, gen, __ATOMIC_RELEASE);
+    cs_futex_wake(&pool->gen, INT_MAX);
+    cs_pool_work(pool, gen, 0);
+    /* Wait only for chunks that others still hold; a worker that never woke up
+     * finds nothing left and costs nothing. */
+    uint32_t d;
+    int spins = 0;
+    while ((d = __atomic_load_n(&pool->done, __ATOMIC_ACQUIRE)) != (uint32_t)chunks) {
+        if (spins < CS_SPIN) { cs_relax(); spins++; }
+        else cs_futex_wait(&pool->done, d);
+    }
+}
+
+void cs_pool_stop(cs_pool *pool) {
+    if (pool->workers == 0) return;
+    __atomic_store_n(&pool->stop, 1, __ATOMIC_RELEASE);
+    __atomic_add_fetch(&pool->gen, 1, __ATOMIC_ACQ_REL);
+    cs_futex_wake(&pool->gen, INT_MAX);
+    for (uint32_t i = 0; i < pool->workers; i++) pthread_join((pthread_t)pool->threads[i], NULL);
+    pool->workers = 0;
+    pool->active = 0;
 }

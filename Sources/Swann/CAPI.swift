@@ -203,6 +203,18 @@ public func swann_get_lr(_ p: UnsafeRawPointer?, _ lr: UnsafeMutablePointer<Doub
     return Status.ok.rawValue
 }
 
+@_cdecl("swann_set_threads")
+public func swann_set_threads(_ p: UnsafeMutableRawPointer?, _ threads: UInt) -> Int32 {
+    guard let net = Net.from(p, "set_threads") else { return Status.arg.rawValue }
+    let most = net.header.pointee.threads
+    guard threads >= 1, threads <= UInt(most) else {
+        return Failure("set_threads: threads ").uint(threads).text(" must be in 1...").int(most)
+            .text(" (the spec's \"threads\")").status(.arg).rawValue
+    }
+    net.pool.pointee.active = UInt32(threads - 1)
+    return Status.ok.rawValue
+}
+
 @_cdecl("swann_params")
 public func swann_params(_ p: UnsafeMutableRawPointer?, _ data: UnsafeMutablePointer<UnsafeMutablePointer<Float>?>?,
                          _ count: UnsafeMutablePointer<UInt>?) -> Int32 {

@@ -1,3 +1,5 @@
+import CSupport
+
 /// One matrix-multiply engine for the three products of a layer:
 ///   forward     Z      = Y_prev W^T   (then + b, then f)
 ///   backward    dY_prev = dZ W
@@ -35,6 +37,73 @@ enum Gemm {
         var tile: UnsafeMutablePointer<Float>  // mr * nr floats
     }
 
+    /// The workspaces of every thread and the pool that runs them (nil: one thread).
+    struct Engine {
+        var workspaces: UnsafeMutablePointer<Workspace>
+        var pool: UnsafeMutablePointer<cs_pool>?
+    }
+
+    /// Products below this many multiply-adds run on the calling thread alone:
+    /// waking workers costs more than it saves.
+    static let parallelThreshold = 1 << 21
+
+    /// One parallel product: C split into chunks of columns (or rows), each
+    /// computed by whichever thread claims it, with that thread's workspace.
+    struct Job {
+        var m, n, k: Int
+        var a: UnsafePointer<Float>, lda: Int, transA: Bool
+        var b: UnsafePointer<Float>, ldb: Int, transB: Bool
+        var c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool
+        var alongN: Bool
+        var chunk: Int
+        var workspaces: UnsafeMutablePointer<Workspace>
+    }
+
+    /// C (+)= op(A) op(B) on the engine's threads when the product is large enough.
+    static func multiply(m: Int, n: Int, k: Int,
+                         a: UnsafePointer<Float>, lda: Int, transA: Bool,
+                         b: UnsafePointer<Float>, ldb: Int, transB: Bool,
+                         c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool,
+                         engine: Engine) {
+        guard let pool = engine.pool, pool.pointee.active > 0, m * n * k >= parallelThreshold,
+              m > smallRows, k > smallInner else {
+            multiply(m: m, n: n, k: k, a: a, lda: lda, transA: transA, b: b, ldb: ldb, transB: transB,
+                     c: c, ldc: ldc, accumulate: accumulate, work: engine.workspaces[0])
+            return
+        }
+        // About four chunks per thread, so a thread the OS delays holds back
+        // little; chunks stay wide enough that re-packing the other operand is cheap.
+        let threads = Int(pool.pointee.active) + 1
+        let alongN = n >= m
+        let span = alongN ? n : m
+        let unit = alongN ? 64 : 48
+        let chunk = max(unit, roundUp((span + 4 * threads - 1) / (4 * threads), unit))
+        let chunks = (span + chunk - 1) / chunk
+        var job = Job(m: m, n: n, k: k, a: a, lda: lda, transA: transA, b: b, ldb: ldb, transB: transB,
+                      c: c, ldc: ldc, accumulate: accumulate, alongN: alongN, chunk: chunk,
+                      workspaces: engine.workspaces)
+        withUnsafeMutablePointer(to: &job) { jp in
+            cs_pool_run(pool, { ctx, index, worker in
+                let j = ctx!.assumingMemoryBound(to: Job.self).pointee
+                let lo = Int(index) * j.chunk
+                let w = j.workspaces[Int(worker)]
+                // The packed path computes every element the same way whatever the
+                // chunk, so results do not depend on the thread count.
+                if j.alongN {
+                    let cols = min(j.chunk, j.n - lo)
+                    Gemm.packedMultiply(m: j.m, n: cols, k: j.k, a: j.a, lda: j.lda, transA: j.transA,
+                                  b: j.transB ? j.b + lo * j.ldb : j.b + lo, ldb: j.ldb, transB: j.transB,
+                                  c: j.c + lo, ldc: j.ldc, accumulate: j.accumulate, work: w)
+                } else {
+                    let rows = min(j.chunk, j.m - lo)
+                    Gemm.packedMultiply(m: rows, n: j.n, k: j.k, a: j.transA ? j.a + lo : j.a + lo * j.lda,
+                                  lda: j.lda, transA: j.transA, b: j.b, ldb: j.ldb, transB: j.transB,
+                                  c: j.c + lo * j.ldc, ldc: j.ldc, accumulate: j.accumulate, work: w)
+                }
+            }, UnsafeMutableRawPointer(jp), Int64(chunks))
+        }
+    }
+
     static func multiply(m: Int, n: Int, k: Int,
                          a: UnsafePointer<Float>, lda: Int, transA: Bool,
                          b: UnsafePointer<Float>, ldb: Int, transB: Bool,
@@ -58,6 +127,16 @@ enum Gemm {
                 return
             }
         }
+        packedMultiply(m: m, n: n, k: k, a: a, lda: lda, transA: transA, b: b, ldb: ldb, transB: transB,
+                       c: c, ldc: ldc, accumulate: accumulate, work: work)
+    }
+
+    /// The blocked, packed product (any shape; k >= 1).
+    static func packedMultiply(m: Int, n: Int, k: Int,
+                               a: UnsafePointer<Float>, lda: Int, transA: Bool,
+                               b: UnsafePointer<Float>, ldb: Int, transB: Bool,
+                               c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool,
+                               work: Workspace) {
         var jc = 0
         while jc < n {
             let ncur = min(nc, n - jc)

@@ -41,9 +41,9 @@ struct NetHeader {
     var input: Int          // y_0 for max_batch rows
     var scratch0: Int       // two max_batch x max width buffers for the backward recursion
     var scratch1: Int
-    var packA: Int
-    var packB: Int
-    var tile: Int
+    var threads: Int        // the caller and threads - 1 workers
+    var workspaces: Int     // `threads` Gemm.Workspace records, each with its own packing buffers
+    var pool: Int           // the worker pool (cs_pool)
 
     // training state
     var lastBatch: Int      // rows of the last successful forward; 0 = none yet
@@ -58,10 +58,12 @@ struct Plan {
                            outputSize: 0, paramCount: 0, maxBatch: 0, loss: .mse,
                            optimizer: OptimizerConfig(), slotCount: 0, fuseOutput: true, layers: 0,
                            spec: 0, specLength: 0, params: 0, grads: 0, slots: 0, input: 0,
-                           scratch0: 0, scratch1: 0, packA: 0, packB: 0, tile: 0,
+                           scratch0: 0, scratch1: 0, threads: 1, workspaces: 0, pool: 0,
                            lastBatch: 0, accumulated: 0, steps: 0)
     var records: [LayerRecord] = []
     var bytes = 0
+    /// Per thread: the packing buffers (A, B, tile) of its workspace.
+    var workspaceOffsets: [(Int, Int, Int)] = []
 
     static let alignment = 64
 
@@ -125,9 +127,13 @@ struct Plan {
         h.scratch0 = take(maxBatch * width * f)
         h.scratch1 = take(maxBatch * width * f)
         let pack = Gemm.packSizes(maxM: maxM, maxN: maxN, maxK: maxK)
-        h.packA = take(pack.a * f)
-        h.packB = take(pack.b * f)
-        h.tile = take(Gemm.mr * Gemm.nr * f)
+        h.threads = spec.threads
+        h.workspaces = take(MemoryLayout<Gemm.Workspace>.stride * spec.threads)
+        workspaceOffsets = []
+        for _ in 0..<spec.threads {
+            workspaceOffsets.append((take(pack.a * f), take(pack.b * f), take(Gemm.mr * Gemm.nr * f)))
+        }
+        h.pool = take(MemoryLayout<cs_pool>.stride)
         guard cursor <= Limits.maxArenaBytes else { throw Plan.tooBig(cursor) }
         h.arenaBytes = cursor
         header = h
@@ -160,9 +166,16 @@ struct Net {
     @inline(__always) var specText: UnsafeMutablePointer<CChar> {
         (base + header.pointee.spec).assumingMemoryBound(to: CChar.self)
     }
-    var workspace: Gemm.Workspace {
-        let h = header.pointee
-        return Gemm.Workspace(packA: floats(h.packA), packB: floats(h.packB), tile: floats(h.tile))
+    /// Per-thread workspaces; [0] is the caller's.
+    @inline(__always) var workspaces: UnsafeMutablePointer<Gemm.Workspace> {
+        (base + header.pointee.workspaces).assumingMemoryBound(to: Gemm.Workspace.self)
+    }
+    @inline(__always) var pool: UnsafeMutablePointer<cs_pool> {
+        (base + header.pointee.pool).assumingMemoryBound(to: cs_pool.self)
+    }
+    /// Everything the matrix products need: the workspaces and the pool.
+    @inline(__always) var engine: Gemm.Engine {
+        Gemm.Engine(workspaces: workspaces, pool: header.pointee.threads > 1 ? pool : nil)
     }
 
     /// The handle of a live net, or nil (with the message set) for NULL or a
@@ -220,13 +233,23 @@ func placeNet(_ plan: Plan, spec: NetSpec, specText: UnsafePointer<CChar>, arena
             Failure(function).text(": arena has ").uint(arenaBytes).text(" bytes, the net needs ").int(plan.bytes)
             throw SwannError(status: .arena)
         }
-        return buildNet(plan, spec: spec, specText: specText, arena: arena, ownsArena: false)
+        return try startWorkers(buildNet(plan, spec: spec, specText: specText, arena: arena, ownsArena: false), function)
     }
     guard let block = cs_aligned_alloc(plan.bytes) else {
         Failure(function).text(": could not allocate the arena of ").int(plan.bytes).text(" bytes")
         throw SwannError(status: .nomem)
     }
-    return buildNet(plan, spec: spec, specText: specText, arena: block, ownsArena: true)
+    return try startWorkers(buildNet(plan, spec: spec, specText: specText, arena: block, ownsArena: true), function)
+}
+
+/// Starts the net's worker threads (threads - 1 of them).
+private func startWorkers(_ net: Net, _ function: StaticString) throws(SwannError) -> Net {
+    if cs_pool_start(net.pool, Int32(net.header.pointee.threads - 1)) != 0 {
+        Failure(function).text(": could not start ").int(net.header.pointee.threads - 1).text(" worker threads")
+        releaseNet(net)
+        throw SwannError(status: .nomem)
+    }
+    return net
 }
 
 /// Checks the arena arguments: a host arena is 64-byte aligned; without one,
@@ -247,6 +270,7 @@ func checkArena(_ arena: UnsafeMutableRawPointer?, _ arenaBytes: UInt, _ functio
 
 /// Ends a net: the handle stops being live, and a library arena is freed.
 func releaseNet(_ net: Net) {
+    cs_pool_stop(net.pool)
     net.header.pointee.magic = 0
     if net.header.pointee.ownsArena { cs_free(net.base) }
 }
@@ -261,6 +285,10 @@ func buildNet(_ plan: Plan, spec: NetSpec, specText: UnsafePointer<CChar>, arena
     h.ownsArena = ownsArena
     net.header.initialize(to: h)
     for k in 0..<plan.records.count { (net.layers + k).initialize(to: plan.records[k]) }
+    for (i, w) in plan.workspaceOffsets.enumerated() {
+        (net.workspaces + i).initialize(to: Gemm.Workspace(packA: net.floats(w.0), packB: net.floats(w.1),
+                                                           tile: net.floats(w.2)))
+    }
     net.specText.update(from: specText, count: h.specLength)
     net.specText[h.specLength] = 0
     initializeParameters(net, spec: spec)

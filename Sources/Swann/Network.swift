@@ -13,7 +13,7 @@ extension Net {
         let y0 = floats(h.input)
         y0.update(from: x, count: batch * h.inputSize)
         var prev = UnsafePointer(y0)
-        let work = workspace
+        let work = engine
         for k in 0..<h.layerCount {
             let l = layers[k]
             let z = floats(l.z), y = floats(l.y)
@@ -22,7 +22,7 @@ extension Net {
             Gemm.multiply(m: batch, n: l.fanOut, k: l.fanIn,
                           a: prev, lda: l.fanIn, transA: false,
                           b: floats(l.weight), ldb: l.fanIn, transB: true,
-                          c: z, ldc: l.fanOut, accumulate: true, work: work)
+                          c: z, ldc: l.fanOut, accumulate: true, engine: work)
             Activations.forward(l.activation, alpha: l.alpha, z: z, y: y, rows: batch, cols: l.fanOut)
             prev = UnsafePointer(y)
         }
@@ -81,7 +81,7 @@ extension Net {
         let h = header.pointee
         let batch = h.lastBatch
         var cur = floats(h.scratch0), other = floats(h.scratch1)
-        let work = workspace
+        let work = engine
         let gw = grads
         var k = h.layerCount - 1
         while k >= 0 {
@@ -95,7 +95,7 @@ extension Net {
             Gemm.multiply(m: l.fanOut, n: l.fanIn, k: batch,
                           a: cur, lda: l.fanOut, transA: true,
                           b: prev, ldb: l.fanIn, transB: false,
-                          c: gW, ldc: l.fanIn, accumulate: true, work: work)
+                          c: gW, ldc: l.fanIn, accumulate: true, engine: work)
             let gb = gw + (l.bias - h.params) / MemoryLayout<Float>.stride
             for r in 0..<batch {
                 let row = cur + r * l.fanOut
@@ -105,7 +105,7 @@ extension Net {
                 Gemm.multiply(m: batch, n: l.fanIn, k: l.fanOut,
                               a: cur, lda: l.fanOut, transA: false,
                               b: floats(l.weight), ldb: l.fanIn, transB: false,
-                              c: other, ldc: l.fanIn, accumulate: false, work: work)
+                              c: other, ldc: l.fanIn, accumulate: false, engine: work)
                 swap(&cur, &other)
             }
             k -= 1

@@ -110,6 +110,7 @@ enum Limits {
     static let maxBatch = 1 << 24
     static let maxParams = 1 << 34
     static let maxArenaBytes = 1 << 44
+    static let maxThreads = Int(CS_POOL_MAX_WORKERS) + 1
 }
 
 /// A parsed, validated network spec.
@@ -120,6 +121,8 @@ struct NetSpec {
     var optimizer = OptimizerConfig()
     var initKind: InitKind = .automatic
     var seed: UInt64 = 0
+    /// Threads that run the large matrix products: the caller and threads - 1 workers.
+    var threads: Int = 1
 
     var output: Int { layers[layers.count - 1].units }
 }
@@ -160,15 +163,6 @@ struct JSONReader {
             throw SwannError(status: .spec)
         }
         return x
-    }
-
-    func unsignedInteger(_ v: OpaquePointer?, _ key: UnsafePointer<CChar>) throws(SwannError) -> UInt64 {
-        guard json_object_get_type(v) == json_type_int else {
-            throw fail(key, "must be an integer")
-        }
-        let neg = json_object_get_int64(v) < 0
-        guard !neg else { throw fail(key, "must not be negative") }
-        return json_object_get_uint64(v)
     }
 
     func number(_ v: OpaquePointer?, _ key: UnsafePointer<CChar>, min: Double, max: Double,
@@ -299,9 +293,13 @@ func specFromJSON(_ root: OpaquePointer) throws(SwannError) -> NetSpec {
             guard let k = InitKind.named(s) else { throw top.unknownValue(key, s, "he, xavier, zeros") }
             spec.initKind = k
         } else if isKey(key, "seed") {
-            spec.seed = try top.unsignedInteger(value, key)
+            // 0 ... 2^53: exact in every JSON reader, and far from json-c's silent
+            // clamping of larger integers to the int64/uint64 maximum.
+            spec.seed = UInt64(try top.integer(value, key, min: 0, max: 1 << 53))
+        } else if isKey(key, "threads") {
+            spec.threads = Int(try top.integer(value, key, min: 1, max: Int64(Limits.maxThreads)))
         } else {
-            throw top.fail(key, "is not a known key (input, layers, loss, optimizer, init, seed)")
+            throw top.fail(key, "is not a known key (input, layers, loss, optimizer, init, seed, threads)")
         }
     }
     guard sawInput else { Failure("spec: \"input\" is required"); throw SwannError(status: .spec) }
@@ -439,7 +437,8 @@ func canonicalJSON(_ spec: NetSpec) -> OpaquePointer? {
         ok = false
     }
     if spec.initKind != .automatic { add(root, "init", json_object_new_string(cString(spec.initKind.name))) }
-    add(root, "seed", json_object_new_uint64(spec.seed))
+    add(root, "seed", json_object_new_int64(Int64(spec.seed)))
+    if spec.threads != 1 { add(root, "threads", json_object_new_int64(Int64(spec.threads))) }
     if !ok {
         json_object_put(root)
         return nil

@@ -31,6 +31,37 @@ void cs_format_double(double value, char out[32]);
 void *cs_aligned_alloc(size_t bytes);
 void cs_free(void *p);
 
+/* ---- worker threads ---------------------------------------------------------
+ * A fixed pool started with a net and joined when it is destroyed. A job is a
+ * number of chunks; the caller and the workers claim chunks one at a time, so
+ * a worker that the OS has descheduled (another process on its core) costs at
+ * most the chunk it holds: the others take the rest. Idle workers spin for a
+ * bounded time, then sleep on a futex. The pool lives in caller-provided memory
+ * (the net's arena); the threads' stacks come from the system. */
+#define CS_POOL_MAX_WORKERS 63
+typedef void (*cs_chunk_fn)(void *ctx, int64_t chunk, int worker);
+typedef struct cs_pool {
+    uint64_t work;          /* generation << 32 | next chunk to claim */
+    uint32_t gen;           /* futex word: bumped to wake the workers */
+    uint32_t done;          /* futex word: chunks finished in this job */
+    uint32_t stop;
+    uint32_t total;         /* chunks in this job */
+    uint32_t workers;       /* threads started */
+    uint32_t active;        /* workers that take part (set_threads) */
+    cs_chunk_fn fn;
+    void *ctx;
+    struct { struct cs_pool *pool; int index; } args[CS_POOL_MAX_WORKERS];
+    unsigned long threads[CS_POOL_MAX_WORKERS];  /* pthread_t */
+} cs_pool;
+
+/* Starts `workers` threads (0 is fine: everything then runs on the caller).
+ * Returns 0, or -1 when a thread could not be started (none are left running). */
+int cs_pool_start(cs_pool *pool, int workers);
+/* Runs fn(ctx, chunk, worker) for chunk = 0 ..< chunks, on the caller
+ * (worker 0) and the active workers (1 ...), and returns when all are done. */
+void cs_pool_run(cs_pool *pool, cs_chunk_fn fn, void *ctx, int64_t chunks);
+void cs_pool_stop(cs_pool *pool);
+
 /* ---- files (model save and load) ------------------------------------------
  * Thin wrappers so the Swift side never touches errno or variadic open().
  * Each returns 0 on success and -1 on failure with the reason appended to the

@@ -48,7 +48,7 @@ enum Activations {
         let n = rows * cols
         switch act {
         case .identity:
-            if UnsafePointer(y) != z { y.update(from: z, count: n) }
+            if UnsafePointer(y) != z { copyFloats(y, z, n) }
         case .sigmoid:
             for i in 0..<n { y[i] = sigmoid(z[i]) }
         case .tanh:

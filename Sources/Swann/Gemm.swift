@@ -111,7 +111,7 @@ enum Gemm {
                          work: Workspace) {
         if m == 0 || n == 0 { return }
         if k == 0 {
-            if !accumulate { for i in 0..<m { (c + i * ldc).update(repeating: 0, count: n) } }
+            if !accumulate { for i in 0..<m { zeroFloats(c + i * ldc, n) } }
             return
         }
         // Few rows or a short inner dimension: packing would cost as much as the
@@ -213,31 +213,35 @@ enum Gemm {
             let x = a + i * lda
             let row = c + i * ldc
             var j = 0
-            // Four outputs at a time share each load of x.
-            while j + 4 <= n {
-                let w0 = b + j * ldb, w1 = w0 + ldb, w2 = w1 + ldb, w3 = w2 + ldb
+            // Eight outputs at a time share each load of x: 9 loads per 8 FMAs, and
+            // eight independent accumulator chains cover the FMA latency.
+            while j + 8 <= n {
+                let w0 = b + j * ldb
                 var s0 = SIMD8<Float>(), s1 = SIMD8<Float>(), s2 = SIMD8<Float>(), s3 = SIMD8<Float>()
+                var s4 = SIMD8<Float>(), s5 = SIMD8<Float>(), s6 = SIMD8<Float>(), s7 = SIMD8<Float>()
                 var p = 0
                 while p + 8 <= k {
                     let xv = load8(x + p)
-                    s0 = s0.addingProduct(xv, load8(w0 + p))
-                    s1 = s1.addingProduct(xv, load8(w1 + p))
-                    s2 = s2.addingProduct(xv, load8(w2 + p))
-                    s3 = s3.addingProduct(xv, load8(w3 + p))
+                    let w = w0 + p
+                    s0 = s0.addingProduct(xv, load8(w))
+                    s1 = s1.addingProduct(xv, load8(w + ldb))
+                    s2 = s2.addingProduct(xv, load8(w + 2 * ldb))
+                    s3 = s3.addingProduct(xv, load8(w + 3 * ldb))
+                    s4 = s4.addingProduct(xv, load8(w + 4 * ldb))
+                    s5 = s5.addingProduct(xv, load8(w + 5 * ldb))
+                    s6 = s6.addingProduct(xv, load8(w + 6 * ldb))
+                    s7 = s7.addingProduct(xv, load8(w + 7 * ldb))
                     p += 8
                 }
-                var t0 = s0.sum(), t1 = s1.sum(), t2 = s2.sum(), t3 = s3.sum()
+                var t = SIMD8<Float>(s0.sum(), s1.sum(), s2.sum(), s3.sum(), s4.sum(), s5.sum(), s6.sum(), s7.sum())
                 while p < k {
                     let xv = x[p]
-                    t0 += xv * w0[p]; t1 += xv * w1[p]; t2 += xv * w2[p]; t3 += xv * w3[p]
+                    for r in 0..<8 { t[r] += xv * w0[r * ldb + p] }
                     p += 1
                 }
-                if accumulate {
-                    row[j] += t0; row[j + 1] += t1; row[j + 2] += t2; row[j + 3] += t3
-                } else {
-                    row[j] = t0; row[j + 1] = t1; row[j + 2] = t2; row[j + 3] = t3
-                }
-                j += 4
+                if accumulate { t += load8(row + j) }
+                store8(t, row + j)
+                j += 8
             }
             while j < n {
                 let w = b + j * ldb
@@ -307,7 +311,7 @@ enum Gemm {
                     let src = b + (row0 + p) * ldb + col0 + jr
                     let d = panel + p * nr
                     if cols == nr {
-                        d.update(from: src, count: nr)
+                        copyFloats(d, src, nr)
                     } else {
                         for j in 0..<cols { d[j] = src[j] }
                         for j in cols..<nr { d[j] = 0 }

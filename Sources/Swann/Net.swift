@@ -313,8 +313,8 @@ func initializeParameters(_ net: Net, spec: NetSpec) {
             let bound = (6.0 / Double(l.fanIn + l.fanOut)).squareRoot()
             for i in 0..<n { w[i] = Float(rng.uniform(-bound, bound)) }
         case .zeros:
-            w.update(repeating: 0, count: n)
+            zeroFloats(w, n)
         }
-        net.floats(l.bias).update(repeating: 0, count: l.fanOut)
+        zeroFloats(net.floats(l.bias), l.fanOut)
     }
 }

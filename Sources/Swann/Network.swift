@@ -11,14 +11,14 @@ extension Net {
             return Failure("forward: input has NaN or Inf values").status(.numeric)
         }
         let y0 = floats(h.input)
-        y0.update(from: x, count: batch * h.inputSize)
+        copyFloats(y0, x, batch * h.inputSize)
         var prev = UnsafePointer(y0)
         let work = engine
         for k in 0..<h.layerCount {
             let l = layers[k]
             let z = floats(l.z), y = floats(l.y)
             let b = floats(l.bias)
-            for r in 0..<batch { (z + r * l.fanOut).update(from: b, count: l.fanOut) }
+            for r in 0..<batch { copyFloats(z + r * l.fanOut, b, l.fanOut) }
             Gemm.multiply(m: batch, n: l.fanOut, k: l.fanIn,
                           a: prev, lda: l.fanIn, transA: false,
                           b: floats(l.weight), ldb: l.fanIn, transB: true,
@@ -26,7 +26,7 @@ extension Net {
             Activations.forward(l.activation, alpha: l.alpha, z: z, y: y, rows: batch, cols: l.fanOut)
             prev = UnsafePointer(y)
         }
-        if let output { output.update(from: prev, count: batch * h.outputSize) }
+        if let output { copyFloats(output, prev, batch * h.outputSize) }
         header.pointee.lastBatch = batch
         return .ok
     }
@@ -66,7 +66,7 @@ extension Net {
         guard allFinite(dy, n) else {
             return Failure("backward_grad: dy has NaN or Inf values; nothing accumulated").status(.numeric)
         }
-        floats(h.scratch0).update(from: dy, count: n)
+        copyFloats(floats(h.scratch0), dy, n)
         propagate(gradientIn: 0, outputIsZ: false, dx: dx)
         return .ok
     }
@@ -110,7 +110,7 @@ extension Net {
             }
             k -= 1
         }
-        if let dx { dx.update(from: cur, count: batch * h.inputSize) }
+        if let dx { copyFloats(dx, cur, batch * h.inputSize) }
         header.pointee.accumulated += batch
     }
 
@@ -134,7 +134,7 @@ extension Net {
     }
 
     func zeroGrad() {
-        grads.update(repeating: 0, count: header.pointee.paramCount)
+        zeroFloats(grads, header.pointee.paramCount)
         header.pointee.accumulated = 0
     }
 }

@@ -411,8 +411,9 @@ func optimizerStep(_ c: OptimizerConfig, params p: UnsafeMutablePointer<Float>, 
         let lo = Float(c.stepMin), hi = Float(c.stepMax)
         if stepIndex == 0 {
             // torch: prev starts at zero, every step size at lr.
-            prev.update(repeating: 0, count: n)
-            size.update(repeating: Float(c.lr), count: n)
+            zeroFloats(prev, n)
+            let initial = Float(c.lr)
+            for i in 0..<n { size[i] = initial }
         }
         for i in 0..<n {
             var g = grad[i] * scale

@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import SwannCore
+import CSupport
 
 /// parseSpec and the canonical spec: what is accepted, what is rejected (and how
 /// the message names the culprit), the defaults, and the canonical round trip.
@@ -73,11 +74,11 @@ final class SpecTests: XCTestCase {
         for initKind in ["he", "xavier", "zeros"] {
             XCTAssertNoThrow(try parse(makeSpec(input: 2, [L(3, "tanh")], loss: "mse", initKind: initKind)).get())
         }
-        // White space around the value, integers for numbers, the full uint64 seed range.
+        // White space around the value, integers for numbers, the whole seed range (0 ... 2^53).
         XCTAssertNoThrow(try parse("  \n" + good + " \n\t").get())
         XCTAssertNoThrow(try parse(#"{"input": 1, "layers": [{"units": 1, "activation": "elu", "alpha": 2}], "loss": "mse", "optimizer": {"type": "sgd", "lr": 1}}"#).get())
-        let big = try parse(#"{"input": 1, "layers": [{"units": 1, "activation": "tanh"}], "loss": "mse", "seed": 18446744073709551615}"#).get()
-        XCTAssertEqual(big.seed, UInt64.max)
+        let big = try parse(#"{"input": 1, "layers": [{"units": 1, "activation": "tanh"}], "loss": "mse", "seed": 9007199254740992}"#).get()
+        XCTAssertEqual(big.seed, 1 << 53)
     }
 
     // MARK: defaults
@@ -155,6 +156,9 @@ final class SpecTests: XCTestCase {
             (#"{"input": 4, "layers": \#(layer), "loss": "mse", "seed": -1}"#, "seed"),
             (#"{"input": 4, "layers": \#(layer), "loss": "mse", "seed": "1"}"#, "seed"),
             (#"{"input": 4, "layers": \#(layer), "loss": "mse", "seed": 1.5}"#, "seed"),
+            // Beyond 2^53, and beyond uint64 (which json-c would clamp silently).
+            (#"{"input": 4, "layers": \#(layer), "loss": "mse", "seed": 9007199254740993}"#, "seed"),
+            (#"{"input": 4, "layers": \#(layer), "loss": "mse", "seed": 18446744073709551616}"#, "seed"),
             (#"{"input": 4, "layers": \#(layer), "loss": "mse", "optimizer": "sgd"}"#, "optimizer"),
             (#"{"input": 4, "layers": \#(layer), "loss": "mse", "optimizer": {"lr": 0.1}}"#, "type"),
             (#"{"input": 4, "layers": \#(layer), "loss": "mse", "optimizer": {"type": "sgdd"}}"#, "type"),
@@ -236,7 +240,7 @@ final class SpecTests: XCTestCase {
             makeSpec(input: 3, [L(8, "gelu"), L(2, "sigmoid")], loss: "binary_cross_entropy", initKind: "he", seed: nil),
             makeSpec(input: 2, [L(3, "relu"), L(3, "softplus"), L(1, "identity")], loss: "mse",
                      optimizer: #"{"type": "sgd", "lr": 0.3, "momentum": 0.5, "dampening": 0.25}"#, initKind: "xavier",
-                     seed: 18_446_744_073_709_551_615),
+                     seed: 9_007_199_254_740_992),
             makeSpec(input: 4, [L(4, "tanh")], loss: "none", initKind: "zeros"),
         ]
         for spec in specs {
@@ -314,8 +318,11 @@ final class SpecTests: XCTestCase {
         // The same plan: every region lies inside the arena.
         let h = Net(base: out!).header.pointee
         XCTAssertEqual(h.arenaBytes, Int(bytes))
-        for region in [h.layers, h.spec, h.params, h.grads, h.slots, h.input, h.scratch0, h.scratch1, h.packA,
-                       h.packB, h.tile] {
+        let work = Net(base: out!).workspaces[0]
+        let base = Int(bitPattern: out!)
+        let packs = [work.packA, work.packB, work.tile].map { Int(bitPattern: $0) - base }
+        for region in [h.layers, h.spec, h.params, h.grads, h.slots, h.input, h.scratch0, h.scratch1,
+                       h.workspaces, h.pool] + packs {
             XCTAssertEqual(region % 64, 0)
             XCTAssertLessThanOrEqual(region, Int(bytes))
         }
@@ -343,7 +350,12 @@ final class SpecTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(plan.header.slots - plan.header.grads, plan.header.paramCount * f)
         XCTAssertGreaterThanOrEqual(plan.header.input - plan.header.slots, plan.header.paramCount * f)
         XCTAssertGreaterThanOrEqual(plan.records[0].z - plan.header.input, 64 * 30 * f)
-        XCTAssertGreaterThanOrEqual(plan.bytes - plan.header.tile, Gemm.mr * Gemm.nr * f)
+        // The last region is the worker pool, after every thread's packing buffers.
+        XCTAssertEqual(plan.workspaceOffsets.count, 1, "one thread: one workspace")
+        if let last = plan.workspaceOffsets.last {
+            XCTAssertGreaterThanOrEqual(plan.header.pool - last.2, Gemm.mr * Gemm.nr * f)
+        }
+        XCTAssertGreaterThanOrEqual(plan.bytes - plan.header.pool, MemoryLayout<cs_pool>.stride)
     }
 
     func testTooLargeIsRejectedNotTrapped() {

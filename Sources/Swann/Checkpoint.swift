@@ -65,20 +65,25 @@ func tensorTable(_ plan: Plan) -> [TensorSlot] {
 /// full, fsynced, renamed over `path`, and the folder fsynced.
 func saveNet(_ net: Net, path: UnsafePointer<CChar>) -> Status {
     let h = net.header.pointee
-    // The plan of a live net is its header and layer records.
-    var records: [LayerRecord] = []
-    records.reserveCapacity(h.layerCount)
-    for k in 0..<h.layerCount { records.append(net.layers[k]) }
-    let plan = Plan(header: h, records: records)
-    let table = tensorTable(plan)
-
-    guard let root = json_object_new_object() else { return outOfMemory("save") }
-    defer { json_object_put(root) }
-    guard buildHeader(root, net, table) else { return outOfMemory("save") }
-    guard let text = json_object_to_json_string_ext(root, Int32(JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)) else {
-        return outOfMemory("save")
+    // A file that load would refuse is never written: the old one stays.
+    guard allFinite(net.params, h.paramCount), allFinite(net.slots, h.slotCount * h.paramCount) else {
+        Failure("save: parameters or optimizer state have NaN or Inf values; \"").text(path)
+            .text("\" not written")
+        return .numeric
     }
-    let textLength = strlen(text)
+    // The header is written here, not by json-c's printer: under memory pressure
+    // json-c 0.16 silently drops text, and a shortened header renamed over the
+    // target would lose the model. One checked allocation, sized up front.
+    var header = HeaderText(capacity: headerCapacity(net))
+    guard header.ok else { return outOfMemory("save") }
+    defer { header.free() }
+    writeHeader(&header, net)
+    guard header.ok else {
+        Failure("save: the header outgrew its buffer (a bug: please report it)")
+        return .io
+    }
+    let text = UnsafePointer(header.base)
+    let textLength = header.length
     let headerLength = (textLength + 7) / 8 * 8
 
     var tmpName: UnsafeMutablePointer<CChar>? = nil
@@ -132,34 +137,118 @@ private func outOfMemory(_ function: StaticString) -> Status {
     return .nomem
 }
 
-/// Fills the safetensors header object; false when json-c runs out of memory.
-private func buildHeader(_ root: OpaquePointer, _ net: Net, _ table: [TensorSlot]) -> Bool {
-    let kind = net.header.pointee.optimizer
-    func add(_ obj: OpaquePointer, _ key: UnsafePointer<CChar>, _ v: OpaquePointer?) -> Bool {
-        guard let v else { return false }
-        if json_object_object_add(obj, key, v) != 0 { json_object_put(v); return false }
-        return true
+/// Calls `body` with every tensor of a live net, in swann's write order.
+private func forEachTensor(_ net: Net, _ body: (TensorSlot) -> Void) {
+    let h = net.header.pointee
+    body(TensorSlot(layer: -1, isBias: false, slot: -1, rows: 0, cols: 0, arenaOffset: 0, bytes: 8))
+    for s in -1..<h.slotCount {
+        let shift = s < 0 ? 0 : h.slots - h.params + s * h.paramCount * 4
+        for k in 0..<h.layerCount {
+            let l = net.layers[k]
+            body(TensorSlot(layer: k, isBias: false, slot: s, rows: l.fanOut, cols: l.fanIn,
+                            arenaOffset: l.weight + shift, bytes: l.fanOut * l.fanIn * 4))
+            body(TensorSlot(layer: k, isBias: true, slot: s, rows: l.fanOut, cols: 0,
+                            arenaOffset: l.bias + shift, bytes: l.fanOut * 4))
+        }
     }
-    guard let meta = json_object_new_object(), add(root, "__metadata__", meta) else { return false }
-    guard add(meta, "format", json_object_new_string("swann")),
-          add(meta, "swann.version", json_object_new_string(cString(swannVersion))),
-          add(meta, "swann.spec", json_object_new_string(net.specText)) else { return false }
+}
+
+/// A bound on the header's length: the escaped spec (6 bytes per character at
+/// most) and 256 bytes per tensor (a name under 100, numbers under 20 digits).
+private func headerCapacity(_ net: Net) -> Int {
+    let h = net.header.pointee
+    return 256 + 6 * h.specLength + 256 * (1 + 2 * h.layerCount * (1 + h.slotCount))
+}
+
+/// A fixed text buffer from one checked allocation; appends past the end set `ok` false.
+struct HeaderText {
+    var base: UnsafeMutablePointer<CChar>
+    var capacity: Int
+    var length = 0
+    var ok: Bool
+
+    init(capacity: Int) {
+        let p = cs_aligned_alloc(capacity)
+        base = (p ?? UnsafeMutableRawPointer(bitPattern: 64)!).assumingMemoryBound(to: CChar.self)
+        self.capacity = p == nil ? 0 : capacity
+        ok = p != nil
+    }
+
+    func free() { if capacity > 0 { cs_free(base) } }
+
+    mutating func byte(_ c: UInt8) {
+        guard length + 1 < capacity else { ok = false; return }
+        base[length] = CChar(bitPattern: c)
+        length += 1
+        base[length] = 0
+    }
+
+    mutating func text(_ s: UnsafePointer<CChar>) {
+        var p = s
+        while p.pointee != 0 { byte(UInt8(bitPattern: p.pointee)); p += 1 }
+    }
+
+    mutating func text(_ s: StaticString) { text(cString(s)) }
+
+    /// A JSON string: quotes, backslash-escapes for '"', '\\' and control characters.
+    mutating func quoted(_ s: UnsafePointer<CChar>) {
+        byte(0x22)
+        var p = s
+        while p.pointee != 0 {
+            let c = UInt8(bitPattern: p.pointee)
+            if c == 0x22 || c == 0x5c {
+                byte(0x5c); byte(c)
+            } else if c < 0x20 {
+                let hex: StaticString = "0123456789abcdef"
+                byte(0x5c); byte(0x75); byte(0x30); byte(0x30)
+                byte(hex.utf8Start[Int(c >> 4)]); byte(hex.utf8Start[Int(c & 15)])
+            } else {
+                byte(c)
+            }
+            p += 1
+        }
+        byte(0x22)
+    }
+
+    mutating func number(_ v: Int) {
+        if v < 0 { byte(0x2d) }
+        var m = v.magnitude
+        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
+                     UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
+            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        var n = 0
+        withUnsafeMutableBytes(of: &digits) { d in
+            repeat { d[n] = UInt8(m % 10) + 0x30; m /= 10; n += 1 } while m > 0
+        }
+        withUnsafeBytes(of: &digits) { d in
+            while n > 0 { n -= 1; byte(d[n]) }
+        }
+    }
+}
+
+/// The safetensors header of a live net (see the format note at the top).
+private func writeHeader(_ t: inout HeaderText, _ net: Net) {
+    let optimizer = net.header.pointee.optimizer
+    t.text("{\"__metadata__\":{\"format\":\"swann\",\"swann.version\":")
+    t.quoted(cString(swannVersion))
+    t.text(",\"swann.spec\":")
+    t.quoted(net.specText)
+    t.text("}")
     var offset = 0
-    for t in table {
-        guard let entry = json_object_new_object(), let shape = json_object_new_array(),
-              let offsets = json_object_new_array() else { return false }
-        var ok = add(entry, "dtype", json_object_new_string(t.layer < 0 ? "I64" : "F32"))
-        if t.rank >= 1 { ok = ok && json_object_array_add(shape, json_object_new_int64(Int64(t.rows))) == 0 }
-        if t.rank == 2 { ok = ok && json_object_array_add(shape, json_object_new_int64(Int64(t.cols))) == 0 }
-        ok = ok && add(entry, "shape", shape)
-        ok = ok && json_object_array_add(offsets, json_object_new_int64(Int64(offset))) == 0
-        ok = ok && json_object_array_add(offsets, json_object_new_int64(Int64(offset + t.bytes))) == 0
-        ok = ok && add(entry, "data_offsets", offsets)
-        ok = ok && t.withName(kind) { name in add(root, name, entry) }
-        guard ok else { return false }
-        offset += t.bytes
+    forEachTensor(net) { tensor in
+        t.text(",")
+        tensor.withName(optimizer) { name in t.quoted(name) }  // names need no escapes; quoted() is exact anyway
+        if tensor.layer < 0 { t.text(":{\"dtype\":\"I64\",\"shape\":[") } else { t.text(":{\"dtype\":\"F32\",\"shape\":[") }
+        if tensor.rank >= 1 { t.number(tensor.rows) }
+        if tensor.rank == 2 { t.text(","); t.number(tensor.cols) }
+        t.text("],\"data_offsets\":[")
+        t.number(offset)
+        t.text(",")
+        t.number(offset + tensor.bytes)
+        t.text("]}")
+        offset += tensor.bytes
     }
-    return true
+    t.text("}")
 }
 
 // MARK: - load
@@ -225,26 +314,18 @@ func withModelFile<R>(_ path: UnsafePointer<CChar>?, maxBatch: UInt, _ function:
         throw SwannError(status: .io)
     }
     text[n] = 0
-    guard let tok = json_tokener_new() else {
-        Failure(function).text(": out of memory while parsing the header")
-        throw SwannError(status: .nomem)
-    }
-    defer { json_tokener_free(tok) }
-    json_tokener_set_flags(tok, Int32(JSON_TOKENER_STRICT))
-    let root = json_tokener_parse_ex(tok, text, Int32(n))
-    defer { if root != nil { json_object_put(root) } }
-    guard let root, json_tokener_get_error(tok) == json_tokener_success else {
-        bad().text("header JSON is invalid at byte ").int(8 + Int(json_tokener_get_parse_end(tok)))
+    let parsed = StrictJSON(text, length: n)
+    guard let root = parsed.root else {
+        let problem = parsed.problem ?? .syntax
+        if problem == .outOfMemory {
+            Failure(function).text(": out of memory while parsing the header")
+            throw SwannError(status: .nomem)
+        }
+        bad().text("header has ").text(problem.text).text(" at byte ").int(8 + parsed.offset)
+            .text(parsed.detail == nil ? "" : ": ").text(parsed.detail)
         throw SwannError(status: .format)
     }
-    var i = Int(json_tokener_get_parse_end(tok))
-    while i < n {
-        guard text[i] == 0x20 || text[i] == 0x0a || text[i] == 0x0d || text[i] == 0x09 else {
-            bad().text("unexpected bytes after the header JSON at byte ").int(8 + i)
-            throw SwannError(status: .format)
-        }
-        i += 1
-    }
+    defer { json_object_put(root) }
     guard json_object_get_type(root) == json_type_object else {
         bad().text("the header is not a JSON object")
         throw SwannError(status: .format)
@@ -450,8 +531,8 @@ func readTensors(_ file: ModelFile, into net: Net) -> Status {
             var step: Int64 = 0
             guard cs_read_at(file.fd, &step, 8, offset) == 0 else { return readFailed() }
             let s = Int64(littleEndian: step)
-            guard s >= 0 else {
-                Failure("load: optimizer.step is negative")
+            guard s >= 0, s <= 1 << 53 else {
+                Failure("load: optimizer.step is ").int(Int(s)).text(", must be in 0...2^53")
                 return .format
             }
             net.header.pointee.steps = Int(s)

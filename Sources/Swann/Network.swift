@@ -126,10 +126,18 @@ extension Net {
             return Failure("step: the accumulated gradient has NaN or Inf values; parameters unchanged")
                 .text(" (discard it with swann_zero_grad)").status(.numeric)
         }
-        optimizerStep(h.optimizer, params: params, grad: grads, slots: slots, count: h.paramCount,
-                      t: t, stepIndex: h.steps)
+        // A dry run first: an update that would overflow a parameter or a state
+        // value (a huge learning rate or weight decay) is refused, nothing changed.
+        guard optimizerStep(h.optimizer, params: params, grad: grads, slots: slots, count: h.paramCount,
+                            t: t, stepIndex: h.steps, commit: false) else {
+            return Failure("step: the update would make parameters or optimizer state NaN or Inf")
+                .text(" (learning rate or weight decay too large?); parameters unchanged").status(.numeric)
+        }
+        _ = optimizerStep(h.optimizer, params: params, grad: grads, slots: slots, count: h.paramCount,
+                          t: t, stepIndex: h.steps, commit: true)
         zeroGrad()
-        header.pointee.steps += 1
+        // The count saturates at 2^53, the largest step a model file may hold.
+        if h.steps < 1 << 53 { header.pointee.steps += 1 }
         return .ok
     }
 

@@ -315,8 +315,14 @@ private func parseSchedule(_ value: OpaquePointer?, _ c: inout OptimizerConfig) 
 /// when `clip_norm` is set and the averaged gradient's global norm exceeds it.
 /// `slots` holds the optimizer's state buffers, `count` floats each, back to back.
 /// `stepIndex` is the number of steps taken before this one.
+///
+/// With `commit` false nothing is written: the result says whether every new
+/// parameter and state value would be finite. With `commit` true the update is
+/// written (and the result is the same check).
+@inline(__always)
 func optimizerStep(_ c: OptimizerConfig, params p: UnsafeMutablePointer<Float>, grad: UnsafePointer<Float>,
-                   slots: UnsafeMutablePointer<Float>, count n: Int, t: Int, stepIndex: Int) {
+                   slots: UnsafeMutablePointer<Float>, count n: Int, t: Int, stepIndex: Int,
+                   commit: Bool) -> Bool {
     var scale = 1 / Float(t)
     if c.clipNorm > 0 {
         // torch.nn.utils.clip_grad_norm_: coefficient max_norm / (norm + 1e-6), at most 1.
@@ -329,6 +335,11 @@ func optimizerStep(_ c: OptimizerConfig, params p: UnsafeMutablePointer<Float>, 
     let lrf = Float(lr)
     let wd = Float(c.weightDecay)
     let slot0 = slots, slot1 = slots + n, slot2 = slots + 2 * n
+    // x * 0 is NaN exactly when x is NaN or Inf: one sum tells if all were finite.
+    var poison: Float = 0
+    @inline(__always) func put(_ dst: UnsafeMutablePointer<Float>, _ i: Int, _ v: Float) {
+        if commit { dst[i] = v } else { poison += v * 0 }
+    }
     switch c.kind {
     case .sgd:
         let mu = Float(c.momentum)
@@ -337,7 +348,7 @@ func optimizerStep(_ c: OptimizerConfig, params p: UnsafeMutablePointer<Float>, 
             for i in 0..<n {
                 var g = grad[i] * scale
                 if wd != 0 { g += wd * p[i] }
-                p[i] -= lrf * g
+                put(p, i, p[i] - lrf * g)
             }
         } else {
             let first = stepIndex == 0
@@ -346,8 +357,9 @@ func optimizerStep(_ c: OptimizerConfig, params p: UnsafeMutablePointer<Float>, 
                 if wd != 0 { g += wd * p[i] }
                 // PyTorch: the momentum buffer starts as the first gradient itself.
                 let b = first ? g : mu * slot0[i] + damp * g
-                slot0[i] = b
-                p[i] -= lrf * (c.nesterov ? g + mu * b : b)
+                let d = c.nesterov ? g + mu * b : b
+                put(slot0, i, b)
+                put(p, i, p[i] - lrf * d)
             }
         }
     case .adam, .adamw:
@@ -361,22 +373,23 @@ func optimizerStep(_ c: OptimizerConfig, params p: UnsafeMutablePointer<Float>, 
         let shrink = Float(1 - lr * c.weightDecay)
         for i in 0..<n {
             var g = grad[i] * scale
+            var w = p[i]
             if decoupled {
-                if wd != 0 { p[i] *= shrink }
+                if wd != 0 { w *= shrink }
             } else if wd != 0 {
-                g += wd * p[i]
+                g += wd * w
             }
             let m = slot0[i] + w1 * (g - slot0[i])   // exp_avg.lerp_(grad, 1 - beta1)
             let v = slot1[i] * b2 + w2 * g * g       // exp_avg_sq.mul_(beta2).addcmul_(g, g, 1 - beta2)
-            slot0[i] = m
-            slot1[i] = v
+            put(slot0, i, m)
+            put(slot1, i, v)
             var vhat = v
             if c.amsgrad {
                 vhat = max(slot2[i], v)
-                slot2[i] = vhat
+                put(slot2, i, vhat)
             }
             let denom = vhat.squareRoot() / bc2Sqrt + eps
-            p[i] -= stepSize * (m / denom)
+            put(p, i, w - stepSize * (m / denom))
         }
     case .rmsprop:
         let a = Float(c.alpha), wa = Float(1 - c.alpha)
@@ -388,42 +401,40 @@ func optimizerStep(_ c: OptimizerConfig, params p: UnsafeMutablePointer<Float>, 
             var g = grad[i] * scale
             if wd != 0 { g += wd * p[i] }
             let sq = slot0[i] * a + wa * g * g
-            slot0[i] = sq
+            put(slot0, i, sq)
             var avg: Float
             if let gavg {
                 let ga = gavg[i] + wa * (g - gavg[i])  // grad_avg.lerp_(grad, 1 - alpha)
-                gavg[i] = ga
+                put(gavg, i, ga)
                 avg = (sq - ga * ga).squareRoot() + eps
             } else {
                 avg = sq.squareRoot() + eps
             }
             if let buf {
                 let b = buf[i] * mu + g / avg
-                buf[i] = b
-                p[i] -= lrf * b
+                put(buf, i, b)
+                put(p, i, p[i] - lrf * b)
             } else {
-                p[i] -= lrf * (g / avg)
+                put(p, i, p[i] - lrf * (g / avg))
             }
         }
     case .rprop:
         let prev = slot0, size = slot1
         let up = Float(c.etaPlus), down = Float(c.etaMinus)
         let lo = Float(c.stepMin), hi = Float(c.stepMax)
-        if stepIndex == 0 {
-            // torch: prev starts at zero, every step size at lr.
-            zeroFloats(prev, n)
-            let initial = Float(c.lr)
-            for i in 0..<n { size[i] = initial }
-        }
+        // torch: prev starts at zero, every step size at lr.
+        let first = stepIndex == 0
+        let initial = Float(c.lr)
         for i in 0..<n {
             var g = grad[i] * scale
-            let s = g * prev[i]
+            let s = g * (first ? 0 : prev[i])
             let factor: Float = s > 0 ? up : (s < 0 ? down : 1)
-            let st = min(max(size[i] * factor, lo), hi)
-            size[i] = st
+            let st = min(max((first ? initial : size[i]) * factor, lo), hi)
+            put(size, i, st)
             if s < 0 { g = 0 }  // after a sign change, skip this update
-            if g > 0 { p[i] -= st } else if g < 0 { p[i] += st }
-            prev[i] = g
+            if g > 0 { put(p, i, p[i] - st) } else if g < 0 { put(p, i, p[i] + st) }
+            put(prev, i, g)
         }
     }
+    return poison == 0
 }

@@ -227,40 +227,14 @@ func parseSpec(_ text: UnsafePointer<CChar>?) throws(SwannError) -> NetSpec {
         Failure("spec: text longer than 16 MiB")
         throw SwannError(status: .spec)
     }
-    guard let tok = json_tokener_new() else {
-        Failure("spec: out of memory while parsing")
-        throw SwannError(status: .nomem)
+    let parsed = StrictJSON(text, length: length)
+    guard let root = parsed.root else {
+        let problem = parsed.problem ?? .syntax
+        Failure("spec: ").text(problem.text).text(" at offset ").int(parsed.offset)
+            .text(parsed.detail == nil ? "" : ": ").text(parsed.detail)
+        throw SwannError(status: problem == .outOfMemory ? .nomem : .spec)
     }
-    defer { json_tokener_free(tok) }
-    json_tokener_set_flags(tok, Int32(JSON_TOKENER_STRICT))
-    // The length includes the NUL, so a bare number at the very end is complete.
-    let root = json_tokener_parse_ex(tok, text, Int32(length + 1))
-    defer { if root != nil { json_object_put(root) } }
-    let err = json_tokener_get_error(tok)
-    if err == json_tokener_success && root == nil {
-        Failure("spec: must be a JSON object, not null")
-        throw SwannError(status: .spec)
-    }
-    guard let root, err == json_tokener_success else {
-        let f = Failure("spec: invalid JSON at offset ").int(Int(json_tokener_get_parse_end(tok)))
-        if err == json_tokener_continue {
-            f.text(": unexpected end of text")
-        } else {
-            f.text(": ").text(json_tokener_error_desc(err))
-        }
-        throw SwannError(status: .spec)
-    }
-    // Anything after the value but white space is an error too.
-    let end = Int(json_tokener_get_parse_end(tok))
-    var i = end
-    while i < length {
-        let c = text[i]
-        if c != 0x20 && c != 0x0a && c != 0x0d && c != 0x09 {
-            Failure("spec: unexpected text after the JSON value at offset ").int(i)
-            throw SwannError(status: .spec)
-        }
-        i += 1
-    }
+    defer { json_object_put(root) }
     return try specFromJSON(root)
 }
 

@@ -57,8 +57,10 @@ final class OptimizerTests: XCTestCase {
             params.withUnsafeMutableBufferPointer { pp in
                 summed.withUnsafeBufferPointer { gp in
                     slots.withUnsafeMutableBufferPointer { sp in
-                        optimizerStep(config(torch), params: pp.baseAddress!, grad: gp.baseAddress!,
-                                      slots: sp.baseAddress!, count: count, t: rows, stepIndex: s)
+                        let finite = optimizerStep(config(torch), params: pp.baseAddress!, grad: gp.baseAddress!,
+                                                   slots: sp.baseAddress!, count: count, t: rows, stepIndex: s,
+                                                   commit: true)
+                        XCTAssertTrue(finite)
                     }
                 }
             }
@@ -102,7 +104,8 @@ final class OptimizerTests: XCTestCase {
         let g: [Float] = [4, -8, 2]
         p.withUnsafeMutableBufferPointer { pp in
             slots.withUnsafeMutableBufferPointer { sp in
-                optimizerStep(c, params: pp.baseAddress!, grad: g, slots: sp.baseAddress!, count: 3, t: 2, stepIndex: 0)
+                _ = optimizerStep(c, params: pp.baseAddress!, grad: g, slots: sp.baseAddress!, count: 3, t: 2,
+                                  stepIndex: 0, commit: true)
             }
         }
         XCTAssertEqual(slots, [2, -4, 1])
@@ -227,5 +230,41 @@ final class OptimizerTests: XCTestCase {
             XCTAssertEqual(net.step(), 0)
         }
         XCTAssertLessThan(last, 0.7 * first)
+    }
+
+    /// The dry run writes nothing and says whether the update stays finite; a step
+    /// that would overflow a parameter is refused with parameters unchanged.
+    func testUpdateThatWouldOverflowIsRefused() {
+        var c = OptimizerConfig(kind: .sgd)
+        c.lr = 1
+        c.weightDecay = 10
+        var p: [Float] = [1, 3e38, -2]
+        var slots: [Float] = []
+        let g: [Float] = [0.5, 0, 1]
+        let before = p
+        let finite = p.withUnsafeMutableBufferPointer { pp in
+            slots.withUnsafeMutableBufferPointer { sp in
+                optimizerStep(c, params: pp.baseAddress!, grad: g, slots: sp.baseAddress ?? pp.baseAddress!,
+                              count: 3, t: 1, stepIndex: 0, commit: false)
+            }
+        }
+        XCTAssertFalse(finite, "3e38 - 1 * (10 * 3e38) overflows to -Inf")
+        XCTAssertEqual(p, before, "the dry run writes nothing")
+
+        // Through the C ABI: the step is refused and the parameters stay as they were.
+        let spec = #"{"input": 1, "layers": [{"units": 1, "activation": "identity"}], "loss": "none", "optimizer": {"type": "sgd", "lr": 1, "weight_decay": 10}}"#
+        var out: UnsafeMutableRawPointer? = nil
+        XCTAssertEqual(swann_create(spec, 1, nil, 0, &out), 0)
+        var data: UnsafeMutablePointer<Float>? = nil
+        var count: UInt = 0
+        XCTAssertEqual(swann_params(out, &data, &count), 0)
+        data![0] = 3e38
+        var x: Float = 1, dy: Float = 1e-3
+        XCTAssertEqual(swann_forward(out, &x, 1, nil), 0)
+        XCTAssertEqual(swann_backward_grad(out, &dy, nil), 0)
+        XCTAssertEqual(swann_step(out), Status.numeric.rawValue)
+        XCTAssertEqual(data![0], 3e38, "parameters unchanged")
+        XCTAssertTrue(String(cString: swann_last_error()).contains("NaN or Inf"))
+        swann_destroy(out)
     }
 }

@@ -269,8 +269,9 @@ public func swann_load(_ path: UnsafePointer<CChar>?, _ maxBatch: UInt,
     do throws(SwannError) {
         try checkArena(arena, arenaBytes, "load")
         let net = try withModelFile(path, maxBatch: maxBatch, "load") { (file, canonical) throws(SwannError) -> Net in
+            // Every parameter comes from the file: skip the random initialisation.
             let net = try placeNet(file.plan, spec: file.spec, specText: canonical, arena: arena,
-                                   arenaBytes: arenaBytes, "load")
+                                   arenaBytes: arenaBytes, initialize: false, "load")
             let status = readTensors(file, into: net)
             guard status == .ok else {
                 releaseNet(net)

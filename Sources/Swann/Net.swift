@@ -226,20 +226,23 @@ func checkMaxBatch(_ maxBatch: UInt, _ function: StaticString) throws(SwannError
 
 /// Places a planned net: in the host's arena (checked for size) or in one the
 /// library allocates, then builds it there.
+/// `initialize` false leaves the parameters zero (load overwrites them all).
 func placeNet(_ plan: Plan, spec: NetSpec, specText: UnsafePointer<CChar>, arena: UnsafeMutableRawPointer?,
-              arenaBytes: UInt, _ function: StaticString) throws(SwannError) -> Net {
+              arenaBytes: UInt, initialize: Bool = true, _ function: StaticString) throws(SwannError) -> Net {
     if let arena {
         guard arenaBytes >= UInt(plan.bytes) else {
             Failure(function).text(": arena has ").uint(arenaBytes).text(" bytes, the net needs ").int(plan.bytes)
             throw SwannError(status: .arena)
         }
-        return try startWorkers(buildNet(plan, spec: spec, specText: specText, arena: arena, ownsArena: false), function)
+        return try startWorkers(buildNet(plan, spec: spec, specText: specText, arena: arena, ownsArena: false,
+                                             initialize: initialize), function)
     }
     guard let block = cs_aligned_alloc(plan.bytes) else {
         Failure(function).text(": could not allocate the arena of ").int(plan.bytes).text(" bytes")
         throw SwannError(status: .nomem)
     }
-    return try startWorkers(buildNet(plan, spec: spec, specText: specText, arena: block, ownsArena: true), function)
+    return try startWorkers(buildNet(plan, spec: spec, specText: specText, arena: block, ownsArena: true,
+                                         initialize: initialize), function)
 }
 
 /// Starts the net's worker threads (threads - 1 of them).
@@ -278,8 +281,8 @@ func releaseNet(_ net: Net) {
 /// Lays a planned net into `arena` (at least `plan.bytes`, 64-byte aligned) and
 /// initialises its parameters from the spec's init and seed.
 func buildNet(_ plan: Plan, spec: NetSpec, specText: UnsafePointer<CChar>, arena: UnsafeMutableRawPointer,
-              ownsArena: Bool) -> Net {
-    arena.initializeMemory(as: UInt8.self, repeating: 0, count: plan.bytes)
+              ownsArena: Bool, initialize: Bool = true) -> Net {
+    memset(arena, 0, plan.bytes)
     let net = Net(base: arena)
     var h = plan.header
     h.ownsArena = ownsArena
@@ -291,7 +294,7 @@ func buildNet(_ plan: Plan, spec: NetSpec, specText: UnsafePointer<CChar>, arena
     }
     net.specText.update(from: specText, count: h.specLength)
     net.specText[h.specLength] = 0
-    initializeParameters(net, spec: spec)
+    if initialize { initializeParameters(net, spec: spec) }
     net.header.pointee.magic = NetHeader.liveMagic
     return net
 }

@@ -25,8 +25,6 @@ struct TensorSlot {
     var cols: Int
     var arenaOffset: Int   // byte offset of the values in the arena (unused for the step)
     var bytes: Int
-    var begin = -1         // where the file has it: [begin, end) of the data section
-    var end = -1
 
     var isOptimizer: Bool { layer < 0 || slot >= 0 }
     var rank: Int { layer < 0 ? 0 : (cols == 0 ? 1 : 2) }
@@ -41,22 +39,27 @@ struct TensorSlot {
     }
 }
 
-/// The tensors of a planned net, in swann's write order.
-func tensorTable(_ plan: Plan) -> [TensorSlot] {
+/// The number of tensors a planned net's file holds.
+func tensorCount(_ plan: Plan) -> Int { 1 + 2 * plan.records.count * (1 + plan.header.slotCount) }
+
+/// Tensor `index` of a planned net, in swann's write order: the step, then for
+/// the parameters and each optimizer slot, every layer's weight and bias.
+func tensorAt(_ index: Int, _ plan: Plan) -> TensorSlot {
     let h = plan.header
-    var t: [TensorSlot] = []
-    t.reserveCapacity(1 + 2 * plan.records.count * (1 + h.slotCount))
-    t.append(TensorSlot(layer: -1, isBias: false, slot: -1, rows: 0, cols: 0, arenaOffset: 0, bytes: 8))
-    for s in -1..<h.slotCount {
-        let shift = s < 0 ? 0 : h.slots - h.params + s * h.paramCount * 4
-        for (k, l) in plan.records.enumerated() {
-            t.append(TensorSlot(layer: k, isBias: false, slot: s, rows: l.fanOut, cols: l.fanIn,
-                                arenaOffset: l.weight + shift, bytes: l.fanOut * l.fanIn * 4))
-            t.append(TensorSlot(layer: k, isBias: true, slot: s, rows: l.fanOut, cols: 0,
-                                arenaOffset: l.bias + shift, bytes: l.fanOut * 4))
-        }
+    if index == 0 {
+        return TensorSlot(layer: -1, isBias: false, slot: -1, rows: 0, cols: 0, arenaOffset: 0, bytes: 8)
     }
-    return t
+    let perSlot = 2 * plan.records.count
+    let s = (index - 1) / perSlot - 1
+    let k = (index - 1) % perSlot / 2
+    let isBias = (index - 1) % 2 == 1
+    let l = plan.records[k]
+    let shift = s < 0 ? 0 : h.slots - h.params + s * h.paramCount * 4
+    return isBias
+        ? TensorSlot(layer: k, isBias: true, slot: s, rows: l.fanOut, cols: 0, arenaOffset: l.bias + shift,
+                     bytes: l.fanOut * 4)
+        : TensorSlot(layer: k, isBias: false, slot: s, rows: l.fanOut, cols: l.fanIn, arenaOffset: l.weight + shift,
+                     bytes: l.fanOut * l.fanIn * 4)
 }
 
 // MARK: - save
@@ -74,7 +77,7 @@ func saveNet(_ net: Net, path: UnsafePointer<CChar>) -> Status {
     // The header is written here, not by json-c's printer: under memory pressure
     // json-c 0.16 silently drops text, and a shortened header renamed over the
     // target would lose the model. One checked allocation, sized up front.
-    var header = HeaderText(capacity: headerCapacity(net))
+    var header = TextBuffer(capacity: headerCapacity(net))
     guard header.ok else { return outOfMemory("save") }
     defer { header.free() }
     writeHeader(&header, net)
@@ -160,74 +163,8 @@ private func headerCapacity(_ net: Net) -> Int {
     return 256 + 6 * h.specLength + 256 * (1 + 2 * h.layerCount * (1 + h.slotCount))
 }
 
-/// A fixed text buffer from one checked allocation; appends past the end set `ok` false.
-struct HeaderText {
-    var base: UnsafeMutablePointer<CChar>
-    var capacity: Int
-    var length = 0
-    var ok: Bool
-
-    init(capacity: Int) {
-        let p = cs_aligned_alloc(capacity)
-        base = (p ?? UnsafeMutableRawPointer(bitPattern: 64)!).assumingMemoryBound(to: CChar.self)
-        self.capacity = p == nil ? 0 : capacity
-        ok = p != nil
-    }
-
-    func free() { if capacity > 0 { cs_free(base) } }
-
-    mutating func byte(_ c: UInt8) {
-        guard length + 1 < capacity else { ok = false; return }
-        base[length] = CChar(bitPattern: c)
-        length += 1
-        base[length] = 0
-    }
-
-    mutating func text(_ s: UnsafePointer<CChar>) {
-        var p = s
-        while p.pointee != 0 { byte(UInt8(bitPattern: p.pointee)); p += 1 }
-    }
-
-    mutating func text(_ s: StaticString) { text(cString(s)) }
-
-    /// A JSON string: quotes, backslash-escapes for '"', '\\' and control characters.
-    mutating func quoted(_ s: UnsafePointer<CChar>) {
-        byte(0x22)
-        var p = s
-        while p.pointee != 0 {
-            let c = UInt8(bitPattern: p.pointee)
-            if c == 0x22 || c == 0x5c {
-                byte(0x5c); byte(c)
-            } else if c < 0x20 {
-                let hex: StaticString = "0123456789abcdef"
-                byte(0x5c); byte(0x75); byte(0x30); byte(0x30)
-                byte(hex.utf8Start[Int(c >> 4)]); byte(hex.utf8Start[Int(c & 15)])
-            } else {
-                byte(c)
-            }
-            p += 1
-        }
-        byte(0x22)
-    }
-
-    mutating func number(_ v: Int) {
-        if v < 0 { byte(0x2d) }
-        var m = v.magnitude
-        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
-                     UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
-            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
-        var n = 0
-        withUnsafeMutableBytes(of: &digits) { d in
-            repeat { d[n] = UInt8(m % 10) + 0x30; m /= 10; n += 1 } while m > 0
-        }
-        withUnsafeBytes(of: &digits) { d in
-            while n > 0 { n -= 1; byte(d[n]) }
-        }
-    }
-}
-
 /// The safetensors header of a live net (see the format note at the top).
-private func writeHeader(_ t: inout HeaderText, _ net: Net) {
+private func writeHeader(_ t: inout TextBuffer, _ net: Net) {
     let optimizer = net.header.pointee.optimizer
     t.text("{\"__metadata__\":{\"format\":\"swann\",\"swann.version\":")
     t.quoted(cString(swannVersion))
@@ -258,7 +195,10 @@ struct ModelFile {
     var fd: Int32
     var spec: NetSpec
     var plan: Plan
-    var table: [TensorSlot]
+    /// Per tensor (as `tensorAt`): where the file has it, [begin, end) of the data
+    /// section, or (-1, -1) when absent. One checked allocation, freed by withModelFile.
+    var spans: UnsafeMutablePointer<(Int, Int)>
+    var count: Int
     var dataStart: UInt64
     var hasOptimizer: Bool
 }
@@ -368,7 +308,15 @@ func withModelFile<R>(_ path: UnsafePointer<CChar>?, maxBatch: UInt, _ function:
     do throws(SwannError) {
         return try withCanonicalSpec(specText) { (spec, canonical, length) throws(SwannError) -> R in
             let plan = try Plan(spec: spec, maxBatch: mb, specLength: length)
-            var file = ModelFile(fd: fd, spec: spec, plan: plan, table: tensorTable(plan),
+            let count = tensorCount(plan)
+            guard let raw = cs_aligned_alloc(count * MemoryLayout<(Int, Int)>.stride) else {
+                Failure(function).text(": out of memory for the tensor table")
+                throw SwannError(status: .nomem)
+            }
+            let spans = raw.bindMemory(to: (Int, Int).self, capacity: count)
+            defer { cs_free(raw) }
+            spans.initialize(repeating: (-1, -1), count: count)
+            var file = ModelFile(fd: fd, spec: spec, plan: plan, spans: spans, count: count,
                                  dataStart: 8 + headerLength, hasOptimizer: false)
             try locateTensors(root, &file, dataSize: dataSize, bad)
             return try body(file, canonical)
@@ -387,24 +335,26 @@ private func locateTensors(_ root: OpaquePointer, _ file: inout ModelFile, dataS
                            _ bad: () -> Failure) throws(SwannError) {
     let layerCount = file.plan.records.count
     let slotCount = file.plan.header.slotCount
-    let kind = file.spec.optimizer
+    let optimizer = file.spec.optimizer
+    let plan = file.plan, spans = file.spans
     try forEachMember(root) { (key, v) throws(SwannError) in
         if isKey(key, "__metadata__") { return }
-        guard let index = tensorIndex(key, layerCount: layerCount, kind: kind, slotCount: slotCount) else {
+        guard let index = tensorIndex(key, layerCount: layerCount, kind: optimizer, slotCount: slotCount) else {
             bad().text("unexpected tensor \"").text(key).text("\" for this spec")
             throw SwannError(status: .format)
         }
-        var t = file.table[index]
-        try readEntry(v, key, &t, dataSize: dataSize, bad)
-        file.table[index] = t
+        spans[index] = try readEntry(v, key, tensorAt(index, plan), dataSize: dataSize, bad)
     }
-    var optimizerFound = 0, optimizerTotal = 0
-    for t in file.table {
+    var optimizerFound = 0, optimizerTotal = 0, covered = 0
+    for i in 0..<file.count {
+        let t = tensorAt(i, plan)
+        let found = spans[i].0 >= 0
+        if found { covered += t.bytes }
         if t.isOptimizer {
             optimizerTotal += 1
-            if t.begin >= 0 { optimizerFound += 1 }
-        } else if t.begin < 0 {
-            _ = t.withName(kind) { name in bad().text("tensor \"").text(name).text("\" is missing") }
+            if found { optimizerFound += 1 }
+        } else if !found {
+            _ = t.withName(optimizer) { name in bad().text("tensor \"").text(name).text("\" is missing") }
             throw SwannError(status: .format)
         }
     }
@@ -414,22 +364,19 @@ private func locateTensors(_ root: OpaquePointer, _ file: inout ModelFile, dataS
         throw SwannError(status: .format)
     }
     file.hasOptimizer = optimizerFound > 0
-    // Tiling: sorted by begin, each tensor starts where the previous ended.
-    var spans: [(Int, Int)] = []
-    spans.reserveCapacity(file.table.count)
-    for t in file.table where t.begin >= 0 { spans.append((t.begin, t.end)) }
-    spans.sort { $0.0 < $1.0 }
-    var at = 0
-    for (b, e) in spans {
-        guard b == at else {
-            bad().text(b < at ? "tensors overlap at data byte " : "unused bytes before data byte ").int(b)
-            throw SwannError(status: .format)
-        }
-        at = e
-    }
-    guard UInt64(at) == dataSize else {
-        bad().text("tensors cover ").int(at).text(" bytes of a data section of ").uint(UInt(dataSize))
+    // Tiling: every span lies in the data section (readEntry), no two overlap, and
+    // together they are exactly as long as it, so they cover it with no gap.
+    guard UInt64(covered) == dataSize else {
+        bad().text("tensors cover ").int(covered).text(" bytes of a data section of ").uint(UInt(dataSize))
         throw SwannError(status: .format)
+    }
+    for i in 0..<file.count where spans[i].0 >= 0 {
+        for j in (i + 1)..<max(file.count, i + 1) where spans[j].0 >= 0 {
+            if spans[i].0 < spans[j].1 && spans[j].0 < spans[i].1 {
+                bad().text("tensors overlap at data byte ").int(max(spans[i].0, spans[j].0))
+                throw SwannError(status: .format)
+            }
+        }
     }
 }
 
@@ -471,8 +418,8 @@ private func tensorIndex(_ name: UnsafePointer<CChar>, layerCount: Int, kind: Op
 }
 
 /// Checks one header entry: exactly dtype, shape and data_offsets, all as expected.
-private func readEntry(_ v: OpaquePointer?, _ name: UnsafePointer<CChar>, _ t: inout TensorSlot,
-                       dataSize: UInt64, _ bad: () -> Failure) throws(SwannError) {
+private func readEntry(_ v: OpaquePointer?, _ name: UnsafePointer<CChar>, _ t: TensorSlot,
+                       dataSize: UInt64, _ bad: () -> Failure) throws(SwannError) -> (Int, Int) {
     func fail(_ what: StaticString) -> SwannError {
         bad().text("tensor \"").text(name).text("\": ").text(what)
         return SwannError(status: .format)
@@ -519,14 +466,14 @@ private func readEntry(_ v: OpaquePointer?, _ name: UnsafePointer<CChar>, _ t: i
         throw fail("data_offsets lie outside the data section")
     }
     guard end - begin == Int64(t.bytes) else { throw fail("data_offsets span the wrong number of bytes") }
-    t.begin = Int(begin)
-    t.end = Int(end)
+    return (Int(begin), Int(end))
 }
 
 /// Reads the tensors of a checked file into a built net, checking every value is finite.
 func readTensors(_ file: ModelFile, into net: Net) -> Status {
-    for t in file.table where t.begin >= 0 {
-        let offset = file.dataStart + UInt64(t.begin)
+    for i in 0..<file.count where file.spans[i].0 >= 0 {
+        let t = tensorAt(i, file.plan)
+        let offset = file.dataStart + UInt64(file.spans[i].0)
         if t.layer < 0 {
             var step: Int64 = 0
             guard cs_read_at(file.fd, &step, 8, offset) == 0 else { return readFailed() }

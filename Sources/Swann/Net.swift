@@ -60,19 +60,14 @@ struct Plan {
                            spec: 0, specLength: 0, params: 0, grads: 0, slots: 0, input: 0,
                            scratch0: 0, scratch1: 0, threads: 1, workspaces: 0, pool: 0,
                            lastBatch: 0, accumulated: 0, steps: 0)
-    var records: [LayerRecord] = []
+    var records = FixedList<256, LayerRecord>(filler: LayerRecord(fanIn: 0, fanOut: 0, activation: .identity, alpha: 0,
+                                                                  weight: 0, bias: 0, z: 0, y: 0))
     var bytes = 0
     /// Per thread: the packing buffers (A, B, tile) of its workspace.
-    var workspaceOffsets: [(Int, Int, Int)] = []
+    var workspaceOffsets = FixedList<64, (Int, Int, Int)>(filler: (0, 0, 0))
 
     static let alignment = 64
 
-    /// The plan of an existing net: its header and layer records.
-    init(header: NetHeader, records: [LayerRecord]) {
-        self.header = header
-        self.records = records
-        self.bytes = header.arenaBytes
-    }
 
     /// Builds the plan; fails with `.arg` when the arena would exceed the limit.
     init(spec: NetSpec, maxBatch: Int, specLength: Int) throws(SwannError) {
@@ -129,7 +124,6 @@ struct Plan {
         let pack = Gemm.packSizes(maxM: maxM, maxN: maxN, maxK: maxK)
         h.threads = spec.threads
         h.workspaces = take(MemoryLayout<Gemm.Workspace>.stride * spec.threads)
-        workspaceOffsets = []
         for _ in 0..<spec.threads {
             workspaceOffsets.append((take(pack.a * f), take(pack.b * f), take(Gemm.mr * Gemm.nr * f)))
         }
@@ -193,22 +187,20 @@ struct Net {
     }
 }
 
-/// Parses the spec and writes its canonical text; the text is malloc'ed by json-c's
-/// printer and copied, so the caller gets a parsed spec and the canonical length.
-/// `body` receives the canonical text (valid only during the call).
+/// Parses the spec and writes its canonical text; `body` receives the parsed spec,
+/// the canonical text (valid only during the call) and its length.
 func withCanonicalSpec<R>(_ specJSON: UnsafePointer<CChar>?,
                           _ body: (NetSpec, UnsafePointer<CChar>, Int) throws(SwannError) -> R) throws(SwannError) -> R {
     let spec = try parseSpec(specJSON)
-    guard let obj = canonicalJSON(spec) else {
+    // About 110 bytes a layer, 700 for the rest.
+    var text = TextBuffer(capacity: 1024 + 128 * spec.layers.count)
+    defer { text.free() }
+    writeCanonicalSpec(spec, into: &text)
+    guard text.ok else {
         Failure("spec: out of memory while writing the canonical spec")
         throw SwannError(status: .nomem)
     }
-    defer { json_object_put(obj) }
-    guard let text = json_object_to_json_string_ext(obj, Int32(JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)) else {
-        Failure("spec: out of memory while writing the canonical spec")
-        throw SwannError(status: .nomem)
-    }
-    return try body(spec, text, strlen(text))
+    return try body(spec, UnsafePointer(text.base), text.length)
 }
 
 /// Validates max_batch from C.

@@ -106,7 +106,7 @@ struct LayerSpec {
 /// Limits that keep every size computation far from overflow.
 enum Limits {
     static let maxUnits = 1 << 24
-    static let maxLayers = 256
+    static let maxLayers = 256  // the capacity of NetSpec.layers and Plan.records
     static let maxBatch = 1 << 24
     static let maxParams = 1 << 34
     static let maxArenaBytes = 1 << 44
@@ -116,7 +116,7 @@ enum Limits {
 /// A parsed, validated network spec.
 struct NetSpec {
     var input: Int = 0
-    var layers: [LayerSpec] = []
+    var layers = FixedList<256, LayerSpec>(filler: LayerSpec(units: 0, activation: .identity, alpha: 0))
     var loss: Loss = .mse
     var optimizer = OptimizerConfig()
     var initKind: InitKind = .automatic
@@ -293,7 +293,7 @@ func specFromJSON(_ root: OpaquePointer) throws(SwannError) -> NetSpec {
     return spec
 }
 
-func parseLayers(_ value: OpaquePointer?) throws(SwannError) -> [LayerSpec] {
+func parseLayers(_ value: OpaquePointer?) throws(SwannError) -> FixedList<256, LayerSpec> {
     guard json_object_get_type(value) == json_type_array else {
         Failure("spec: \"layers\" must be an array of objects")
         throw SwannError(status: .spec)
@@ -304,8 +304,7 @@ func parseLayers(_ value: OpaquePointer?) throws(SwannError) -> [LayerSpec] {
         Failure("spec: \"layers\" has ").int(n).text(" entries, at most ").int(Limits.maxLayers).text(" are allowed")
         throw SwannError(status: .spec)
     }
-    var layers: [LayerSpec] = []
-    layers.reserveCapacity(n)
+    var layers = FixedList<256, LayerSpec>(filler: LayerSpec(units: 0, activation: .identity, alpha: 0))
     for k in 0..<n {
         let obj = json_object_array_get_idx(value, k)
         guard json_object_get_type(obj) == json_type_object else {
@@ -354,68 +353,44 @@ func parseLayers(_ value: OpaquePointer?) throws(SwannError) -> [LayerSpec] {
 
 // MARK: - Canonical JSON
 
-/// Writes the canonical spec (every optimizer default filled in) with json-c.
-/// Returns a json-c object the caller must `json_object_put`, or nil when out of memory.
-func canonicalJSON(_ spec: NetSpec) -> OpaquePointer? {
-    guard let root = json_object_new_object() else { return nil }
-    var ok = true
-    func add(_ obj: OpaquePointer, _ key: StaticString, _ v: OpaquePointer?) {
-        guard let v else { ok = false; return }
-        if json_object_object_add(obj, cString(key), v) != 0 { json_object_put(v); ok = false }
-    }
-    func double(_ x: Double) -> OpaquePointer? {
-        var buf: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
-        return withUnsafeMutableBytes(of: &buf) { raw -> OpaquePointer? in
-            let p = raw.baseAddress!.assumingMemoryBound(to: CChar.self)
-            cs_format_double(x, p)
-            // json-c prints this text for the value, so 0.05 stays "0.05".
-            return json_object_new_double_s(x, p)
+/// The canonical spec text (every optimizer default filled in), written here
+/// rather than by json-c's printer, which drops text silently when memory runs
+/// out. The buffer is one checked allocation: false when it failed.
+func writeCanonicalSpec(_ spec: NetSpec, into t: inout TextBuffer) {
+    func put(_ key: StaticString, _ value: HyperValue) {
+        t.byte(0x2c)
+        t.key(key)
+        switch value {
+        case .number(let x): t.number(x)
+        case .integer(let n): t.number(n)
+        case .flag(let b): if b { t.text("true") } else { t.text("false") }
         }
     }
-    add(root, "input", json_object_new_int64(Int64(spec.input)))
-    if let arr = json_object_new_array() {
-        for l in spec.layers {
-            guard let o = json_object_new_object() else { ok = false; break }
-            add(o, "units", json_object_new_int64(Int64(l.units)))
-            add(o, "activation", json_object_new_string(cString(l.activation.name)))
-            if l.activation.defaultAlpha != nil { add(o, "alpha", double(l.alpha)) }
-            if json_object_array_add(arr, o) != 0 { json_object_put(o); ok = false }
-        }
-        add(root, "layers", arr)
-    } else {
-        ok = false
+    t.text("{")
+    t.key("input"); t.number(spec.input)
+    t.text(",")
+    t.key("layers"); t.text("[")
+    for (k, l) in spec.layers.enumerated() {
+        if k > 0 { t.text(",") }
+        t.text("{"); t.key("units"); t.number(l.units)
+        t.text(","); t.key("activation"); t.quoted(cString(l.activation.name))
+        if l.activation.defaultAlpha != nil { t.text(","); t.key("alpha"); t.number(l.alpha) }
+        t.text("}")
     }
-    add(root, "loss", json_object_new_string(cString(spec.loss.name)))
-    if let o = json_object_new_object() {
-        let c = spec.optimizer
-        add(o, "type", json_object_new_string(cString(c.kind.name)))
-        func put(_ obj: OpaquePointer, _ key: StaticString, _ value: HyperValue) {
-            switch value {
-            case .number(let x): add(obj, key, double(x))
-            case .integer(let n): add(obj, key, json_object_new_int64(Int64(n)))
-            case .flag(let b): add(obj, key, json_object_new_boolean(b ? 1 : 0))
-            }
-        }
-        c.forEachHyperParameter { key, value in put(o, key, value) }
-        if c.hasSchedule {
-            if let sched = json_object_new_object() {
-                add(sched, "type", json_object_new_string(cString(c.schedule.name)))
-                c.forEachScheduleParameter { key, value in put(sched, key, value) }
-                add(o, "schedule", sched)
-            } else {
-                ok = false
-            }
-        }
-        add(root, "optimizer", o)
-    } else {
-        ok = false
+    t.text("],")
+    t.key("loss"); t.quoted(cString(spec.loss.name))
+    t.text(",")
+    let c = spec.optimizer
+    t.key("optimizer"); t.text("{"); t.key("type"); t.quoted(cString(c.kind.name))
+    c.forEachHyperParameter { key, value in put(key, value) }
+    if c.hasSchedule {
+        t.text(","); t.key("schedule"); t.text("{"); t.key("type"); t.quoted(cString(c.schedule.name))
+        c.forEachScheduleParameter { key, value in put(key, value) }
+        t.text("}")
     }
-    if spec.initKind != .automatic { add(root, "init", json_object_new_string(cString(spec.initKind.name))) }
-    add(root, "seed", json_object_new_int64(Int64(spec.seed)))
-    if spec.threads != 1 { add(root, "threads", json_object_new_int64(Int64(spec.threads))) }
-    if !ok {
-        json_object_put(root)
-        return nil
-    }
-    return root
+    t.text("}")
+    if spec.initKind != .automatic { t.text(","); t.key("init"); t.quoted(cString(spec.initKind.name)) }
+    t.text(","); t.key("seed"); t.number(Int(spec.seed))
+    if spec.threads != 1 { t.text(","); t.key("threads"); t.number(spec.threads) }
+    t.text("}")
 }

@@ -1,0 +1,81 @@
+import CSupport
+
+/// A fixed text buffer from one checked allocation; appends past the end set `ok` false.
+struct TextBuffer {
+    var base: UnsafeMutablePointer<CChar>
+    var capacity: Int
+    var length = 0
+    var ok: Bool
+
+    init(capacity: Int) {
+        let p = cs_aligned_alloc(capacity)
+        base = (p ?? UnsafeMutableRawPointer(bitPattern: 64)!).assumingMemoryBound(to: CChar.self)
+        self.capacity = p == nil ? 0 : capacity
+        ok = p != nil
+    }
+
+    func free() { if capacity > 0 { cs_free(base) } }
+
+    mutating func byte(_ c: UInt8) {
+        guard length + 1 < capacity else { ok = false; return }
+        base[length] = CChar(bitPattern: c)
+        length += 1
+        base[length] = 0
+    }
+
+    mutating func text(_ s: UnsafePointer<CChar>) {
+        var p = s
+        while p.pointee != 0 { byte(UInt8(bitPattern: p.pointee)); p += 1 }
+    }
+
+    mutating func text(_ s: StaticString) { text(cString(s)) }
+
+    /// A JSON string: quotes, backslash-escapes for '"', '\\' and control characters.
+    mutating func quoted(_ s: UnsafePointer<CChar>) {
+        byte(0x22)
+        var p = s
+        while p.pointee != 0 {
+            let c = UInt8(bitPattern: p.pointee)
+            if c == 0x22 || c == 0x5c {
+                byte(0x5c); byte(c)
+            } else if c < 0x20 {
+                let hex: StaticString = "0123456789abcdef"
+                byte(0x5c); byte(0x75); byte(0x30); byte(0x30)
+                byte(hex.utf8Start[Int(c >> 4)]); byte(hex.utf8Start[Int(c & 15)])
+            } else {
+                byte(c)
+            }
+            p += 1
+        }
+        byte(0x22)
+    }
+
+    /// The shortest decimal text that reads back as `v` ("0.05", not "0.050000000000000003").
+    mutating func number(_ v: Double) {
+        withUnsafeTemporaryAllocation(of: CChar.self, capacity: 32) { buf in
+            cs_format_double(v, buf.baseAddress!)
+            text(UnsafePointer(buf.baseAddress!))
+        }
+    }
+
+    /// `"key":`
+    mutating func key(_ k: StaticString) {
+        quoted(cString(k))
+        byte(0x3a)
+    }
+
+    mutating func number(_ v: Int) {
+        if v < 0 { byte(0x2d) }
+        var m = v.magnitude
+        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
+                     UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
+            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        var n = 0
+        withUnsafeMutableBytes(of: &digits) { d in
+            repeat { d[n] = UInt8(m % 10) + 0x30; m /= 10; n += 1 } while m > 0
+        }
+        withUnsafeBytes(of: &digits) { d in
+            while n > 0 { n -= 1; byte(d[n]) }
+        }
+    }
+}

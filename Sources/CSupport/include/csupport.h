@@ -26,6 +26,10 @@ const char *cs_err_text(void);
 /* The shortest "%.Ng" text that reads back as the same double (at most 31 chars). */
 void cs_format_double(double value, char out[32]);
 
+/* ---- cache hints ------------------------------------------------------------ */
+/* Asks for the line holding p, to be written soon (the GEMM's C tiles). */
+static inline void cs_prefetch_write(const void *p) { __builtin_prefetch(p, 1, 3); }
+
 /* ---- memory ---------------------------------------------------------------- */
 /* 64-byte aligned block, or NULL. */
 void *cs_aligned_alloc(size_t bytes);

@@ -300,12 +300,23 @@ enum Gemm {
             let panel = dst + jr * k
             if trans {
                 // op(B)(p, j) = b[j * ldb + p]: column j of op(B) is contiguous.
+                // Full panels go 8 x 8 blocks at a time through registers.
+                var p0 = 0
+                if cols == nr {
+                    let r0 = b + (col0 + jr) * ldb + row0
+                    while p0 + 8 <= k {
+                        transpose8(r0 + p0, ldb, panel + p0 * nr, nr)
+                        transpose8(r0 + 8 * ldb + p0, ldb, panel + p0 * nr + 8, nr)
+                        p0 += 8
+                    }
+                }
+                // The rest (and edge panels, zero-padded) one value at a time.
                 for j in 0..<nr {
                     if j < cols {
                         let src = b + (col0 + jr + j) * ldb + row0
-                        for p in 0..<k { panel[p * nr + j] = src[p] }
+                        for p in p0..<k { panel[p * nr + j] = src[p] }
                     } else {
-                        for p in 0..<k { panel[p * nr + j] = 0 }
+                        for p in p0..<k { panel[p * nr + j] = 0 }
                     }
                 }
             } else {
@@ -322,6 +333,23 @@ enum Gemm {
             }
             jr += nr
         }
+    }
+
+    /// dst[t * ldd + r] = src[r * lds + t] for r, t in 0..<8: an 8 x 8 transpose in
+    /// registers, as three rounds of even/odd deinterleaving of row pairs.
+    @inline(__always)
+    static func transpose8(_ src: UnsafePointer<Float>, _ lds: Int, _ dst: UnsafeMutablePointer<Float>, _ ldd: Int) {
+        var r0 = load8(src), r1 = load8(src + lds), r2 = load8(src + 2 * lds), r3 = load8(src + 3 * lds)
+        var r4 = load8(src + 4 * lds), r5 = load8(src + 5 * lds), r6 = load8(src + 6 * lds), r7 = load8(src + 7 * lds)
+        for _ in 0..<3 {
+            let e0 = SIMD8(lowHalf: r0.evenHalf, highHalf: r1.evenHalf), o0 = SIMD8(lowHalf: r0.oddHalf, highHalf: r1.oddHalf)
+            let e1 = SIMD8(lowHalf: r2.evenHalf, highHalf: r3.evenHalf), o1 = SIMD8(lowHalf: r2.oddHalf, highHalf: r3.oddHalf)
+            let e2 = SIMD8(lowHalf: r4.evenHalf, highHalf: r5.evenHalf), o2 = SIMD8(lowHalf: r4.oddHalf, highHalf: r5.oddHalf)
+            let e3 = SIMD8(lowHalf: r6.evenHalf, highHalf: r7.evenHalf), o3 = SIMD8(lowHalf: r6.oddHalf, highHalf: r7.oddHalf)
+            r0 = e0; r1 = e1; r2 = e2; r3 = e3; r4 = o0; r5 = o1; r6 = o2; r7 = o3
+        }
+        store8(r0, dst); store8(r1, dst + ldd); store8(r2, dst + 2 * ldd); store8(r3, dst + 3 * ldd)
+        store8(r4, dst + 4 * ldd); store8(r5, dst + 5 * ldd); store8(r6, dst + 6 * ldd); store8(r7, dst + 7 * ldd)
     }
 
     @inline(__always)

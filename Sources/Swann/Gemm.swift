@@ -73,13 +73,14 @@ enum Gemm {
                      c: c, ldc: ldc, accumulate: accumulate, work: engine.workspaces[0])
             return
         }
-        // About four chunks per thread, so a thread the OS delays holds back
-        // little; chunks stay wide enough that re-packing the other operand is cheap.
+        // About two chunks per thread, so a thread the OS delays holds back only
+        // part of the work; each chunk re-packs the other operand, so chunks stay
+        // wide (at least 128 columns or 120 rows) to keep that cost small.
         let threads = Int(pool.pointee.active) + 1
         let alongN = n >= m
         let span = alongN ? n : m
-        let unit = alongN ? 64 : 48
-        let chunk = max(unit, roundUp((span + 4 * threads - 1) / (4 * threads), unit))
+        let unit = alongN ? 128 : 120
+        let chunk = max(unit, roundUp((span + 2 * threads - 1) / (2 * threads), alongN ? nr : mc))
         let chunks = (span + chunk - 1) / chunk
         var job = Job(m: m, n: n, k: k, a: a, lda: lda, transA: transA, b: b, ldb: ldb, transB: transB,
                       c: c, ldc: ldc, accumulate: accumulate, alongN: alongN, chunk: chunk,

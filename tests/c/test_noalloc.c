@@ -322,6 +322,36 @@ static void group_library_arena(void)
     swann_destroy(net);
 }
 
+/* Worker threads ("threads": 3): the products big enough to be split run on the
+ * pool, which waits with a bounded spin and a futex: still no heap use per call. */
+static void group_threads(void)
+{
+    const char *spec = "{\"input\": 300, \"layers\": [{\"units\": 400, \"activation\": \"relu\"},"
+                       " {\"units\": 10, \"activation\": \"softmax\"}], \"loss\": \"cross_entropy\","
+                       " \"optimizer\": {\"type\": \"adam\", \"lr\": 0.001}, \"seed\": 2, \"threads\": 3}";
+    enum { B = 64 };
+    static float x[B * 300], d[B * 10], y[B * 10];
+    for (int i = 0; i < B * 300; i++) x[i] = (float)((i * 37) % 101) / 101.0f;
+    for (int r = 0; r < B; r++) d[r * 10 + r % 10] = 1;
+    swann_net *net = NULL;
+    CHECK_ST(swann_create(spec, B, NULL, 0, &net), SWANN_OK, "create a 3-thread net");
+    if (!net) return;
+    /* warm-up: the first run of each worker */
+    swann_forward(net, x, B, y);
+    struct snapshot a = snap();
+    int ok = 1;
+    for (int i = 0; i < 200; i++) {
+        ok &= swann_forward(net, x, B, y) == SWANN_OK;
+        ok &= swann_backward(net, d, NULL, NULL) == SWANN_OK;
+        ok &= swann_step(net) == SWANN_OK;
+        if (i == 100) ok &= swann_set_threads(net, 2) == SWANN_OK;
+    }
+    struct snapshot b = snap();
+    CHECK(ok, "200 threaded training steps succeed");
+    check_window(&a, &b, "3-thread net: 200 forward/backward/step, no heap call");
+    swann_destroy(net);
+}
+
 static void group_host_arena(void)
 {
     (void)swann_forward(NULL, X, 1, NULL);
@@ -371,5 +401,6 @@ int main(void)
     RUN_GROUP(group_other_thread);
     RUN_GROUP(group_library_arena);
     RUN_GROUP(group_host_arena);
+    RUN_GROUP(group_threads);
     return check_finish();
 }

@@ -23,7 +23,7 @@ EMBEDDED   := -enable-experimental-feature Embedded -wmo -parse-as-library -O \
               -target-cpu $(TARGET_CPU) -module-name Swann -I Sources/CSupport/include
 STAGE      := $(BUILD)/stage
 
-.PHONY: all lib setup demo test test-swift test-c test-checkpoint test-python test-examples stage bench-optimizers test-nomem-load \
+.PHONY: all lib setup demo test test-swift test-c test-checkpoint test-python test-examples stage bench-optimizers test-nomem-load test-mpi bench-mpi \
         install python clean check-lib
 
 all: lib
@@ -99,6 +99,13 @@ test-nomem-load: stage
 
 test-examples: stage
 	sh tests/examples/run.sh $(abspath $(STAGE))
+
+# Data-parallel training over MPI (installs Open MPI and mpi4py when missing).
+test-mpi: stage
+	sh tests/mpi/run.sh $(abspath $(STAGE))
+
+bench-mpi: stage
+	sh tests/mpi/bench.sh $(abspath $(STAGE))
 
 test-python: lib
 	bash tests/python/run.sh

@@ -54,7 +54,7 @@ extension Net {
             let f = Failure("backward: the loss is ").number(Double(mean))
             return f.text(" (non-finite loss or gradient; check targets and outputs); nothing accumulated").status(.numeric)
         }
-        propagate(gradientIn: 0, outputIsZ: fused, dx: dx)
+        propagate(outputIsZ: fused, dx: dx)
         loss?.pointee = mean
         return .ok
     }
@@ -67,17 +67,17 @@ extension Net {
             return Failure("backward_grad: dy has NaN or Inf values; nothing accumulated").status(.numeric)
         }
         copyFloats(floats(h.scratch0), dy, n)
-        propagate(gradientIn: 0, outputIsZ: false, dx: dx)
+        propagate(outputIsZ: false, dx: dx)
         return .ok
     }
 
-    /// The recursion, for k = N down to 1, starting from the gradient in scratch buffer
-    /// `gradientIn` (grad_Y Div, or grad_z Div of the last layer when `outputIsZ`):
+    /// The recursion, for k = N down to 1, starting from the gradient in the first
+    /// scratch buffer (grad_Y Div, or grad_z Div of the last layer when `outputIsZ`):
     ///   grad_z_k   = grad_y_k J_{y_k}(z_k)
     ///   grad_W_k  += grad_z_k^T y_{k-1}     (summed over rows)
     ///   grad_b_k  += sum over rows of grad_z_k
     ///   grad_y_{k-1} = grad_z_k W_k          (skipped for k = 1 unless dx is wanted)
-    private func propagate(gradientIn: Int, outputIsZ: Bool, dx: UnsafeMutablePointer<Float>?) {
+    private func propagate(outputIsZ: Bool, dx: UnsafeMutablePointer<Float>?) {
         let h = header.pointee
         let batch = h.lastBatch
         var cur = floats(h.scratch0), other = floats(h.scratch1)

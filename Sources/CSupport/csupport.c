@@ -9,6 +9,7 @@
 #include <limits.h>
 #include <sys/syscall.h>
 #include <linux/futex.h>
+#include <time.h>
 
 #define CS_ERR_CAP 512
 
@@ -217,6 +218,12 @@ static inline void cs_relax(void) {
 #endif
 }
 
+static uint64_t cs_now_ns(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+}
+
 static void cs_futex_wait(uint32_t *word, uint32_t value) {
     syscall(SYS_futex, word, FUTEX_WAIT_PRIVATE, value, NULL, NULL, 0);
 }
@@ -295,7 +302,9 @@ void cs_pool_run(cs_pool *pool, cs_chunk_fn fn, void *ctx, int64_t chunks) {
     __atomic_store_n(&pool->work, (uint64_t)gen << 32, __ATOMIC_RELEASE);
     __atomic_store_n(&pool->gen, gen, __ATOMIC_RELEASE);
     cs_futex_wake(&pool->gen, INT_MAX);
+    uint64_t t0 = cs_now_ns();
     cs_pool_work(pool, gen, 0);
+    uint64_t t1 = cs_now_ns();
     /* Wait only for chunks that others still hold; a worker that never woke up
      * finds nothing left and costs nothing. */
     uint32_t d;
@@ -304,6 +313,27 @@ void cs_pool_run(cs_pool *pool, cs_chunk_fn fn, void *ctx, int64_t chunks) {
         if (spins < CS_SPIN) { cs_relax(); spins++; }
         else cs_futex_wait(&pool->done, d);
     }
+    /* A worker holding a chunk while the OS runs someone else on its core makes
+     * the caller wait. Three such runs in a row: the next 64 products run solo,
+     * then the pool tries again. */
+    uint64_t waited = cs_now_ns() - t1;
+    if (waited * 4 > t1 - t0) {
+        if (++pool->strikes >= 3) {
+            pool->strikes = 0;
+            pool->solo = 64;
+        }
+    } else if (pool->strikes > 0) {
+        pool->strikes--;
+    }
+}
+
+int cs_pool_use(cs_pool *pool) {
+    if (pool->active == 0) return 0;
+    if (pool->solo > 0) {
+        pool->solo--;
+        return 0;
+    }
+    return 1;
 }
 
 void cs_pool_stop(cs_pool *pool) {

@@ -67,8 +67,8 @@ enum Gemm {
                          b: UnsafePointer<Float>, ldb: Int, transB: Bool,
                          c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool,
                          engine: Engine) {
-        guard let pool = engine.pool, pool.pointee.active > 0, m * n * k >= parallelThreshold,
-              m > smallRows, k > smallInner else {
+        guard let pool = engine.pool, m * n * k >= parallelThreshold, m > smallRows, k > smallInner,
+              cs_pool_use(pool) != 0 else {
             multiply(m: m, n: n, k: k, a: a, lda: lda, transA: transA, b: b, ldb: ldb, transB: transB,
                      c: c, ldc: ldc, accumulate: accumulate, work: engine.workspaces[0])
             return

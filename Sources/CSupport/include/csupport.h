@@ -54,6 +54,10 @@ typedef struct cs_pool {
     uint32_t active;        /* workers that take part (set_threads) */
     cs_chunk_fn fn;
     void *ctx;
+    /* Graceful degradation: when the caller keeps waiting on workers the OS is
+     * not running (another process holds their core), go solo for a while. */
+    uint32_t strikes;       /* recent runs where waiting outweighed a quarter of the work */
+    uint32_t solo;          /* products still to run on the caller alone */
     struct { struct cs_pool *pool; int index; } args[CS_POOL_MAX_WORKERS];
     unsigned long threads[CS_POOL_MAX_WORKERS];  /* pthread_t */
 } cs_pool;
@@ -64,6 +68,9 @@ int cs_pool_start(cs_pool *pool, int workers);
 /* Runs fn(ctx, chunk, worker) for chunk = 0 ..< chunks, on the caller
  * (worker 0) and the active workers (1 ...), and returns when all are done. */
 void cs_pool_run(cs_pool *pool, cs_chunk_fn fn, void *ctx, int64_t chunks);
+/* 1 when the next product should be split across the pool; 0 when there are no
+ * active workers, or while the pool runs solo after workers kept arriving late. */
+int cs_pool_use(cs_pool *pool);
 void cs_pool_stop(cs_pool *pool);
 
 /* ---- files (model save and load) ------------------------------------------

@@ -23,7 +23,7 @@ EMBEDDED   := -enable-experimental-feature Embedded -wmo -parse-as-library -O \
               -target-cpu $(TARGET_CPU) -module-name Swann -I Sources/CSupport/include
 STAGE      := $(BUILD)/stage
 
-.PHONY: all lib setup demo test test-swift test-c test-checkpoint test-python test-examples stage bench-optimizers test-nomem-load test-mpi bench-mpi \
+.PHONY: all lib setup demo test test-swift test-c test-checkpoint test-python test-examples stage bench-optimizers test-nomem-load test-mpi bench-mpi test-reliability test-sanitize fuzz sanitized \
         install python clean check-lib
 
 all: lib
@@ -106,6 +106,22 @@ test-mpi: stage
 
 bench-mpi: stage
 	sh tests/mpi/bench.sh $(abspath $(STAGE))
+
+# Reliability (docs/reliability.md): sanitizers, fuzzing, threads, allocation failure, long run.
+test-reliability: stage
+	bash tests/reliability/run.sh $(abspath $(STAGE))
+
+# The sanitizer runs alone: C, checkpoint and Python tests under ASan+UBSan, thread tests under TSan.
+test-sanitize: stage
+	bash tests/reliability/run.sh $(abspath $(STAGE)) asan python tsan
+
+# Longer fuzzing: FUZZ_SECONDS (600) per fuzzer; the corpus grows in build/reliability/corpus.
+fuzz:
+	bash tests/reliability/fuzz.sh
+
+# The instrumented libraries (build/asan, build/tsan, build/fuzz), rebuilt when Sources/ change.
+sanitized:
+	sh tools/build-sanitized.sh
 
 test-python: lib
 	bash tests/python/run.sh

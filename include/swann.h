@@ -18,8 +18,34 @@
  *     y_k = f_k(z_k), y_0 = x.
  *   - Memory: a net lives in one arena sized at creation. After swann_create
  *     returns, no call on the net allocates heap memory.
- *   - Threads: a net may be used by one thread at a time; distinct nets are
- *     fully independent. swann_last_error() is per thread.
+ *   - Threads. swann keeps no mutable global state: no global random
+ *     generator (initialisation draws from the spec's seed), no global
+ *     scratch or cache (every buffer is in the net's arena), and the
+ *     last-error text is per thread. Hence:
+ *       - Distinct nets may be used from different threads at the same time
+ *         without locking, whether made from one spec or loaded from one
+ *         model file: a read-only model is served to several threads by
+ *         loading one net per thread.
+ *       - One net is used by one thread at a time. The host serialises calls
+ *         on the same net (a mutex), and does not touch the views of
+ *         swann_params / swann_grads while another thread is in a call on
+ *         that net. A net may change threads between calls (created on one,
+ *         used on another, destroyed on a third) when the host orders the
+ *         hand-over (a mutex, a queue, a join). swann_save reads its net: no
+ *         other call on that net meanwhile.
+ *       - Calls that take no net (swann_version, swann_status_name,
+ *         swann_last_error, swann_arena_size, swann_load_size, swann_load)
+ *         may run on any thread at any time.
+ *       - swann_save replaces its file atomically: a thread or process loading
+ *         that path meanwhile gets the old model or the new one, never a mix;
+ *         of two saves to one path at once, one wins.
+ *       - swann_last_error() returns the calling thread's message; a call on
+ *         one thread never changes another thread's message.
+ *       - A net's worker threads ("threads" in the spec) are started by
+ *         create/load and joined by destroy; they run only inside a call on
+ *         that net, which returns after they are done, and never call into
+ *         the host. In a child process after fork(), do not use nets with
+ *         worker threads that were made before the fork.
  */
 #ifndef SWANN_H
 #define SWANN_H

@@ -23,6 +23,7 @@ run checkpoint make --no-print-directory test-checkpoint
 run python make --no-print-directory test-python
 run examples make --no-print-directory test-examples
 run mpi make --no-print-directory test-mpi
+run reliability make --no-print-directory test-reliability
 [ -n "$failed_names" ] && echo "failed suites:$failed_names"
 echo "suites: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -244,8 +244,9 @@ static void cs_pool_work(cs_pool *pool, uint32_t gen, int worker) {
         if (!__atomic_compare_exchange_n(&pool->work, &w, w + 1, 1, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
             continue;
         pool->fn(pool->ctx, chunk, worker);
+        uint32_t total = __atomic_load_n(&pool->total, __ATOMIC_RELAXED);
         uint32_t finished = __atomic_add_fetch(&pool->done, 1, __ATOMIC_ACQ_REL);
-        if (finished == pool->total) cs_futex_wake(&pool->done, 1);
+        if (finished == total) cs_futex_wake(&pool->done, 1);
         w = __atomic_load_n(&pool->work, __ATOMIC_ACQUIRE);
     }
 }
@@ -297,7 +298,7 @@ void cs_pool_run(cs_pool *pool, cs_chunk_fn fn, void *ctx, int64_t chunks) {
     uint32_t gen = pool->gen + 1;
     pool->fn = fn;
     pool->ctx = ctx;
-    pool->total = (uint32_t)chunks;
+    __atomic_store_n(&pool->total, (uint32_t)chunks, __ATOMIC_RELAXED);
     __atomic_store_n(&pool->done, 0, __ATOMIC_RELAXED);
     __atomic_store_n(&pool->work, (uint64_t)gen << 32, __ATOMIC_RELEASE);
     __atomic_store_n(&pool->gen, gen, __ATOMIC_RELEASE);
@@ -334,6 +335,10 @@ int cs_pool_use(cs_pool *pool) {
         return 0;
     }
     return 1;
+}
+
+void cs_pool_set_active(cs_pool *pool, uint32_t active) {
+    __atomic_store_n(&pool->active, active, __ATOMIC_RELAXED);
 }
 
 void cs_pool_stop(cs_pool *pool) {

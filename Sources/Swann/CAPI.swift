@@ -211,7 +211,7 @@ public func swann_set_threads(_ p: UnsafeMutableRawPointer?, _ threads: UInt) ->
         return Failure("set_threads: threads ").uint(threads).text(" must be in 1...").int(most)
             .text(" (the spec's \"threads\")").status(.arg).rawValue
     }
-    net.pool.pointee.active = UInt32(threads - 1)
+    cs_pool_set_active(net.pool, UInt32(threads - 1))
     return Status.ok.rawValue
 }
 

@@ -406,7 +406,7 @@ func optimizerStep(_ c: OptimizerConfig, params p: UnsafeMutablePointer<Float>, 
             if let gavg {
                 let ga = gavg[i] + wa * (g - gavg[i])  // grad_avg.lerp_(grad, 1 - alpha)
                 put(gavg, i, ga)
-                avg = (sq - ga * ga).squareRoot() + eps
+                avg = max(sq - ga * ga, 0).squareRoot() + eps  // rounding can take it just below 0
             } else {
                 avg = sq.squareRoot() + eps
             }

@@ -177,7 +177,7 @@ struct JSONReader {
             f.text(openMin ? "(" : "[").number(min).text(", ").number(max).text(openMax ? ")" : "]")
             throw SwannError(status: .spec)
         }
-        return x
+        return x == 0 ? 0 : x  // -0.0 reads as 0: the canonical spec never says -0
     }
 
     func boolean(_ v: OpaquePointer?, _ key: UnsafePointer<CChar>) throws(SwannError) -> Bool {

@@ -72,6 +72,8 @@ void cs_pool_run(cs_pool *pool, cs_chunk_fn fn, void *ctx, int64_t chunks);
  * active workers, or while the pool runs solo after workers kept arriving late. */
 int cs_pool_use(cs_pool *pool);
 void cs_pool_stop(cs_pool *pool);
+/* Sets how many workers take part in later jobs; atomic, as idle workers read it. */
+void cs_pool_set_active(cs_pool *pool, uint32_t active);
 
 /* ---- files (model save and load) ------------------------------------------
  * Thin wrappers so the Swift side never touches errno or variadic open().

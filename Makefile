@@ -23,7 +23,7 @@ EMBEDDED   := -enable-experimental-feature Embedded -wmo -parse-as-library -O \
               -target-cpu $(TARGET_CPU) -module-name Swann -I Sources/CSupport/include
 STAGE      := $(BUILD)/stage
 
-.PHONY: all lib setup demo test test-swift test-c test-checkpoint test-python test-examples stage bench-optimizers test-nomem-load test-mpi bench-mpi test-reliability test-sanitize fuzz sanitized \
+.PHONY: all lib setup demo test test-swift test-c test-checkpoint test-python test-examples stage bench-optimizers test-nomem-load test-mpi bench-mpi test-reliability test-sanitize fuzz sanitized bench \
         install python clean check-lib
 
 all: lib
@@ -130,6 +130,11 @@ test-python: lib
 python: lib
 	mkdir -p bindings/python/src/swann/_lib
 	cp $(BUILD)/libswann.so bindings/python/src/swann/_lib/libswann.so
+
+# swann beside the peers of ../shared/bench (W1-W4), the GEMM against OpenBLAS, the
+# targets of the performance issue; QUICK=1 for a smoke run, PY= a Python with the peers.
+bench: lib
+	sh benchmarks/run.sh
 
 # How each optimizer trains on XOR and digits (steps to converge, accuracy).
 bench-optimizers: lib

@@ -1,0 +1,311 @@
+#!/usr/bin/env python3
+"""table.py -- swann next to its peers, and the performance targets, from one run's JSON.
+
+    python3 benchmarks/table.py build/bench        (the OUT folder of benchmarks/run.sh)
+
+Reads OUT/swann_t{1,2}.json, OUT/contention_t{1,2}.json, OUT/gemm_t{1,2}.json,
+OUT/python_overhead.txt and the peers' files in OUT/peers ({torch,numpy,ort}_t{1,2}.json,
+fann.json, sgemm_c_t{1,2}.json, ceiling.json), and prints markdown:
+
+  1. every workload: swann t1 / t2 next to torch, numpy, ONNX Runtime t1 / t2 and FANN;
+  2. the targets of the performance issue, each with its measured ratio, met or missed;
+  3. the GEMM comparison (swann through its API vs cblas_sgemm, same shapes);
+  4. the load the run saw (loadavg before each step, idle warnings).
+
+Only the standard library is used; a missing file shows as n/a and its targets as "not measured".
+"""
+import json
+import os
+import re
+import statistics
+import sys
+
+D = sys.argv[1] if len(sys.argv) > 1 else "build/bench"
+P = os.path.join(D, "peers")
+
+
+def load(path):
+    if not os.path.exists(path):
+        return None
+    txt = open(path).read().strip()
+    if not txt:
+        return None
+    try:
+        return json.loads(txt)
+    except json.JSONDecodeError:
+        return json.loads(txt.splitlines()[-1])  # bench_sgemm prints one JSON line last
+
+
+def g(j, *path):
+    for k in path:
+        if not isinstance(j, dict) or k not in j:
+            return None
+        j = j[k]
+    return j
+
+
+data = {
+    "swann t1": load(os.path.join(D, "swann_t1.json")), "swann t2": load(os.path.join(D, "swann_t2.json")),
+    "torch t1": load(os.path.join(P, "torch_t1.json")), "torch t2": load(os.path.join(P, "torch_t2.json")),
+    "numpy t1": load(os.path.join(P, "numpy_t1.json")), "numpy t2": load(os.path.join(P, "numpy_t2.json")),
+    "ORT t1": load(os.path.join(P, "ort_t1.json")), "ORT t2": load(os.path.join(P, "ort_t2.json")),
+    "FANN": load(os.path.join(P, "fann.json")),
+}
+sgemm = {t: load(os.path.join(P, f"sgemm_c_t{t}.json")) for t in (1, 2)}
+gemm = {t: load(os.path.join(D, f"gemm_t{t}.json")) for t in (1, 2)}
+cont = {t: load(os.path.join(D, f"contention_t{t}.json")) for t in (1, 2)}
+
+
+def r(col, *path):
+    return g(data[col], "results", *path)
+
+
+def num(v, nd=None):
+    if v is None:
+        return "n/a"
+    if nd is None:
+        nd = 0 if abs(v) >= 100 else 1 if abs(v) >= 10 else 2
+    return f"{v:,.{nd}f}"
+
+
+# ---------------------------------------------------------------- 1. workloads
+def w1(col):
+    if col == "FANN":
+        return r(col, "W1", "minibatch128", "samples_per_s_median")
+    return r(col, "W1", "samples_per_s_median")
+
+
+def w1_gf(col):
+    if col == "FANN":
+        return r(col, "W1", "minibatch128", "gflops_median")
+    return r(col, "W1", "gflops_median")
+
+
+def w2(col, opt):
+    """(train seconds, test accuracy) of a W2 training run."""
+    if col.startswith("ORT"):
+        return None, None
+    if col == "FANN":
+        if opt != "sgd_lr0.1":
+            return None, None
+        m = "minibatch32_sgd_lr0.1"
+        return r(col, "W2", m, "train_s_median"), r(col, "W2", m, "test_acc_median")
+    return r(col, "W2", opt, "train_s_median"), r(col, "W2", opt, "test_acc_median")
+
+
+def thru(col, wl):
+    if col == "FANN" and wl == "W4":
+        return r(col, "W4", "minibatch256", "samples_per_s_median"), r(col, "W4", "minibatch256", "gflops_median")
+    return r(col, wl, "samples_per_s_median"), r(col, wl, "gflops_median")
+
+
+def cell(col, row):
+    if data[col] is None:
+        return "n/a"
+    if row == "W1":
+        if col == "FANN":
+            return f"{num(w1(col))} (incr. {num(r(col, 'W1', 'incremental', 'samples_per_s_median'))})"
+        return num(w1(col))
+    if row == "W1g":
+        return num(w1_gf(col), 1)
+    if row == "W2s" and col == "FANN":
+        parts = []
+        for m, lab in (("incremental_sgd_lr0.1", "incr."), ("minibatch32_sgd_lr0.1", "mb32")):
+            t, a = r(col, "W2", m, "train_s_median"), r(col, "W2", m, "test_acc_median")
+            if t is not None:
+                parts.append(f"{lab} {t:.3f} s / {a:.3f}")
+        return "; ".join(parts) or "n/a"
+    if row in ("W2s", "W2a"):
+        t, a = w2(col, "sgd_lr0.1" if row == "W2s" else "adam_lr1e-3")
+        return f"{t:.3f} s / {a:.3f}" if t is not None else "-"
+    if row == "W3":
+        m, p99 = r(col, "W3", "us_median"), r(col, "W3", "us_p99")
+        return f"{m:.2f} (p99 {p99:.1f})" if m is not None else "n/a"
+    v, gf = thru(col, row)
+    if v is None:
+        return "-" if row in ("W4",) and col.startswith("ORT") else "n/a"
+    return f"{num(v)} ({gf:.1f})" if gf is not None else num(v)
+
+
+cols = list(data)
+rows = [("W1 train 784-512-256-10 b128, samples/s", "W1"),
+        ("W1 GFLOP/s (6 x params x batch)", "W1g"),
+        ("W2 digits 64-128-64-10 b32 30 ep, SGD 0.1: train s / test acc", "W2s"),
+        ("W2 same, Adam 1e-3: train s / test acc", "W2a"),
+        ("W3 latency 784-128-10 b1, us/call median", "W3"),
+        ("W4 train 1024-4096-4096-1024 b256, samples/s (GFLOP/s)", "W4"),
+        ("W1i infer b128, samples/s (GFLOP/s)", "W1i"),
+        ("W4i infer b256, samples/s (GFLOP/s)", "W4i")]
+
+print(f"# swann benchmarks: {D}\n")
+si = os.path.join(D, "sysinfo.txt")
+if os.path.exists(si):
+    for line in open(si):
+        if line.startswith(("date:", "git:", "quick:", "OPENBLAS", "  Model name", "Model name")):
+            print(f"    {line.rstrip()}")
+if os.path.exists(os.path.join(P, "REUSED_FROM")):
+    print(f"\n**Peers not run now**: their numbers are reused from {open(os.path.join(P, 'REUSED_FROM')).read().strip()}, "
+          "so the ratios below are not from one run.")
+print("\n## Workloads (medians; t = threads; FANN is single-threaded: W1 mini-batch 128 (and per-sample, incr.), "
+      "W4 mini-batch 256, W2 per-sample (incr.) and mini-batch 32 SGD)\n")
+print("| workload | " + " | ".join(cols) + " |")
+print("|---|" + "---|" * len(cols))
+for lab, key in rows:
+    print(f"| {lab} | " + " | ".join(cell(c, key) for c in cols) + " |")
+
+# ---------------------------------------------------------------- 2. targets
+targets = []  # (target, measured, reference, ratio text, status)
+
+
+def target(name, measured, reference, ratio, ok, ratio_fmt="{:.2f}x"):
+    if ratio is None or ok is None:
+        targets.append((name, measured, reference, "n/a", "not measured"))
+    else:
+        targets.append((name, measured, reference, ratio_fmt.format(ratio), "**met**" if ok else "**missed**"))
+
+
+for t in (1, 2):
+    sw = r(f"swann t{t}", "W4", "gflops_median")
+    ob = g(sgemm[t], "gflops_median")
+    src = "bench_sgemm in run_all.sh"
+    if ob is None and gemm[t]:  # fall back to bench_gemm's own 4096^3 OpenBLAS run
+        for row in gemm[t]["rows"]:
+            if row["group"] == "square" and row["m"] == 4096:
+                ob, src = row["openblas"]["gflops_median"], "bench_gemm"
+    ratio = sw / ob if sw and ob else None
+    target(f"W4 train GFLOP/s >= 90% of OpenBLAS sgemm 4096^3, t={t}",
+           f"swann t{t}: {num(sw, 1)} GFLOP/s", f"OpenBLAS t{t}: {num(ob, 1)} GFLOP/s ({src})",
+           ratio, ratio >= 0.90 if ratio else None, "{:.0%}")
+
+a, b = w1("swann t2"), w1("torch t2")
+target("W1 samples/s >= 1.3x torch, 2 threads", f"swann t2: {num(a)}", f"torch t2: {num(b)}",
+       a / b if a and b else None, a / b >= 1.3 if a and b else None)
+a, b = w1("swann t1"), w1("numpy t1")
+target("W1 samples/s >= 1.1x numpy, 1 thread", f"swann t1: {num(a)}", f"numpy t1: {num(b)}",
+       a / b if a and b else None, a / b >= 1.1 if a and b else None)
+a = w1("swann t1")
+fm = [v for v in (r("FANN", "W1", "minibatch128", "samples_per_s_median"),
+                  r("FANN", "W1", "incremental", "samples_per_s_median")) if v] if data["FANN"] else []
+b = max(fm) if fm else None
+target("W1 samples/s >= 30x FANN (both 1 thread; FANN's faster mode)", f"swann t1: {num(a)}", f"FANN: {num(b)}",
+       a / b if a and b else None, a / b >= 30 if a and b else None)
+
+a1, a2 = r("swann t1", "W3", "us_median"), r("swann t2", "W3", "us_median")
+target("W3 <= 2.5 us per swann_forward from C (t=1)", f"swann t1: {num(a1, 2)} us (t2: {num(a2, 2)})", "2.5 us",
+       a1 / 2.5 if a1 else None, a1 <= 2.5 if a1 else None, "{:.2f}x the limit")
+
+py = None
+po = os.path.join(D, "python_overhead.txt")
+if os.path.exists(po):
+    txt = open(po).read()
+    blk = txt.split("784-128-10 net:")[1] if "784-128-10 net:" in txt else ""
+    m = re.search(r"Net\.forward\(x float32\):\s*([\d.]+)", blk)
+    c = re.search(r"raw C swann_forward:\s*([\d.]+)", blk)
+    py = (float(m.group(1)) if m else None, float(c.group(1)) if c else None)
+best_py_peer = min([v for v in (r(k, "W3", "us_median") for k in ("numpy t1", "numpy t2", "torch t1", "torch t2",
+                                                                    "ORT t1", "ORT t2")) if v] or [None]) \
+    if any(data[k] for k in ("numpy t1", "torch t1", "ORT t1")) else None
+if py and py[0]:
+    targets.append(("W3 from Python: swann.Net.forward per call (information; no fixed target)",
+                    f"{py[0]:.2f} us (raw C in the same script: {num(py[1], 2)} us)",
+                    f"fastest Python peer: {num(best_py_peer, 2)} us",
+                    f"{py[0] / best_py_peer:.2f}x" if best_py_peer else "n/a", "info"))
+else:
+    targets.append(("W3 from Python: swann.Net.forward per call", "n/a", "", "n/a", "not measured"))
+
+
+def best_w2(prefix):
+    """The faster of t1/t2 (train s, acc, label) for a side."""
+    c = [(w2(f"{prefix} t{t}", "sgd_lr0.1"), t) for t in (1, 2) if data[f"{prefix} t{t}"]]
+    c = [((s, acc), t) for (s, acc), t in c if s is not None]
+    if not c:
+        return None, None, None
+    (s, acc), t = min(c, key=lambda x: x[0][0])
+    return s, acc, f"t{t}"
+
+
+ss, sa, st = best_w2("swann")
+for peer, limit, rule in (("torch", 0.25, "<= 0.25x"), ("numpy", 1.0, "< 1x")):
+    ps, pa, pt = best_w2(peer)
+    if ss is None or ps is None:
+        target(f"W2 SGD train time from C {rule} {peer}, same accuracy", "n/a", "n/a", None, None)
+        continue
+    same_acc = sa >= pa - 0.01
+    ratio = ss / ps
+    ok = (ratio <= limit if limit < 1 else ratio < limit) and same_acc
+    target(f"W2 SGD train time from C {rule} {peer}, accuracy within 1 point (each side's faster thread count)",
+           f"swann {st}: {ss:.3f} s, acc {sa:.3f}", f"{peer} {pt}: {ps:.3f} s, acc {pa:.3f}", ratio, ok)
+
+c1, c2 = g(cont[1], "results", "W1", "samples_per_s_median"), g(cont[2], "results", "W1", "samples_per_s_median")
+i1 = w1("swann t1")
+target("Contention: W1 at t=2 beside a busy process >= 0.85x W1 at t=1 (same busy process)",
+       f"busy: t2 {num(c2)}, t1 {num(c1)} samples/s",
+       f"idle t1: {num(i1)}" + (f" (busy t2 / idle t1: {c2 / i1:.2f}x)" if c2 and i1 else ""),
+       c2 / c1 if c1 and c2 else None, c2 / c1 >= 0.85 if c1 and c2 else None)
+
+print("\n## Targets\n")
+print("| target | swann | reference | ratio | status |")
+print("|---|---|---|---|---|")
+for t in targets:
+    print("| " + " | ".join(t) + " |")
+
+# ---------------------------------------------------------------- 3. GEMM
+if gemm[1] or gemm[2]:
+    print("\n## GEMM: swann (through the API) vs OpenBLAS cblas_sgemm, GFLOP/s medians\n")
+    print("m x n x k are the product's output rows, output columns and inner size. Each swann number is one whole")
+    print("API call on a one-layer identity net: fwd = swann_forward (also copies X in, broadcasts the bias, copies")
+    print("Z to Y), dW = swann_backward_grad without dx (also copies dY, sums the bias gradient), bwd = with dx")
+    print("(dW + dX = dY W + copy of dX); dX = bwd time - dW time (derived). OpenBLAS: the same sgemm calls.\n")
+    keyed = {}
+    order = []
+    for t in (1, 2):
+        for row in (gemm[t] or {}).get("rows", []):
+            k = (row["group"], row["name"], row["op"])
+            if k not in keyed:
+                keyed[k] = {}
+                order.append(k)
+            keyed[k][t] = row
+    print("| shape | op | m x n x k | swann t1 | OpenBLAS t1 | ratio t1 | swann t2 | OpenBLAS t2 | ratio t2 |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for k in order:
+        rr = keyed[k]
+        any_row = next(iter(rr.values()))
+        shape = f"{any_row['m']} x {any_row['n']} x {any_row['k']}"
+        if any_row["op"] == "bwd":
+            shape = "dW + dX"
+        cells = []
+        for t in (1, 2):
+            x = rr.get(t)
+            if x is None:
+                cells += ["n/a"] * 3
+            else:
+                cells += [num(x["swann"]["gflops_median"], 1), num(x["openblas"]["gflops_median"], 1),
+                          f"{x['ratio_swann_openblas']:.2f}"]
+        op = k[2] + (" (derived)" if any_row.get("derived") else "")
+        grp = k[0] if k[0] != "square" else "square"
+        print(f"| {grp} {k[1]} | {op} | {shape} | " + " | ".join(cells) + " |")
+    # Summary: the W4 products (what W4's GFLOP/s target rests on), time-weighted.
+    for t in (1, 2):
+        rows4 = [x for (grp, name, op), rr in keyed.items() if grp == "W4" and op in ("fwd", "dW", "dX")
+                 and not (name == "1024-4096" and op == "dX") for x in [rr.get(t)] if x]
+        if rows4:
+            fl = sum(x["gflop"] for x in rows4)
+            ts = sum(x["swann"]["s_median"] for x in rows4)
+            tb = sum(x["openblas"]["s_median"] for x in rows4)
+            print(f"\nW4's products at t={t} (what one training step multiplies: fwd and dW of the three layers, dX "
+                  "of the last two; swann's dX derived): "
+                  f"swann {fl / ts:.1f} GFLOP/s, OpenBLAS {fl / tb:.1f} GFLOP/s ({tb / ts:.0%}).")
+
+# ---------------------------------------------------------------- 4. load
+print("\n## Load during the run\n")
+for name, path in (("peers (run_all.sh)", os.path.join(P, "run.log")), ("swann (run.sh)", os.path.join(D, "run.log"))):
+    if not os.path.exists(path):
+        continue
+    txt = open(path).read()
+    loads = [float(x) for x in re.findall(r"loadavg: ([\d.]+)", txt)]
+    idles = [int(x) for x in re.findall(r"idle (\d+)%", txt)]
+    warn = txt.count("WARNING: machine still busy")
+    if loads:
+        print(f"- {name}: 1-min loadavg before its steps {min(loads):.2f}..{max(loads):.2f} "
+              f"(median {statistics.median(loads):.2f}); idle at step start {min(idles) if idles else '?'}.."
+              f"{max(idles) if idles else '?'}%; {warn} step(s) started busy (WARNING)")

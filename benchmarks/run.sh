@@ -1,8 +1,8 @@
 #!/bin/sh
 # benchmarks/run.sh -- swann side by side with its peers, in one run (`make bench`).
 #
-#   sh benchmarks/run.sh                    full run (about 10-15 min on an idle 2-core machine)
-#   QUICK=1 sh benchmarks/run.sh            smoke run (about 3 min)
+#   sh benchmarks/run.sh                    full run (about 9 min on an idle 2-core machine)
+#   QUICK=1 sh benchmarks/run.sh            smoke run (a few minutes)
 #   PY=/path/to/venv/bin/python sh benchmarks/run.sh
 #
 # Steps (method and results: docs/performance.md):
@@ -173,7 +173,7 @@ if SWANN_LIBRARY=$LIBPATH PYTHONPATH=bindings/python/src "$PY" -c 'import swann,
 else
     say "== python binding: skipped (swann or numpy does not import with $PY)"
 fi
-snap done
+snap "done"
 
 # ---- 4. plot and table
 PLOT=${PLOT:-}

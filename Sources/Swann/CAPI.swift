@@ -102,7 +102,7 @@ public func swann_spec_json(_ p: UnsafeRawPointer?, _ buf: UnsafeMutablePointer<
             .text(" bytes needed").status(.arg).rawValue
     }
     guard let buf else { return Failure("spec_json: buf is NULL").status(.arg).rawValue }
-    buf.update(from: net.specText, count: length + 1)
+    memcpy(buf, net.specText, length + 1)
     return Status.ok.rawValue
 }
 

@@ -284,7 +284,7 @@ func buildNet(_ plan: Plan, spec: NetSpec, specText: UnsafePointer<CChar>, arena
         (net.workspaces + i).initialize(to: Gemm.Workspace(packA: net.floats(w.0), packB: net.floats(w.1),
                                                            tile: net.floats(w.2)))
     }
-    net.specText.update(from: specText, count: h.specLength)
+    memcpy(net.specText, specText, h.specLength)
     net.specText[h.specLength] = 0
     if initialize { initializeParameters(net, spec: spec) }
     net.header.pointee.magic = NetHeader.liveMagic

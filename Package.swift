@@ -16,7 +16,7 @@ let package = Package(
             name: "CSupport",
             path: "Sources/CSupport",
             cSettings: [.unsafeFlags(["-O2"])],
-            linkerSettings: [.linkedLibrary("json-c"), .linkedLibrary("m")]
+            linkerSettings: [.linkedLibrary("m")]
         ),
         .target(
             name: "SwannCore",

@@ -64,7 +64,7 @@ build_asan() {
         -c "$src"/Swann/*.swift -o "$out/swann.o"
     "$CLANG" -shared -fsanitize=address,undefined -shared-libsan -fuse-ld=lld -o "$out/libswann.so" \
         "$out/swann.o" "$out/csupport.o" -Wl,-soname,libswann.so.0 -Wl,--version-script=tools/exports.map \
-        -Wl,-z,defs -Wl,--gc-sections -Wl,-rpath,"$RTDIR" -ljson-c -lm
+        -Wl,-z,defs -Wl,--gc-sections -Wl,-rpath,"$RTDIR" -lm
     ln -sf libswann.so "$out/libswann.so.0"
     # a prefix as `make install` lays it out, for tests/c/run.sh
     rm -rf "$out/stage"
@@ -84,7 +84,7 @@ build_tsan() {
     # Normal mode links the Swift runtime (libswiftCore.so, rpath set by swiftc).
     "$SWIFTC" -wmo -parse-as-library -module-name Swann -O -target-cpu "$TARGET_CPU" -sanitize=thread \
         -I "$src/CSupport/include" -emit-library -o "$out/libswann.so" "$src"/Swann/*.swift "$out/csupport.o" \
-        -Xlinker --version-script=tools/exports.map -Xlinker -soname=libswann.so.0 -use-ld=lld -ljson-c -lm
+        -Xlinker --version-script=tools/exports.map -Xlinker -soname=libswann.so.0 -use-ld=lld -lm
     ln -sf libswann.so "$out/libswann.so.0"
 }
 

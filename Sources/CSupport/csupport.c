@@ -10,6 +10,7 @@
 #include <sys/syscall.h>
 #include <linux/futex.h>
 #include <time.h>
+#include <locale.h>
 
 #define CS_ERR_CAP 512
 
@@ -52,13 +53,38 @@ void cs_err_append_double(double value) {
 
 const char *cs_err_text(void) { return cs_err_buf; }
 
+/* The "C" locale, for number text. glibc hands out its static C locale object for
+ * newlocale(LC_ALL_MASK, "C", 0) without allocating; should that ever fail, the
+ * calls below fall back to the thread's own locale. */
+static locale_t c_locale;
+static pthread_once_t c_locale_once = PTHREAD_ONCE_INIT;
+static void c_locale_init(void) { c_locale = newlocale(LC_ALL_MASK, "C", (locale_t)0); }
+
+static locale_t use_c_locale(void) {
+    pthread_once(&c_locale_once, c_locale_init);
+    return c_locale ? uselocale(c_locale) : (locale_t)0;
+}
+
+static void restore_locale(locale_t old) {
+    if (old) uselocale(old);
+}
+
 void cs_format_double(double value, char out[32]) {
     if (isnan(value)) { memcpy(out, "nan", 4); return; }
     if (isinf(value)) { memcpy(out, value > 0 ? "inf" : "-inf", value > 0 ? 4 : 5); return; }
+    locale_t old = use_c_locale();
     for (int precision = 1; precision <= 17; precision++) {
         snprintf(out, 32, "%.*g", precision, value);
-        if (strtod(out, NULL) == value) return;
+        if (strtod(out, NULL) == value) break;
     }
+    restore_locale(old);
+}
+
+double cs_parse_double(const char *text) {
+    locale_t old = use_c_locale();
+    double v = strtod(text, NULL);
+    restore_locale(old);
+    return v;
 }
 
 void *cs_aligned_alloc(size_t bytes) {

@@ -74,9 +74,8 @@ func saveNet(_ net: Net, path: UnsafePointer<CChar>) -> Status {
             .text("\" not written")
         return .numeric
     }
-    // The header is written here, not by json-c's printer: under memory pressure
-    // json-c 0.16 silently drops text, and a shortened header renamed over the
-    // target would lose the model. One checked allocation, sized up front.
+    // The header goes into one checked allocation, sized up front: a header cut
+    // short and renamed over the target would lose the model.
     var header = TextBuffer(capacity: headerCapacity(net))
     guard header.ok else { return outOfMemory("save") }
     defer { header.free() }
@@ -254,34 +253,33 @@ func withModelFile<R>(_ path: UnsafePointer<CChar>?, maxBatch: UInt, _ function:
         throw SwannError(status: .io)
     }
     text[n] = 0
-    let parsed = StrictJSON(text, length: n)
+    // A valid header has at most about 15,000 values (256 layers, three state slots).
+    var parsed = JSONDocument(text, length: n, maxValues: 1 << 20)
+    defer { parsed.release() }
     guard let root = parsed.root else {
         let problem = parsed.problem ?? .syntax
         if problem == .outOfMemory {
             Failure(function).text(": out of memory while parsing the header")
             throw SwannError(status: .nomem)
         }
-        bad().text("header has ").text(problem.text).text(" at byte ").int(8 + parsed.offset)
-            .text(parsed.detail == nil ? "" : ": ").text(parsed.detail)
+        let f = bad().text("header has ").text(problem.text).text(" at byte ").int(8 + parsed.offset)
+        if parsed.detail.utf8CodeUnitCount > 0 { f.text(": ").text(parsed.detail) }
         throw SwannError(status: .format)
     }
-    defer { json_object_put(root) }
-    guard json_object_get_type(root) == json_type_object else {
+    guard root.kind == .object else {
         bad().text("the header is not a JSON object")
         throw SwannError(status: .format)
     }
 
     // Metadata: format "swann" and the spec.
-    var meta: OpaquePointer? = nil
-    guard json_object_object_get_ex(root, "__metadata__", &meta) != 0,
-          json_object_get_type(meta) == json_type_object else {
+    guard let meta = root.member("__metadata__"), meta.kind == .object else {
         bad().text("no \"__metadata__\" object")
         throw SwannError(status: .format)
     }
     var specText: UnsafePointer<CChar>? = nil
     var sawFormat = false
-    try forEachMember(meta) { (key, v) throws(SwannError) in
-        guard json_object_get_type(v) == json_type_string, let s = json_object_get_string(v) else {
+    try meta.forEachMember { (key, v) throws(SwannError) in
+        guard let s = v.string else {
             bad().text("metadata \"").text(key).text("\" is not a string")
             throw SwannError(status: .format)
         }
@@ -331,13 +329,13 @@ func withModelFile<R>(_ path: UnsafePointer<CChar>?, maxBatch: UInt, _ function:
 
 /// Matches every header entry to the tensor the spec implies, and checks that the
 /// tensors tile the data section exactly.
-private func locateTensors(_ root: OpaquePointer, _ file: inout ModelFile, dataSize: UInt64,
+private func locateTensors(_ root: JSONValue, _ file: inout ModelFile, dataSize: UInt64,
                            _ bad: () -> Failure) throws(SwannError) {
     let layerCount = file.plan.records.count
     let slotCount = file.plan.header.slotCount
     let optimizer = file.spec.optimizer
     let plan = file.plan, spans = file.spans
-    try forEachMember(root) { (key, v) throws(SwannError) in
+    try root.forEachMember { (key, v) throws(SwannError) in
         if isKey(key, "__metadata__") { return }
         guard let index = tensorIndex(key, layerCount: layerCount, kind: optimizer, slotCount: slotCount) else {
             bad().text("unexpected tensor \"").text(key).text("\" for this spec")
@@ -418,50 +416,43 @@ private func tensorIndex(_ name: UnsafePointer<CChar>, layerCount: Int, kind: Op
 }
 
 /// Checks one header entry: exactly dtype, shape and data_offsets, all as expected.
-private func readEntry(_ v: OpaquePointer?, _ name: UnsafePointer<CChar>, _ t: TensorSlot,
+private func readEntry(_ v: JSONValue, _ name: UnsafePointer<CChar>, _ t: TensorSlot,
                        dataSize: UInt64, _ bad: () -> Failure) throws(SwannError) -> (Int, Int) {
     func fail(_ what: StaticString) -> SwannError {
         bad().text("tensor \"").text(name).text("\": ").text(what)
         return SwannError(status: .format)
     }
-    guard json_object_get_type(v) == json_type_object else { throw fail("entry is not an object") }
-    var dtype: OpaquePointer? = nil, shape: OpaquePointer? = nil, offsets: OpaquePointer? = nil
+    guard v.kind == .object else { throw fail("entry is not an object") }
     var keys = 0
-    try forEachMember(v) { (key, _) throws(SwannError) in
+    try v.forEachMember { (key, _) throws(SwannError) in
         keys += 1
         guard isKey(key, "dtype") || isKey(key, "shape") || isKey(key, "data_offsets") else {
             throw fail("unexpected key in the entry")
         }
     }
-    guard keys == 3, json_object_object_get_ex(v, "dtype", &dtype) != 0,
-          json_object_object_get_ex(v, "shape", &shape) != 0,
-          json_object_object_get_ex(v, "data_offsets", &offsets) != 0 else {
+    guard keys == 3, let dtype = v.member("dtype"), let shape = v.member("shape"),
+          let offsets = v.member("data_offsets") else {
         throw fail("entry needs exactly dtype, shape and data_offsets")
     }
     let want: StaticString = t.layer < 0 ? "I64" : "F32"
-    guard json_object_get_type(dtype) == json_type_string, let d = json_object_get_string(dtype),
-          strcmp(d, cString(want)) == 0 else {
+    guard let d = dtype.string, strcmp(d, cString(want)) == 0 else {
         throw t.layer < 0 ? fail("dtype must be I64") : fail("dtype must be F32")
     }
-    guard json_object_get_type(shape) == json_type_array, json_object_array_length(shape) == t.rank else {
+    guard shape.kind == .array, shape.count == t.rank else {
         throw fail("shape has the wrong number of dimensions for this spec")
     }
     let dims = (t.rows, t.cols)
     for i in 0..<t.rank {
-        let e = json_object_array_get_idx(shape, i)
-        guard json_object_get_type(e) == json_type_int,
-              json_object_get_int64(e) == Int64(i == 0 ? dims.0 : dims.1) else {
+        guard let e = shape.element(i)?.integer, e == Int64(i == 0 ? dims.0 : dims.1) else {
             throw fail("shape does not match the spec")
         }
     }
-    guard json_object_get_type(offsets) == json_type_array, json_object_array_length(offsets) == 2 else {
+    guard offsets.kind == .array, offsets.count == 2 else {
         throw fail("data_offsets must be [begin, end]")
     }
-    let b = json_object_array_get_idx(offsets, 0), e = json_object_array_get_idx(offsets, 1)
-    guard json_object_get_type(b) == json_type_int, json_object_get_type(e) == json_type_int else {
+    guard let begin = offsets.element(0)?.integer, let end = offsets.element(1)?.integer else {
         throw fail("data_offsets must be integers")
     }
-    let begin = json_object_get_int64(b), end = json_object_get_int64(e)
     guard begin >= 0, end >= begin, UInt64(end) <= dataSize else {
         throw fail("data_offsets lie outside the data section")
     }

@@ -198,15 +198,14 @@ struct OptimizerConfig {
     }
 }
 
-func parseOptimizer(_ value: OpaquePointer?) throws(SwannError) -> OptimizerConfig {
-    guard json_object_get_type(value) == json_type_object else {
+func parseOptimizer(_ value: JSONValue) throws(SwannError) -> OptimizerConfig {
+    guard value.kind == .object else {
         Failure("spec: \"optimizer\" must be an object")
         throw SwannError(status: .spec)
     }
     let r = JSONReader(owner: "optimizer", index: -1)
     // The type decides which keys are valid, so read it first.
-    var typeValue: OpaquePointer? = nil
-    guard json_object_object_get_ex(value, "type", &typeValue) != 0 else {
+    guard let typeValue = value.member("type") else {
         Failure("spec: optimizer.\"type\" is required")
         throw SwannError(status: .spec)
     }
@@ -215,7 +214,7 @@ func parseOptimizer(_ value: OpaquePointer?) throws(SwannError) -> OptimizerConf
         throw r.unknownValue("type", typeName, "sgd, adam, adamw, rmsprop, rprop")
     }
     var c = OptimizerConfig(kind: kind)
-    try forEachMember(value) { (key, v) throws(SwannError) in
+    try value.forEachMember { (key, v) throws(SwannError) in
         if isKey(key, "type") { return }
         if isKey(key, "lr") { c.lr = try r.number(v, key, min: 0, max: 1e6); return }
         if isKey(key, "clip_norm") { c.clipNorm = try r.number(v, key, min: 0, max: 1e30); return }
@@ -268,14 +267,13 @@ func parseOptimizer(_ value: OpaquePointer?) throws(SwannError) -> OptimizerConf
     return c
 }
 
-private func parseSchedule(_ value: OpaquePointer?, _ c: inout OptimizerConfig) throws(SwannError) {
-    guard json_object_get_type(value) == json_type_object else {
+private func parseSchedule(_ value: JSONValue, _ c: inout OptimizerConfig) throws(SwannError) {
+    guard value.kind == .object else {
         Failure("spec: optimizer.\"schedule\" must be an object")
         throw SwannError(status: .spec)
     }
     let r = JSONReader(owner: "optimizer.schedule", index: -1)
-    var typeValue: OpaquePointer? = nil
-    guard json_object_object_get_ex(value, "type", &typeValue) != 0 else {
+    guard let typeValue = value.member("type") else {
         Failure("spec: optimizer.schedule.\"type\" is required")
         throw SwannError(status: .spec)
     }
@@ -285,7 +283,7 @@ private func parseSchedule(_ value: OpaquePointer?, _ c: inout OptimizerConfig) 
     }
     c.schedule = kind
     let maxSteps = Int64(1) << 40
-    try forEachMember(value) { (key, v) throws(SwannError) in
+    try value.forEachMember { (key, v) throws(SwannError) in
         if isKey(key, "type") { return }
         if isKey(key, "warmup_steps") { c.warmupSteps = Int(try r.integer(v, key, min: 0, max: maxSteps)); return }
         if isKey(key, "warmup_start_factor") {

@@ -127,7 +127,7 @@ struct NetSpec {
     var output: Int { layers[layers.count - 1].units }
 }
 
-// MARK: - Parsing with json-c
+// MARK: - Parsing
 
 /// Reads a JSON value with the checks every key shares. `owner` names the
 /// object it sits in, for messages ("layers[1]", "optimizer").
@@ -151,12 +151,11 @@ struct JSONReader {
         return SwannError(status: .spec)
     }
 
-    func integer(_ v: OpaquePointer?, _ key: UnsafePointer<CChar>, min: Int64, max: Int64) throws(SwannError) -> Int64 {
-        guard json_object_get_type(v) == json_type_int else {
+    func integer(_ v: JSONValue, _ key: UnsafePointer<CChar>, min: Int64, max: Int64) throws(SwannError) -> Int64 {
+        guard let x = v.integer else {
             throw fail(key, "must be an integer")
         }
-        let x = json_object_get_int64(v)
-        // json-c clamps integers beyond int64 to INT64_MIN/MAX; both fall outside every range here.
+        // Integers beyond Int64 read as Int64.min/max; both fall outside every range here.
         guard x >= min && x <= max else {
             let f = begin(key).text(" is ").int(Int(x)).text(", must be in ")
             f.int(Int(min)).text("...").int(Int(max))
@@ -165,13 +164,11 @@ struct JSONReader {
         return x
     }
 
-    func number(_ v: OpaquePointer?, _ key: UnsafePointer<CChar>, min: Double, max: Double,
+    func number(_ v: JSONValue, _ key: UnsafePointer<CChar>, min: Double, max: Double,
                 openMin: Bool = false, openMax: Bool = false) throws(SwannError) -> Double {
-        let t = json_object_get_type(v)
-        guard t == json_type_int || t == json_type_double else {
+        guard let x = v.double else {
             throw fail(key, "must be a number")
         }
-        let x = json_object_get_double(v)
         guard x.isFinite, openMin ? x > min : x >= min, openMax ? x < max : x <= max else {
             let f = begin(key).text(" is ").number(x).text(", must be in ")
             f.text(openMin ? "(" : "[").number(min).text(", ").number(max).text(openMax ? ")" : "]")
@@ -180,15 +177,15 @@ struct JSONReader {
         return x == 0 ? 0 : x  // -0.0 reads as 0: the canonical spec never says -0
     }
 
-    func boolean(_ v: OpaquePointer?, _ key: UnsafePointer<CChar>) throws(SwannError) -> Bool {
-        guard json_object_get_type(v) == json_type_boolean else {
+    func boolean(_ v: JSONValue, _ key: UnsafePointer<CChar>) throws(SwannError) -> Bool {
+        guard let b = v.boolean else {
             throw fail(key, "must be true or false")
         }
-        return json_object_get_boolean(v) != 0
+        return b
     }
 
-    func string(_ v: OpaquePointer?, _ key: UnsafePointer<CChar>) throws(SwannError) -> UnsafePointer<CChar> {
-        guard json_object_get_type(v) == json_type_string, let s = json_object_get_string(v) else {
+    func string(_ v: JSONValue, _ key: UnsafePointer<CChar>) throws(SwannError) -> UnsafePointer<CChar> {
+        guard let s = v.string else {
             throw fail(key, "must be a string")
         }
         return s
@@ -201,22 +198,10 @@ struct JSONReader {
     }
 }
 
-/// Calls `body(key, value)` for each member of a JSON object, in document order.
-func forEachMember(_ obj: OpaquePointer?,
-                   _ body: (UnsafePointer<CChar>, OpaquePointer?) throws(SwannError) -> Void) throws(SwannError) {
-    var it = json_object_iter_begin(obj)
-    var end = json_object_iter_end(obj)
-    while json_object_iter_equal(&it, &end) == 0 {
-        guard let name = json_object_iter_peek_name(&it) else { break }
-        try body(name, json_object_iter_peek_value(&it))
-        json_object_iter_next(&it)
-    }
-}
-
 @inline(__always)
 func isKey(_ a: UnsafePointer<CChar>, _ b: StaticString) -> Bool { strcmp(a, cString(b)) == 0 }
 
-/// Parses and validates a spec. Allocation happens here only (json-c, the layer list).
+/// Parses and validates a spec. The JSON tree is the one allocation.
 func parseSpec(_ text: UnsafePointer<CChar>?) throws(SwannError) -> NetSpec {
     guard let text else {
         Failure("spec: spec_json is NULL")
@@ -227,26 +212,27 @@ func parseSpec(_ text: UnsafePointer<CChar>?) throws(SwannError) -> NetSpec {
         Failure("spec: text longer than 16 MiB")
         throw SwannError(status: .spec)
     }
-    let parsed = StrictJSON(text, length: length)
+    // A spec of 256 layers has about 1,000 values; 65,536 leaves room and caps the tree.
+    var parsed = JSONDocument(text, length: length, maxValues: 1 << 16)
+    defer { parsed.release() }
     guard let root = parsed.root else {
         let problem = parsed.problem ?? .syntax
-        Failure("spec: ").text(problem.text).text(" at offset ").int(parsed.offset)
-            .text(parsed.detail == nil ? "" : ": ").text(parsed.detail)
+        let f = Failure("spec: ").text(problem.text).text(" at offset ").int(parsed.offset)
+        if parsed.detail.utf8CodeUnitCount > 0 { f.text(": ").text(parsed.detail) }
         throw SwannError(status: problem == .outOfMemory ? .nomem : .spec)
     }
-    defer { json_object_put(root) }
     return try specFromJSON(root)
 }
 
-func specFromJSON(_ root: OpaquePointer) throws(SwannError) -> NetSpec {
-    guard json_object_get_type(root) == json_type_object else {
+func specFromJSON(_ root: JSONValue) throws(SwannError) -> NetSpec {
+    guard root.kind == .object else {
         Failure("spec: must be a JSON object")
         throw SwannError(status: .spec)
     }
     var spec = NetSpec()
     var sawInput = false, sawLayers = false, sawLoss = false
     let top = JSONReader(owner: "", index: -1)
-    try forEachMember(root) { (key, value) throws(SwannError) in
+    try root.forEachMember { (key, value) throws(SwannError) in
         if isKey(key, "input") {
             spec.input = Int(try top.integer(value, key, min: 1, max: Int64(Limits.maxUnits)))
             sawInput = true
@@ -267,8 +253,7 @@ func specFromJSON(_ root: OpaquePointer) throws(SwannError) -> NetSpec {
             guard let k = InitKind.named(s) else { throw top.unknownValue(key, s, "he, xavier, zeros") }
             spec.initKind = k
         } else if isKey(key, "seed") {
-            // 0 ... 2^53: exact in every JSON reader, and far from json-c's silent
-            // clamping of larger integers to the int64/uint64 maximum.
+            // 0 ... 2^53: exact in every JSON reader (a double holds it).
             spec.seed = UInt64(try top.integer(value, key, min: 0, max: 1 << 53))
         } else if isKey(key, "threads") {
             spec.threads = Int(try top.integer(value, key, min: 1, max: Int64(Limits.maxThreads)))
@@ -293,21 +278,20 @@ func specFromJSON(_ root: OpaquePointer) throws(SwannError) -> NetSpec {
     return spec
 }
 
-func parseLayers(_ value: OpaquePointer?) throws(SwannError) -> FixedList<256, LayerSpec> {
-    guard json_object_get_type(value) == json_type_array else {
+func parseLayers(_ value: JSONValue) throws(SwannError) -> FixedList<256, LayerSpec> {
+    guard value.kind == .array else {
         Failure("spec: \"layers\" must be an array of objects")
         throw SwannError(status: .spec)
     }
-    let n = json_object_array_length(value)
+    let n = value.count
     guard n >= 1 else { Failure("spec: \"layers\" is empty"); throw SwannError(status: .spec) }
     guard n <= Limits.maxLayers else {
         Failure("spec: \"layers\" has ").int(n).text(" entries, at most ").int(Limits.maxLayers).text(" are allowed")
         throw SwannError(status: .spec)
     }
     var layers = FixedList<256, LayerSpec>(filler: LayerSpec(units: 0, activation: .identity, alpha: 0))
-    for k in 0..<n {
-        let obj = json_object_array_get_idx(value, k)
-        guard json_object_get_type(obj) == json_type_object else {
+    try value.forEachElement { (k, obj) throws(SwannError) in
+        guard obj.kind == .object else {
             Failure("spec: layers[").int(k).text("] must be an object")
             throw SwannError(status: .spec)
         }
@@ -316,7 +300,7 @@ func parseLayers(_ value: OpaquePointer?) throws(SwannError) -> FixedList<256, L
         var activation: Activation? = nil
         var alpha: Double? = nil
         var alphaKey = false
-        try forEachMember(obj) { (key, v) throws(SwannError) in
+        try obj.forEachMember { (key, v) throws(SwannError) in
             if isKey(key, "units") {
                 units = Int(try r.integer(v, key, min: 1, max: Int64(Limits.maxUnits)))
             } else if isKey(key, "activation") {
@@ -353,9 +337,8 @@ func parseLayers(_ value: OpaquePointer?) throws(SwannError) -> FixedList<256, L
 
 // MARK: - Canonical JSON
 
-/// The canonical spec text (every optimizer default filled in), written here
-/// rather than by json-c's printer, which drops text silently when memory runs
-/// out. The buffer is one checked allocation: false when it failed.
+/// The canonical spec text (every optimizer default filled in), written into a
+/// `TextBuffer` (one checked allocation; it records whether that failed).
 func writeCanonicalSpec(_ spec: NetSpec, into t: inout TextBuffer) {
     func put(_ key: StaticString, _ value: HyperValue) {
         t.byte(0x2c)

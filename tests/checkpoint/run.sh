@@ -58,7 +58,7 @@ note_fail() { # one failed check that is not a test's own (a build, a crash)
 
 CFLAGS="-std=c11 -O2 -g -Wall -Wextra -Werror -I$PREFIX/include -I$HERE"
 SHARED="-L$PREFIX/lib -lswann -Wl,-rpath,$PREFIX/lib -lm -ldl"
-STATIC="$PREFIX/lib/libswann.a -ljson-c -lm -lpthread -ldl"
+STATIC="$PREFIX/lib/libswann.a -lm -lpthread -ldl"
 
 build() { # build NAME SOURCE LINKFLAGS...
     local name=$1 src=$2
@@ -137,11 +137,11 @@ fuzz() {
         "$CLANG" -std=c11 -O1 -g -fsanitize=fuzzer-no-link,address -I "$ROOT/Sources/CSupport/include" \
             -c "$ROOT/Sources/CSupport/csupport.c" -o "$fz/obj/csupport.o" >>"$WORK/logs/build-fuzz.log" 2>&1 &&
         "$CLANG" -O1 -g -fsanitize=fuzzer,address -I "$PREFIX/include" "$HERE/fuzz_load.c" \
-            "$fz/obj/swann.o" "$fz/obj/csupport.o" -ljson-c -lm -fuse-ld=lld -o "$WORK/bin/fuzz_load" \
+            "$fz/obj/swann.o" "$fz/obj/csupport.o" -lm -fuse-ld=lld -o "$WORK/bin/fuzz_load" \
             >>"$WORK/logs/build-fuzz.log" 2>&1; then
         mode="library built from $ROOT/Sources with -Onone -sanitize=fuzzer,address (coverage-guided, ASan+LSan)"
     elif "$CLANG" -O1 -g -fsanitize=fuzzer,address -I "$PREFIX/include" "$HERE/fuzz_load.c" \
-            "$PREFIX/lib/libswann.a" -ljson-c -lm -lpthread -o "$WORK/bin/fuzz_load" \
+            "$PREFIX/lib/libswann.a" -lm -lpthread -o "$WORK/bin/fuzz_load" \
             >>"$WORK/logs/build-fuzz.log" 2>&1; then
         mode="PREFIX's libswann.a, not instrumented (only the harness has ASan; little coverage feedback)"
     else

@@ -177,7 +177,7 @@ static void setup(void)
     SPEC = spec_of(REF);
     META = st_meta(SPEC);
     if (swann_tensors(SMALL_SIZES, SMALL_LAYERS, 1, D, T) != NT) exit(2);
-    /* warm up: the first calls may set up lasting state (json-c, stdio) */
+    /* warm up: the first calls may set up lasting state (stdio, the C locale) */
     swann_net *n = NULL;
     swann_load(path, MB, NULL, 0, &n);
     swann_destroy(n);

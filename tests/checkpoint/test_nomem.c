@@ -248,7 +248,7 @@ int main(void)
     free(bad);
     CHECK_ST(swann_load_size(PATH_OLD, MB, &ARENA_NEED), SWANN_OK, "load_size");
     ARENA = aligned_alloc(64, (ARENA_NEED + 63) / 64 * 64);
-    /* warm up lasting state (json-c, stdio, the thread's error buffer) */
+    /* warm up lasting state (stdio, the thread's error buffer, the C locale) */
     for (int op = 0; op < OP_COUNT; op++) {
         swann_net *n = NULL;
         size_t b;
@@ -258,20 +258,10 @@ int main(void)
     }
     RUN_GROUP(group_heap_use);
     RUN_GROUP(group_save);
-    /* Loading parses the header with json-c, and json-c 0.16 (Debian 12) does not
-     * survive a failed allocation inside its parser: it crashes (strlen(NULL) in
-     * json_object_object_add_ex), leaks, or drops members silently (json-c issues
-     * #854 and #857, fixed upstream in 0.18). Until swann parses the header itself
-     * these sweeps fail; CKPT_NOMEM_LOAD=1 (make test-nomem-load) runs them. */
-    if (getenv("CKPT_NOMEM_LOAD") != NULL && strcmp(getenv("CKPT_NOMEM_LOAD"), "1") == 0) {
-        RUN_GROUP(group_load);
-        RUN_GROUP(group_load_host);
-        RUN_GROUP(group_load_size);
-        RUN_GROUP(group_load_bad);
-    } else {
-        printf("# SKIP load/load_size allocation-failure sweeps: json-c 0.16's parser crashes when an\n"
-               "#      allocation fails (upstream issues #854, #857); run with CKPT_NOMEM_LOAD=1 to see them\n");
-    }
+    RUN_GROUP(group_load);
+    RUN_GROUP(group_load_host);
+    RUN_GROUP(group_load_size);
+    RUN_GROUP(group_load_bad);
     remove_tree(DIR_);
     return check_finish();
 }

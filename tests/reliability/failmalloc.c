@@ -11,8 +11,6 @@
  *   int  fm_injected(void) 1 once the armed failure has happened
  *   long fm_live(void)     blocks allocated and not yet freed
  *   const char *fm_site(void)  where the failed allocation came from: the file
- *                          of libjson-c when it is on the call stack (json-c
- *                          allocates through libc too: strdup, duplocale), else
  *                          of the first caller outside libc; "" if unknown
  *
  * While the real functions are looked up (dlsym may allocate), requests are
@@ -61,8 +59,6 @@ static const char *object_of(void *addr)
 
 const char *fm_site(void)
 {
-    for (int i = 0; i < nframes; i++)
-        if (strstr(object_of(frames[i]), "json-c")) return object_of(frames[i]);
     const char *self = object_of((void *)fm_site);
     for (int i = 0; i < nframes; i++) {
         const char *o = object_of(frames[i]);

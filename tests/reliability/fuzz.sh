@@ -76,7 +76,7 @@ for t in $TARGETS; do
     bin="$OUT/$name"
     if ! "$CLANG" -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -Wall -Wextra \
             -I "$ROOT/include" -I "$HERE" "$HERE/$name.c" "$FUZZ/swann.o" "$FUZZ/csupport.o" \
-            -ljson-c -lm -lpthread -fuse-ld=lld -o "$bin" >"$WORK/build-$name.log" 2>&1; then
+            -lm -lpthread -fuse-ld=lld -o "$bin" >"$WORK/build-$name.log" 2>&1; then
         bad "build $name [$(head -c 800 "$WORK/build-$name.log" | tr '\n' ' ')]"
         continue
     fi

@@ -14,7 +14,7 @@
  *     swann_arena_size bytes gives the same parameters, one byte less is
  *     SWANN_E_ARENA; a forward, backward (or backward_grad) and step of a small
  *     batch return documented statuses.
- * Memory errors, UB and leaks (json-c objects included) are the sanitizers'.
+ * Memory errors, UB and leaks are the sanitizers'.
  */
 #include "fuzz_common.h"
 

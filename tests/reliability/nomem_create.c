@@ -57,8 +57,6 @@ enum {
     F_RETRY = 8,     /* the same call with the heap back failed, or its net did not train */
     F_MESSAGE = 16,  /* no message */
     F_WRONG = 32,    /* the call succeeded despite the failure, with a different net */
-    J_STATUS = 64,   /* SWANN_E_SPEC for a failure inside json-c's parser */
-    J_LEAK = 128,    /* blocks left behind by json-c after a failure inside json-c */
     DONE = 1024      /* the call made fewer than n allocations */
 };
 
@@ -137,7 +135,6 @@ static void child(enum call c, const char *spec, long n, void *arena, size_t byt
         _exit(0);
     }
     snprintf(R->site, sizeof R->site, "%s", fm_site());
-    int jsonc = strstr(R->site, "json-c") != NULL;
     if (st == SWANN_OK) {
         /* the library got by without the block: fine if the result is right */
         char canon[2048] = "";
@@ -151,13 +148,13 @@ static void child(enum call c, const char *spec, long n, void *arena, size_t byt
             snprintf(R->note, sizeof R->note, "succeeded with a different net%s%.240s", canon[0] ? "; its spec: " : "",
                      canon);
     } else {
-        if (st != SWANN_E_NOMEM) R->flags |= (jsonc && st == SWANN_E_SPEC) ? J_STATUS : F_STATUS;
+        if (st != SWANN_E_NOMEM) R->flags |= F_STATUS;
         if (swann_last_error()[0] == 0) R->flags |= F_MESSAGE;
         if (c != C_SIZE && net != NULL) R->flags |= F_OUT;
         snprintf(R->note, sizeof R->note, "%s (%s)", swann_status_name(st), swann_last_error());
     }
     if (fm_live() != live0) {
-        R->flags |= jsonc ? J_LEAK : F_LEAK;
+        R->flags |= F_LEAK;
         size_t k = strlen(R->note);
         snprintf(R->note + k, sizeof R->note - k, "; %ld blocks leaked", fm_live() - live0);
     }
@@ -180,15 +177,13 @@ static void child(enum call c, const char *spec, long n, void *arena, size_t byt
     _exit(0);
 }
 
-static long points, jsonc_points, jsonc_crashes, absorbed;
-static int strict_jsonc;
+static long points, absorbed;
 
 static const char *flag_text(int f, char *buf, size_t cap)
 {
-    snprintf(buf, cap, "%s%s%s%s%s%s%s%s", f & F_STATUS ? " wrong-status" : "", f & F_OUT ? " out-not-NULL" : "",
+    snprintf(buf, cap, "%s%s%s%s%s%s", f & F_STATUS ? " wrong-status" : "", f & F_OUT ? " out-not-NULL" : "",
              f & F_LEAK ? " leak" : "", f & F_RETRY ? " no-recovery" : "", f & F_MESSAGE ? " no-message" : "",
-             f & F_WRONG ? " wrong-net" : "", f & J_STATUS ? " SPEC-for-json-c-OOM" : "",
-             f & J_LEAK ? " json-c-leak" : "");
+             f & F_WRONG ? " wrong-net" : "");
     return buf;
 }
 
@@ -203,9 +198,9 @@ static void sweep(size_t si, enum call c)
             return;
         }
     }
-    int bad = 0, known = 0, done = 0;
+    int bad = 0, done = 0;
     long n;
-    char what[300], first[700] = "", firstj[700] = "", fl[200];
+    char what[300], first[700] = "", fl[200];
     for (n = 1; n <= MAX_N && !done; n++) {
         memset(R, 0, sizeof *R);
         fflush(stdout);
@@ -223,39 +218,25 @@ static void sweep(size_t si, enum call c)
         else points++;
         if (WIFSIGNALED(st) || (WIFEXITED(st) && WEXITSTATUS(st) != 0)) {
             int sig = WIFSIGNALED(st) ? WTERMSIG(st) : (R->flags & 2048) ? R->flags >> 16 : 0;
-            int in_jsonc = strstr(R->site, "json-c") != NULL;
-            char *slot = (in_jsonc && !strict_jsonc) ? firstj : first;
-            int *count = (in_jsonc && !strict_jsonc) ? &known : &bad;
-            if (in_jsonc) jsonc_points++, jsonc_crashes++;
-            if (!(*count)++ || count == &bad)
-                snprintf(slot, sizeof first, "allocation %ld (in %s): the call crashed (%s)", n,
-                         R->site[0] ? R->site : "?", sig ? strsignal(sig) : "exit status");
-            if (count == &bad && bad <= 5) printf("#   %s\n", slot);
+            bad++;
+            snprintf(first, sizeof first, "allocation %ld (in %s): the call crashed (%s)", n,
+                     R->site[0] ? R->site : "?", sig ? strsignal(sig) : "exit status");
+            if (bad <= 5) printf("#   %s\n", first);
             continue;
         }
-        if (!done && strstr(R->site, "json-c")) jsonc_points++;
-        if (!done && !(f & ~(J_STATUS | J_LEAK)) && f == 0 && R->note[0] == 0) absorbed++;
-        int hard = f & ~(J_STATUS | J_LEAK | DONE);
-        int soft = f & (J_STATUS | J_LEAK);
-        if (hard || (soft && strict_jsonc)) {
+        if (!done && f == 0 && R->note[0] == 0) absorbed++;
+        if (f & ~DONE) {
             char line[700];
             snprintf(line, sizeof line, "allocation %ld (in %s):%s: %s", n, R->site, flag_text(f, fl, sizeof fl),
                      R->note);
             if (!bad++) memcpy(first, line, sizeof first);
             if (bad <= 5) printf("#   %s\n", line);
-        } else if (soft) {
-            if (!known++)
-                snprintf(firstj, sizeof firstj, "allocation %ld (in %s):%s: %s", n, R->site,
-                         flag_text(f, fl, sizeof fl), R->note);
         }
     }
     snprintf(what, sizeof what, "spec %zu, %s: each of its %ld allocations failed in turn gives SWANN_E_NOMEM, "
              "*out NULL, no leak, and the retry works", si, CALL[c], n - 1);
     CHECKF(done && bad == 0, what, "%d of %ld points wrong; first: %s%s", bad, n - 1, first,
            done ? "" : " (sweep did not finish)");
-    if (known)
-        printf("# KNOWN (json-c 0.16 parser under OOM, SWANN_STRICT_JSONC=1 makes it fail): spec %zu, %s: "
-               "%d points; first: %s\n", si, CALL[c], known, firstj);
     free(arena);
 }
 
@@ -279,8 +260,7 @@ static void group_sweeps(void)
         swann_destroy(probe);
         for (int c = 0; c < C_COUNT; c++) sweep(si, (enum call)c);
     }
-    printf("# points tried: %ld (%ld inside json-c, %ld of which crashed in json-c; %ld where the call got by"
-           " without the block)\n", points, jsonc_points, jsonc_crashes, absorbed);
+    printf("# points tried: %ld (%ld where the call got by without the block)\n", points, absorbed);
 }
 
 /* The calls' own heap use: a host-arena create keeps nothing, a library-arena
@@ -309,7 +289,6 @@ static void group_heap_use(void)
 int main(void)
 {
     check_init("nomem_create");
-    strict_jsonc = getenv("SWANN_STRICT_JSONC") && atoi(getenv("SWANN_STRICT_JSONC"));
     R = mmap(NULL, sizeof *R, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     if (R == MAP_FAILED) return 1;
     fm_arm = (void (*)(long))dlsym(RTLD_DEFAULT, "fm_arm");

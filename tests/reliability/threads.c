@@ -18,8 +18,8 @@
  *                       two threads saving to one path at once both succeed, one wins.
  *   group_pooled_nets   nets with worker threads ("threads": 2) driven by 3 host threads
  *                       at once: results equal a one-thread net's.
- *   group_parse_storm   threads parsing good and bad specs and files at once (json-c
- *                       under concurrency): statuses and messages are each thread's own.
+ *   group_parse_storm   threads parsing good and bad specs and files at once: statuses
+ *                       and messages are each thread's own.
  */
 #include "check.h"
 

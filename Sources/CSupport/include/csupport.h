@@ -1,4 +1,4 @@
-/* The one C module of swann's Swift core: libc, libm and json-c imports, plus the
+/* The one C module of swann's Swift core: libc and libm imports, plus the
  * few helpers Swift cannot express in Embedded mode (thread-local error text,
  * number formatting without heap use, aligned allocation). Nothing here is
  * exported from libswann.so: the linker version script keeps only swann_*. */
@@ -10,7 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <math.h>
-#include <json-c/json.h>
 
 /* ---- thread-local last-error text ---------------------------------------- */
 /* The message is built in place, piece by piece, into a fixed thread-local
@@ -23,8 +22,12 @@ void cs_err_append_double(double value);
 const char *cs_err_text(void);
 
 /* ---- numbers as text ------------------------------------------------------ */
+/* Both use the "C" locale's '.', whatever locale the host has set (setlocale or
+ * uselocale with a ',' decimal point would otherwise break every JSON number). */
 /* The shortest "%.Ng" text that reads back as the same double (at most 31 chars). */
 void cs_format_double(double value, char out[32]);
+/* strtod of a NUL-terminated JSON number (already checked against RFC 8259). */
+double cs_parse_double(const char *text);
 
 /* ---- cache hints ------------------------------------------------------------ */
 /* Asks for the line holding p, to be written soon (the GEMM's C tiles). */

@@ -166,8 +166,8 @@ swann_status swann_zero_grad(swann_net *net);
 
 /* Sets the optimizer's base learning rate (finite, >= 0) for the steps that
  * follow; a schedule in the spec, if any, still scales it. The canonical spec
- * (swann_spec_json) and saved files keep the rate the spec gave.
- * Addition to contract version 1. */
+ * (swann_spec_json) and files saved from now on carry the new rate as "lr", so a
+ * model loaded from them resumes with it. Addition to contract version 1. */
 swann_status swann_set_lr(swann_net *net, double lr);
 
 /* The learning rate the next swann_step will use: the base rate with the

@@ -190,6 +190,13 @@ public func swann_set_lr(_ p: UnsafeMutableRawPointer?, _ lr: Double) -> Int32 {
     guard lr.isFinite, lr >= 0, lr <= 1e6 else {
         return Failure("set_lr: lr ").number(lr).text(" must be finite and in [0, 1e6]").status(.arg).rawValue
     }
+    // The canonical spec (and so swann_spec_json and saved files) carries the new rate.
+    var length = net.header.pointee.specLength
+    guard rewriteCanonicalLR(net.specText, length: &length, room: net.header.pointee.specRoom, lr: lr) else {
+        return Failure("set_lr: the canonical spec has no room for the new lr (a bug: please report it)")
+            .status(.state).rawValue
+    }
+    net.header.pointee.specLength = length
     net.header.pointee.optimizer.lr = lr
     return Status.ok.rawValue
 }

@@ -35,6 +35,7 @@ struct NetHeader {
     var layers: Int
     var spec: Int
     var specLength: Int     // without the NUL
+    var specRoom: Int       // bytes of the region: specLength + 1 + lrTextSlack at creation
     var params: Int
     var grads: Int
     var slots: Int
@@ -57,7 +58,7 @@ struct Plan {
     var header = NetHeader(magic: 0, ownsArena: false, arenaBytes: 0, layerCount: 0, inputSize: 0,
                            outputSize: 0, paramCount: 0, maxBatch: 0, loss: .mse,
                            optimizer: OptimizerConfig(), slotCount: 0, fuseOutput: true, layers: 0,
-                           spec: 0, specLength: 0, params: 0, grads: 0, slots: 0, input: 0,
+                           spec: 0, specLength: 0, specRoom: 0, params: 0, grads: 0, slots: 0, input: 0,
                            scratch0: 0, scratch1: 0, threads: 1, workspaces: 0, pool: 0,
                            lastBatch: 0, accumulated: 0, steps: 0)
     var records = FixedList<256, LayerRecord>(filler: LayerRecord(fanIn: 0, fanOut: 0, activation: .identity, alpha: 0,
@@ -88,8 +89,10 @@ struct Plan {
         h.slotCount = spec.optimizer.slotCount
         _ = take(MemoryLayout<NetHeader>.stride)
         h.layers = take(MemoryLayout<LayerRecord>.stride * spec.layers.count)
-        h.spec = take(specLength + 1)
+        // Room for swann_set_lr to write a longer "lr" into the canonical text.
+        h.spec = take(specLength + 1 + lrTextSlack)
         h.specLength = specLength
+        h.specRoom = specLength + 1 + lrTextSlack
 
         var params = 0, fanIn = spec.input, width = spec.input
         var maxM = maxBatch, maxN = 1, maxK = maxBatch

@@ -377,3 +377,30 @@ func writeCanonicalSpec(_ spec: NetSpec, into t: inout TextBuffer) {
     if spec.threads != 1 { t.text(","); t.key("threads"); t.number(spec.threads) }
     t.text("}")
 }
+
+/// Bytes the canonical spec's region keeps beyond its text, so that "lr" can be
+/// rewritten by `swann_set_lr`: the number's text is 1 to 24 bytes long.
+let lrTextSlack = 32
+
+/// Rewrites the optimizer's "lr" in a canonical spec text in place (the text has
+/// `lrTextSlack` spare bytes past its NUL). The canonical writer puts "lr" right
+/// after the optimizer's "type", and no other key or value of a canonical spec
+/// contains the text `"lr":`. False when the text has no such key or no room.
+func rewriteCanonicalLR(_ text: UnsafeMutablePointer<CChar>, length: inout Int, room: Int, lr: Double) -> Bool {
+    guard let keyStart = strstr(text, "\"lr\":") else { return false }
+    let start = keyStart - text + 5
+    var end = start
+    while end < length && text[end] != 0x2c && text[end] != 0x7d { end += 1 }  // up to ',' or '}'
+    var digits: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+    return withUnsafeMutableBytes(of: &digits) { raw -> Bool in
+        guard let buf = raw.baseAddress?.assumingMemoryBound(to: CChar.self) else { return false }
+        cs_format_double(lr, buf)
+        let n = strlen(buf)
+        let newLength = length - (end - start) + n
+        guard newLength + 1 <= room else { return false }
+        memmove(text + start + n, text + end, length - end + 1)  // the tail and its NUL
+        memcpy(text + start, buf, n)
+        length = newLength
+        return true
+    }
+}

@@ -768,6 +768,7 @@ def test_lr_property_follows_schedule_and_set() -> None:
         assert net.lr == pytest.approx(0.05)
         net.lr = 1.0
         assert net.lr == pytest.approx(0.5)  # the schedule still scales the new base rate
+        assert net.spec["optimizer"]["lr"] == 1.0  # the canonical spec carries the new base rate
         with pytest.raises(swann.SwannError) as e:
             net.lr = float("nan")
         assert e.value.name == "SWANN_E_ARG"

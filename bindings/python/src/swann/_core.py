@@ -577,7 +577,8 @@ class Net:
     @property
     def lr(self) -> float:
         """The learning rate the next step uses (the schedule applied). Setting it
-        changes the base rate, which a schedule in the spec still scales."""
+        changes the base rate, which a schedule in the spec still scales; ``spec``
+        and files saved afterwards carry the new base rate."""
         h = self._handle("lr")
         out = ctypes.c_double()
         st = lib.get_lr(h.ptr, byref(out))

@@ -29,7 +29,7 @@
 #
 # Environment: FUZZ_SECONDS (45), SWIFTC, CLANG (the clang next to swiftc),
 # CC (gcc), TEST_TIMEOUT per program (600), KEEP=1 keeps the work folder,
-# SWANN_STRICT_JSONC=1 (see nomem_create.c), VERBOSE=1.
+# VERBOSE=1.
 set -u
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -258,8 +258,7 @@ if [ "$HAVE_PREFIX" = 1 ]; then
         section "allocation failure: create and arena_size"
         compile nomem_create "$B/logs/nomem_create.log" "$CC" "${PLAIN[@]}" "$HERE/nomem_create.c" \
             -o "$B/bin/nomem_create" -lswann -lm -ldl &&
-            run_prog nomem_create "$B/bin/nomem_create" LD_PRELOAD="$B/bin/failmalloc.so" \
-                SWANN_STRICT_JSONC="${SWANN_STRICT_JSONC:-0}"
+            run_prog nomem_create "$B/bin/nomem_create" LD_PRELOAD="$B/bin/failmalloc.so"
     fi
     if want longrun && [ -f "$B/bin/failmalloc.so" ]; then
         section "long run: a million steps"

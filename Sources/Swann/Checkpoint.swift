@@ -31,8 +31,9 @@ struct TensorSlot {
 
     /// Calls `body` with the tensor's name.
     func withName<R>(_ optimizer: OptimizerConfig, _ body: (UnsafePointer<CChar>) -> R) -> R {
-        withUnsafeTemporaryAllocation(of: CChar.self, capacity: 128) { buf -> R in
-            let p = buf.baseAddress!
+        var name = TextBuffer.Scratch()  // 128 bytes on the stack
+        return withUnsafeMutablePointer(to: &name) { raw -> R in
+            let p = UnsafeMutableRawPointer(raw).assumingMemoryBound(to: CChar.self)
             cs_tensor_name(p, Int64(layer), isBias ? 1 : 0, slot >= 0 ? cString(optimizer.slotName(slot)) : nil)
             return body(UnsafePointer(p))
         }
@@ -208,6 +209,10 @@ func withModelFile<R>(_ path: UnsafePointer<CChar>?, maxBatch: UInt, _ function:
                       _ body: (ModelFile, UnsafePointer<CChar>) throws(SwannError) -> R) throws(SwannError) -> R {
     guard let path else {
         Failure(function).text(": path is NULL")
+        throw SwannError(status: .arg)
+    }
+    guard path[0] != 0 else {
+        Failure(function).text(": path is empty")
         throw SwannError(status: .arg)
     }
     let mb = try checkMaxBatch(maxBatch, function)

@@ -391,9 +391,9 @@ func rewriteCanonicalLR(_ text: UnsafeMutablePointer<CChar>, length: inout Int, 
     let start = keyStart - text + 5
     var end = start
     while end < length && text[end] != 0x2c && text[end] != 0x7d { end += 1 }  // up to ',' or '}'
-    var digits: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
-    return withUnsafeMutableBytes(of: &digits) { raw -> Bool in
-        guard let buf = raw.baseAddress?.assumingMemoryBound(to: CChar.self) else { return false }
+    var digits = TextBuffer.Scratch()
+    return withUnsafeMutablePointer(to: &digits) { raw -> Bool in
+        let buf = UnsafeMutableRawPointer(raw).assumingMemoryBound(to: CChar.self)
         cs_format_double(lr, buf)
         let n = strlen(buf)
         let newLength = length - (end - start) + n

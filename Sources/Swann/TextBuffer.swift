@@ -2,22 +2,39 @@ import CSupport
 
 /// A fixed text buffer from one checked allocation; appends past the end set `ok` false.
 struct TextBuffer {
+    /// Valid text (NUL-terminated) only when `ok`; an empty buffer when the allocation failed.
+    nonisolated(unsafe) private static var empty: CChar = 0
     var base: UnsafeMutablePointer<CChar>
     var capacity: Int
     var length = 0
     var ok: Bool
+    private let owned: Bool
 
     init(capacity: Int) {
-        let p = cs_aligned_alloc(capacity)
-        base = (p ?? UnsafeMutableRawPointer(bitPattern: 64)!).assumingMemoryBound(to: CChar.self)
-        self.capacity = p == nil ? 0 : capacity
-        ok = p != nil
+        if let p = cs_aligned_alloc(capacity) {
+            base = p.assumingMemoryBound(to: CChar.self)
+            self.capacity = capacity
+            ok = true
+            owned = true
+        } else {
+            base = withUnsafeMutablePointer(to: &TextBuffer.empty) { $0 }
+            self.capacity = 0
+            ok = false
+            owned = false
+        }
     }
 
-    func free() { if capacity > 0 { cs_free(base) } }
+    func free() { if owned { cs_free(base) } }
+
+    /// 128 bytes of stack for short texts (a number: 32; a tensor name: 128).
+    struct Scratch {
+        var words: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64,
+                    UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) =
+            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+    }
 
     mutating func byte(_ c: UInt8) {
-        guard length + 1 < capacity else { ok = false; return }
+        guard ok, length + 1 < capacity else { ok = false; return }
         base[length] = CChar(bitPattern: c)
         length += 1
         base[length] = 0
@@ -52,9 +69,11 @@ struct TextBuffer {
 
     /// The shortest decimal text that reads back as `v` ("0.05", not "0.050000000000000003").
     mutating func number(_ v: Double) {
-        withUnsafeTemporaryAllocation(of: CChar.self, capacity: 32) { buf in
-            cs_format_double(v, buf.baseAddress!)
-            text(UnsafePointer(buf.baseAddress!))
+        var digits = Scratch()
+        withUnsafeMutablePointer(to: &digits) { raw in
+            let buf = UnsafeMutableRawPointer(raw).assumingMemoryBound(to: CChar.self)
+            cs_format_double(v, buf)
+            text(UnsafePointer(buf))
         }
     }
 

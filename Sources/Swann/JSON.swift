@@ -24,7 +24,7 @@ enum JSONKind: UInt8 {
 /// children of node i are i + 1, nodes[i + 1].next, ... (`count` of them).
 struct JSONNode {
     var kind: JSONKind = .null
-    var flag: Bool = false      // a boolean's value
+    var flag: Bool = false      // a boolean's value; for an integer: beyond Int64 (payload is its double)
     var count: Int32 = 0        // elements or members of a container
     var key: Int32 = -1         // pool offset of the member's key; -1 outside objects
     var next: Int32 = 0
@@ -40,14 +40,20 @@ struct JSONValue {
     private var node: JSONNode { nodes[index] }
     var kind: JSONKind { node.kind }
 
-    /// An integer literal (no fraction or exponent). Literals beyond Int64 clamp to
-    /// its minimum or maximum, which every range check refuses.
-    var integer: Int64? { node.kind == .integer ? Int64(bitPattern: node.payload) : nil }
+    /// An integer literal (no fraction or exponent). Literals beyond Int64 read as
+    /// its minimum or maximum, which every integer range check refuses.
+    var integer: Int64? {
+        guard node.kind == .integer else { return nil }
+        if node.flag { return Double(bitPattern: node.payload) < 0 ? Int64.min : Int64.max }
+        return Int64(bitPattern: node.payload)
+    }
 
-    /// Any number, integer or not.
+    /// Any number, integer or not, as the nearest double (1e20 written as an
+    /// integer literal reads as 1e20).
     var double: Double? {
         switch node.kind {
-        case .integer: return Double(Int64(bitPattern: node.payload))
+        case .integer:
+            return node.flag ? Double(bitPattern: node.payload) : Double(Int64(bitPattern: node.payload))
         case .number: return Double(bitPattern: node.payload)
         default: return nil
         }
@@ -358,27 +364,28 @@ private struct JSONScanner {
             guard digit(i) else { return fail(.syntax, "a number needs a digit in its exponent", at: i) }
             while digit(i) { i += 1 }
         }
-        if integral {
-            node.kind = .integer
-            guard tree != nil else { return true }
-            let negative = s[start] == 0x2d
-            var v: Int64 = 0
-            var clamped = false
-            for j in (negative ? start + 1 : start)..<i where !clamped {
-                let d = Int64(s[j] - 0x30)
-                let (m, o1) = v.multipliedReportingOverflow(by: 10)
-                let (a, o2) = negative ? m.subtractingReportingOverflow(d) : m.addingReportingOverflow(d)
-                if o1 || o2 { clamped = true; v = negative ? Int64.min : Int64.max } else { v = a }
-            }
-            node.payload = UInt64(bitPattern: v)
-            return true
-        }
-        node.kind = .number
-        // strtod needs a NUL-terminated copy; the pool holds it.
+        // strtod needs a NUL-terminated copy; the pool holds it (for integers too,
+        // which need it when they are beyond Int64).
         let at = poolUsed
         for j in start..<i { put(s[j]) }
         put(0)
+        node.kind = integral ? .integer : .number
         guard let tree, at < tree.poolCapacity else { return true }
+        if integral {
+            let negative = s[start] == 0x2d
+            var v: Int64 = 0
+            for j in (negative ? start + 1 : start)..<i {
+                let d = Int64(s[j] - 0x30)
+                let (m, o1) = v.multipliedReportingOverflow(by: 10)
+                let (a, o2) = negative ? m.subtractingReportingOverflow(d) : m.addingReportingOverflow(d)
+                if o1 || o2 { node.flag = true; break }
+                v = a
+            }
+            if !node.flag {
+                node.payload = UInt64(bitPattern: v)
+                return true
+            }
+        }
         let value = cs_parse_double(UnsafeRawPointer(tree.pool + at).assumingMemoryBound(to: CChar.self))
         node.payload = value.bitPattern
         return true

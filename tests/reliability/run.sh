@@ -18,6 +18,9 @@
 #   threads   threads.c against PREFIX
 #   nomem     nomem_create.c: every allocation of create/arena_size failed in turn
 #   longrun   longrun.c: a million steps, flat memory, save/load every 10 000
+#   jsonoracle json_oracle.c against PREFIX: swann's JSON reader differentially
+#             against json-c (libjson-c-dev, tools/setup.sh) on mutated specs for
+#             JSONORACLE_SECONDS (default 20)
 #   fuzz      fuzz_spec and fuzz_api, FUZZ_SECONDS each (default 45), from the
 #             seeds in tests/reliability/seeds
 #
@@ -27,9 +30,9 @@
 # Exit status is non-zero when any check failed, anything did not build,
 # crashed, raced, leaked or timed out.
 #
-# Environment: FUZZ_SECONDS (45), SWIFTC, CLANG (the clang next to swiftc),
-# CC (gcc), TEST_TIMEOUT per program (600), KEEP=1 keeps the work folder,
-# VERBOSE=1.
+# Environment: FUZZ_SECONDS (45), JSONORACLE_SECONDS (20), JSONORACLE_SEED,
+# SWIFTC, CLANG (the clang next to swiftc), CC (gcc), TEST_TIMEOUT per program
+# (600), KEEP=1 keeps the work folder, VERBOSE=1.
 set -u
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -40,7 +43,7 @@ if [ $# -gt 0 ] && [ -d "$1" ]; then
     shift
 fi
 [ -z "$PREFIX" ] && PREFIX="$ROOT/build/stage"
-SECTIONS=${*:-asan python tsan numeric threads nomem longrun fuzz}
+SECTIONS=${*:-asan python tsan numeric threads nomem longrun jsonoracle fuzz}
 
 SWIFTC=${SWIFTC:-swiftc}
 SWIFT_BIN=$(dirname "$(command -v "$SWIFTC" 2>/dev/null || echo /nonexistent/swiftc)")
@@ -154,7 +157,7 @@ FUZZ="$ROOT/build/fuzz"
 HAVE_PREFIX=0
 if [ -f "$PREFIX/include/swann.h" ] && [ -e "$PREFIX/lib/libswann.so" ]; then
     HAVE_PREFIX=1
-elif want numeric || want threads || want nomem || want longrun; then
+elif want numeric || want threads || want nomem || want longrun || want jsonoracle; then
     bad "no library at $PREFIX (run make stage, or pass the prefix)"
 fi
 PLAIN=(-std=c11 -O2 -g -Wall -Wextra -I"$PREFIX/include" -I"$ROOT/tests/c" -L"$PREFIX/lib" -Wl,-rpath,"$PREFIX/lib")
@@ -264,6 +267,17 @@ if [ "$HAVE_PREFIX" = 1 ]; then
         section "long run: a million steps"
         compile longrun "$B/logs/longrun.log" "$CC" "${PLAIN[@]}" "$HERE/longrun.c" -o "$B/bin/longrun" -lswann -lm -ldl &&
             run_prog longrun "$B/bin/longrun" LD_PRELOAD="$B/bin/failmalloc.so" -- "${LONGRUN_STEPS:-1000000}" 10000
+    fi
+    if want jsonoracle; then
+        section "JSON oracle: swann's reader against json-c, ${JSONORACLE_SECONDS:-20} s"
+        if [ ! -f /usr/include/json-c/json.h ]; then
+            bad "jsonoracle: json-c is not installed (libjson-c-dev; tools/setup.sh installs it)"
+        else
+            compile json_oracle "$B/logs/json_oracle.log" "$CC" "${PLAIN[@]}" "$HERE/json_oracle.c" \
+                -o "$B/bin/json_oracle" -lswann -ljson-c -lm -ldl &&
+                run_prog json_oracle "$B/bin/json_oracle" JSONORACLE_SECONDS="${JSONORACLE_SECONDS:-20}" \
+                    ${JSONORACLE_SEED:+JSONORACLE_SEED="$JSONORACLE_SEED"}
+        fi
     fi
 fi
 

@@ -7,8 +7,9 @@
  * '.'), a canonical spec and a model file that are valid JSON, and files that
  * load anywhere.
  *
- * run.sh builds the locale with localedef into its work folder and points LOCPATH
- * at it, so the test does not depend on the machine's installed locales.
+ * The test builds the locale itself with localedef (package locales; tools/setup.sh
+ * installs it) into a temporary folder and points LOCPATH at it, so it does not
+ * depend on the machine's installed locales. With LOCPATH already set, it uses that.
  */
 #include "check.h"
 
@@ -95,7 +96,7 @@ static void round_trip(const char *label)
 static void group_setlocale(void)
 {
     const char *got = setlocale(LC_ALL, "de_DE.UTF-8");
-    CHECKF(got != NULL, "setlocale(LC_ALL, \"de_DE.UTF-8\") (built by run.sh)", "LOCPATH=%s",
+    CHECKF(got != NULL, "setlocale(LC_ALL, \"de_DE.UTF-8\")", "LOCPATH=%s",
            getenv("LOCPATH") ? getenv("LOCPATH") : "(unset)");
     if (!got) return;
     char probe[16];
@@ -116,11 +117,36 @@ static void group_uselocale(void)
     freelocale(de);
 }
 
+/* Builds de_DE.UTF-8 under a temporary folder and sets LOCPATH; "" on failure. */
+static char LOCDIR[64];
+
+static void build_locale(void)
+{
+    if (getenv("LOCPATH")) return;
+    snprintf(LOCDIR, sizeof LOCDIR, "/tmp/swann-locale-XXXXXX");
+    if (!mkdtemp(LOCDIR)) { LOCDIR[0] = 0; return; }
+    char cmd[256];
+    snprintf(cmd, sizeof cmd, "localedef -i de_DE -f UTF-8 %s/de_DE.UTF-8 >/dev/null 2>&1", LOCDIR);
+    int rc = system(cmd);
+    CHECKF(rc == 0, "localedef builds de_DE.UTF-8 (package locales)", "exit status %d", rc);
+    setenv("LOCPATH", LOCDIR, 1);
+}
+
+static void remove_locale(void)
+{
+    if (!LOCDIR[0]) return;
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", LOCDIR);
+    if (system(cmd) != 0) printf("# could not remove %s\n", LOCDIR);
+}
+
 int main(void)
 {
     check_init("test_locale");
+    build_locale();
     RUN_GROUP(group_setlocale);
     RUN_GROUP(group_uselocale);
     round_trip("C locale");
+    remove_locale();
     return check_finish();
 }

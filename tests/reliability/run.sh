@@ -70,6 +70,7 @@ want() { [[ " $SECTIONS " == *" $1 "* ]]; }
 
 # Sanitizer settings: stop at the first error, report UB with a stack, check leaks.
 export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1:detect_stack_use_after_return=1:strict_string_checks=1:check_initialization_order=1${ASAN_EXTRA:+:$ASAN_EXTRA}"
+export LSAN_OPTIONS="suppressions=$HERE/lsan.supp:print_suppressions=0"
 export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"
 export TSAN_OPTIONS="halt_on_error=0:exitcode=66:second_deadlock_stack=1"
 

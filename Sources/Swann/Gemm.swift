@@ -39,11 +39,18 @@ enum Gemm {
         var tile: UnsafeMutablePointer<Float>  // mr * nr floats
     }
 
-    /// The workspaces of every thread and the pool that runs them (nil: one thread).
+    /// The workspaces of every thread and the pool that runs them (nil: one thread),
+    /// and room for a whole packed A shared by the threads of a parallel product.
     struct Engine {
         var workspaces: UnsafeMutablePointer<Workspace>
         var pool: UnsafeMutablePointer<cs_pool>?
+        var sharedA: UnsafeMutablePointer<Float>? = nil
+        var sharedFloats = 0
     }
+
+    /// Floats of the shared packed A for products of op(A) up to m x k (one per layer
+    /// shape: forward, dW and dX).
+    static func sharedPackSize(m: Int, k: Int) -> Int { roundUp(m, mr) * k }
 
     /// Products below this many multiply-adds run on the calling thread alone:
     /// waking workers costs more than it saves.
@@ -59,6 +66,10 @@ enum Gemm {
         var alongN: Bool
         var chunk: Int
         var workspaces: UnsafeMutablePointer<Workspace>
+        /// A packed once for every chunk (along N only): kc-blocks of all the rows,
+        /// block pc at packedA + pc * mPad. nil: each chunk packs its own.
+        var packedA: UnsafeMutablePointer<Float>?
+        var mPad: Int
     }
 
     /// C (+)= op(A) op(B) on the engine's threads when the product is large enough.
@@ -74,8 +85,10 @@ enum Gemm {
             return
         }
         // About two chunks per thread, so a thread the OS delays holds back only
-        // part of the work; each chunk re-packs the other operand, so chunks stay
-        // wide (at least 128 columns or 120 rows) to keep that cost small.
+        // part of the work. Split along N, A is packed once, by all the threads,
+        // into the shared buffer; split along M (or without room for A), each
+        // chunk re-packs the other operand, so chunks stay wide (at least 128
+        // columns or 120 rows) to keep that cost small.
         let threads = Int(pool.pointee.active) + 1
         let alongN = n >= m
         let span = alongN ? n : m
@@ -84,8 +97,25 @@ enum Gemm {
         let chunks = (span + chunk - 1) / chunk
         var job = Job(m: m, n: n, k: k, a: a, lda: lda, transA: transA, b: b, ldb: ldb, transB: transB,
                       c: c, ldc: ldc, accumulate: accumulate, alongN: alongN, chunk: chunk,
-                      workspaces: engine.workspaces)
+                      workspaces: engine.workspaces, packedA: nil, mPad: roundUp(m, mr))
+        if alongN && chunks > 1, let shared = engine.sharedA, sharedPackSize(m: m, k: k) <= engine.sharedFloats {
+            job.packedA = shared
+        }
         withUnsafeMutablePointer(to: &job) { jp in
+            if jp.pointee.packedA != nil {
+                // One chunk per (kc block, mc block) of A.
+                let mBlocks = (m + mc - 1) / mc
+                cs_pool_run(pool, { ctx, index, _ in
+                    let j = ctx!.assumingMemoryBound(to: Job.self).pointee
+                    let mBlocks = (j.m + Gemm.mc - 1) / Gemm.mc
+                    let pc = Int(index) / mBlocks * Gemm.kc, ic = Int(index) % mBlocks * Gemm.mc
+                    let kcur = min(Gemm.kc, j.k - pc)
+                    if let dst = j.packedA {
+                        Gemm.packA(m: min(Gemm.mc, j.m - ic), k: kcur, a: j.a, lda: j.lda, trans: j.transA,
+                                   row0: ic, col0: pc, into: dst + pc * j.mPad + ic * kcur)
+                    }
+                }, UnsafeMutableRawPointer(jp), Int64(mBlocks * ((k + kc - 1) / kc)))
+            }
             cs_pool_run(pool, { ctx, index, worker in
                 let j = ctx!.assumingMemoryBound(to: Job.self).pointee
                 let lo = Int(index) * j.chunk
@@ -96,7 +126,8 @@ enum Gemm {
                     let cols = min(j.chunk, j.n - lo)
                     Gemm.packedMultiply(m: j.m, n: cols, k: j.k, a: j.a, lda: j.lda, transA: j.transA,
                                   b: j.transB ? j.b + lo * j.ldb : j.b + lo, ldb: j.ldb, transB: j.transB,
-                                  c: j.c + lo, ldc: j.ldc, accumulate: j.accumulate, work: w)
+                                  c: j.c + lo, ldc: j.ldc, accumulate: j.accumulate, work: w,
+                                  packedA: j.packedA.map { UnsafePointer($0) }, mPad: j.mPad)
                 } else {
                     let rows = min(j.chunk, j.m - lo)
                     Gemm.packedMultiply(m: rows, n: j.n, k: j.k, a: j.transA ? j.a + lo : j.a + lo * j.lda,
@@ -134,12 +165,13 @@ enum Gemm {
                        c: c, ldc: ldc, accumulate: accumulate, work: work)
     }
 
-    /// The blocked, packed product (any shape; k >= 1).
+    /// The blocked, packed product (any shape; k >= 1). With `packedA`, A is
+    /// already packed there (kc block pc of all the rows at packedA + pc * mPad).
     static func packedMultiply(m: Int, n: Int, k: Int,
                                a: UnsafePointer<Float>, lda: Int, transA: Bool,
                                b: UnsafePointer<Float>, ldb: Int, transB: Bool,
                                c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool,
-                               work: Workspace) {
+                               work: Workspace, packedA: UnsafePointer<Float>? = nil, mPad: Int = 0) {
         var jc = 0
         while jc < n {
             let ncur = min(nc, n - jc)
@@ -150,7 +182,13 @@ enum Gemm {
                 var ic = 0
                 while ic < m {
                     let mcur = min(mc, m - ic)
-                    packA(m: mcur, k: kcur, a: a, lda: lda, trans: transA, row0: ic, col0: pc, into: work.packA)
+                    let aBlock: UnsafePointer<Float>
+                    if let packedA {
+                        aBlock = packedA + pc * mPad + ic * kcur
+                    } else {
+                        packA(m: mcur, k: kcur, a: a, lda: lda, trans: transA, row0: ic, col0: pc, into: work.packA)
+                        aBlock = UnsafePointer(work.packA)
+                    }
                     let add = accumulate || pc > 0
                     var jr = 0
                     while jr < ncur {
@@ -159,7 +197,7 @@ enum Gemm {
                         var ir = 0
                         while ir < mcur {
                             let mrcur = min(mr, mcur - ir)
-                            let ap = work.packA + ir * kcur
+                            let ap = aBlock + ir * kcur
                             let cp = c + (ic + ir) * ldc + jc + jr
                             kernel(kcur, ap, bp, cp, ldc, mrcur, nrcur, add, work.tile)
                             ir += mr

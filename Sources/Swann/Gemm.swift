@@ -314,6 +314,18 @@ enum Gemm {
                     for r in 0..<rows { d[r] = src[r] }
                     for r in rows..<mr { d[r] = 0 }
                 }
+            } else if rows == mr {
+                // Eight columns of the six rows at a time, transposed in registers.
+                let src = a + (row0 + ir) * lda + col0
+                var p = 0
+                while p + 8 <= k {
+                    packA6x8(src + p, lda, panel + p * mr)
+                    p += 8
+                }
+                while p < k {
+                    for r in 0..<mr { panel[p * mr + r] = src[r * lda + p] }
+                    p += 1
+                }
             } else {
                 for r in 0..<mr {
                     if r < rows {
@@ -389,6 +401,29 @@ enum Gemm {
         }
         store8(r0, dst); store8(r1, dst + ldd); store8(r2, dst + 2 * ldd); store8(r3, dst + 3 * ldd)
         store8(r4, dst + 4 * ldd); store8(r5, dst + 5 * ldd); store8(r6, dst + 6 * ldd); store8(r7, dst + 7 * ldd)
+    }
+
+    /// dst[t * 6 + r] = src[r * lds + t] for r in 0..<6, t in 0..<8: six rows of
+    /// eight values into eight packed columns of A, transposed as in `transpose8`
+    /// with two zero rows. Writes exactly dst[0 ..< 48].
+    @inline(__always)
+    static func packA6x8(_ src: UnsafePointer<Float>, _ lds: Int, _ dst: UnsafeMutablePointer<Float>) {
+        var r0 = load8(src), r1 = load8(src + lds), r2 = load8(src + 2 * lds), r3 = load8(src + 3 * lds)
+        var r4 = load8(src + 4 * lds), r5 = load8(src + 5 * lds), r6 = SIMD8<Float>(), r7 = SIMD8<Float>()
+        for _ in 0..<3 {
+            let e0 = SIMD8(lowHalf: r0.evenHalf, highHalf: r1.evenHalf), o0 = SIMD8(lowHalf: r0.oddHalf, highHalf: r1.oddHalf)
+            let e1 = SIMD8(lowHalf: r2.evenHalf, highHalf: r3.evenHalf), o1 = SIMD8(lowHalf: r2.oddHalf, highHalf: r3.oddHalf)
+            let e2 = SIMD8(lowHalf: r4.evenHalf, highHalf: r5.evenHalf), o2 = SIMD8(lowHalf: r4.oddHalf, highHalf: r5.oddHalf)
+            let e3 = SIMD8(lowHalf: r6.evenHalf, highHalf: r7.evenHalf), o3 = SIMD8(lowHalf: r6.oddHalf, highHalf: r7.oddHalf)
+            r0 = e0; r1 = e1; r2 = e2; r3 = e3; r4 = o0; r5 = o1; r6 = o2; r7 = o3
+        }
+        // Column t is r_t (values 0..<6 wanted): each 8-wide store spills two
+        // values that the next store overwrites; the last stores six.
+        store8(r0, dst); store8(r1, dst + 6); store8(r2, dst + 12); store8(r3, dst + 18)
+        store8(r4, dst + 24); store8(r5, dst + 30); store8(r6, dst + 36)
+        UnsafeMutableRawPointer(dst + 42).storeBytes(of: r7.lowHalf, as: SIMD4<Float>.self)
+        dst[46] = r7[4]
+        dst[47] = r7[5]
     }
 
     @inline(__always)

@@ -106,7 +106,8 @@ enum Gemm {
                 // One chunk per (kc block, mc block) of A.
                 let mBlocks = (m + mc - 1) / mc
                 cs_pool_run(pool, { ctx, index, _ in
-                    let j = ctx!.assumingMemoryBound(to: Job.self).pointee
+                    guard let ctx else { return }
+                    let j = ctx.assumingMemoryBound(to: Job.self).pointee
                     let mBlocks = (j.m + Gemm.mc - 1) / Gemm.mc
                     let pc = Int(index) / mBlocks * Gemm.kc, ic = Int(index) % mBlocks * Gemm.mc
                     let kcur = min(Gemm.kc, j.k - pc)
@@ -117,7 +118,8 @@ enum Gemm {
                 }, UnsafeMutableRawPointer(jp), Int64(mBlocks * ((k + kc - 1) / kc)))
             }
             cs_pool_run(pool, { ctx, index, worker in
-                let j = ctx!.assumingMemoryBound(to: Job.self).pointee
+                guard let ctx else { return }
+                let j = ctx.assumingMemoryBound(to: Job.self).pointee
                 let lo = Int(index) * j.chunk
                 let w = j.workspaces[Int(worker)]
                 // The packed path computes every element the same way whatever the

@@ -211,7 +211,8 @@ struct StepJob {
         }
         withUnsafeMutablePointer(to: &job) { jp in
             cs_pool_run(pool, { ctx, index, _ in
-                StepJob.runChunk(ctx!.assumingMemoryBound(to: StepJob.self), Int(index))
+                guard let ctx else { return }
+                StepJob.runChunk(ctx.assumingMemoryBound(to: StepJob.self), Int(index))
             }, UnsafeMutableRawPointer(jp), Int64(chunks))
         }
     }

@@ -174,9 +174,10 @@ swann_status swann_set_lr(swann_net *net, double lr);
  * schedule and warm-up applied. Addition to contract version 1. */
 swann_status swann_get_lr(const swann_net *net, double *lr);
 
-/* Sets how many threads run the net's large matrix products: 1 (the calling
- * thread alone) up to the spec's "threads", whose workers create started.
- * Products too small to gain from threads always run on the calling thread.
+/* Sets how many threads run the net's large matrix products (and swann_step
+ * of large nets): 1 (the calling thread alone) up to the spec's "threads",
+ * whose workers create started. Work too small to gain from threads always
+ * runs on the calling thread.
  * Addition to contract version 1. */
 swann_status swann_set_threads(swann_net *net, size_t threads);
 

@@ -264,9 +264,11 @@ static void cs_pool_work(cs_pool *pool, uint32_t gen, int worker) {
     for (;;) {
         if ((uint32_t)(w >> 32) != gen) return;
         uint32_t chunk = (uint32_t)w;
-        /* fn, ctx and total belong to `gen`: they were written before the work
-         * word was published, and cannot change while a chunk of it is unfinished. */
-        if (chunk >= __atomic_load_n(&pool->total, __ATOMIC_RELAXED)) return;
+        /* fn, ctx and total belong to `gen` once the claim below succeeds: a
+         * later job replaces the work word before it writes them (cs_pool_run),
+         * so a claim on this word fails if they changed, and they cannot change
+         * while a chunk of it is unfinished. */
+        if (chunk >= __atomic_load_n(&pool->total, __ATOMIC_ACQUIRE)) return;
         if (!__atomic_compare_exchange_n(&pool->work, &w, w + 1, 1, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
             continue;
         pool->fn(pool->ctx, chunk, worker);
@@ -322,11 +324,17 @@ void cs_pool_run(cs_pool *pool, cs_chunk_fn fn, void *ctx, int64_t chunks) {
         return;
     }
     uint32_t gen = pool->gen + 1;
+    /* The work word moves to the new generation first: a worker still in the
+     * last job, holding that job's word, then fails its claim whatever `total`
+     * it reads. (With `total` raised first, such a worker could claim a chunk
+     * of the old word, run it, and count it in `done` of the new job: a chunk
+     * run twice, and `done` past `total`, which never ends the wait below.)
+     * The release store of `total` publishes the new word before it. */
+    __atomic_store_n(&pool->work, (uint64_t)gen << 32, __ATOMIC_RELEASE);
     pool->fn = fn;
     pool->ctx = ctx;
-    __atomic_store_n(&pool->total, (uint32_t)chunks, __ATOMIC_RELAXED);
     __atomic_store_n(&pool->done, 0, __ATOMIC_RELAXED);
-    __atomic_store_n(&pool->work, (uint64_t)gen << 32, __ATOMIC_RELEASE);
+    __atomic_store_n(&pool->total, (uint32_t)chunks, __ATOMIC_RELEASE);
     __atomic_store_n(&pool->gen, gen, __ATOMIC_RELEASE);
     cs_futex_wake(&pool->gen, INT_MAX);
     uint64_t t0 = cs_now_ns();

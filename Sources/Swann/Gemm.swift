@@ -39,11 +39,18 @@ enum Gemm {
         var tile: UnsafeMutablePointer<Float>  // mr * nr floats
     }
 
-    /// The workspaces of every thread and the pool that runs them (nil: one thread).
+    /// The workspaces of every thread and the pool that runs them (nil: one thread),
+    /// and room for a whole packed A shared by the threads of a parallel product.
     struct Engine {
         var workspaces: UnsafeMutablePointer<Workspace>
         var pool: UnsafeMutablePointer<cs_pool>?
+        var sharedA: UnsafeMutablePointer<Float>? = nil
+        var sharedFloats = 0
     }
+
+    /// Floats of the shared packed A for products of op(A) up to m x k (one per layer
+    /// shape: forward, dW and dX).
+    static func sharedPackSize(m: Int, k: Int) -> Int { roundUp(m, mr) * k }
 
     /// Products below this many multiply-adds run on the calling thread alone:
     /// waking workers costs more than it saves.
@@ -59,6 +66,10 @@ enum Gemm {
         var alongN: Bool
         var chunk: Int
         var workspaces: UnsafeMutablePointer<Workspace>
+        /// A packed once for every chunk (along N only): kc-blocks of all the rows,
+        /// block pc at packedA + pc * mPad. nil: each chunk packs its own.
+        var packedA: UnsafeMutablePointer<Float>?
+        var mPad: Int
     }
 
     /// C (+)= op(A) op(B) on the engine's threads when the product is large enough.
@@ -74,8 +85,10 @@ enum Gemm {
             return
         }
         // About two chunks per thread, so a thread the OS delays holds back only
-        // part of the work; each chunk re-packs the other operand, so chunks stay
-        // wide (at least 128 columns or 120 rows) to keep that cost small.
+        // part of the work. Split along N, A is packed once, by all the threads,
+        // into the shared buffer; split along M (or without room for A), each
+        // chunk re-packs the other operand, so chunks stay wide (at least 128
+        // columns or 120 rows) to keep that cost small.
         let threads = Int(pool.pointee.active) + 1
         let alongN = n >= m
         let span = alongN ? n : m
@@ -84,10 +97,29 @@ enum Gemm {
         let chunks = (span + chunk - 1) / chunk
         var job = Job(m: m, n: n, k: k, a: a, lda: lda, transA: transA, b: b, ldb: ldb, transB: transB,
                       c: c, ldc: ldc, accumulate: accumulate, alongN: alongN, chunk: chunk,
-                      workspaces: engine.workspaces)
+                      workspaces: engine.workspaces, packedA: nil, mPad: roundUp(m, mr))
+        if alongN && chunks > 1, let shared = engine.sharedA, sharedPackSize(m: m, k: k) <= engine.sharedFloats {
+            job.packedA = shared
+        }
         withUnsafeMutablePointer(to: &job) { jp in
+            if jp.pointee.packedA != nil {
+                // One chunk per (kc block, mc block) of A.
+                let mBlocks = (m + mc - 1) / mc
+                cs_pool_run(pool, { ctx, index, _ in
+                    guard let ctx else { return }
+                    let j = ctx.assumingMemoryBound(to: Job.self).pointee
+                    let mBlocks = (j.m + Gemm.mc - 1) / Gemm.mc
+                    let pc = Int(index) / mBlocks * Gemm.kc, ic = Int(index) % mBlocks * Gemm.mc
+                    let kcur = min(Gemm.kc, j.k - pc)
+                    if let dst = j.packedA {
+                        Gemm.packA(m: min(Gemm.mc, j.m - ic), k: kcur, a: j.a, lda: j.lda, trans: j.transA,
+                                   row0: ic, col0: pc, into: dst + pc * j.mPad + ic * kcur)
+                    }
+                }, UnsafeMutableRawPointer(jp), Int64(mBlocks * ((k + kc - 1) / kc)))
+            }
             cs_pool_run(pool, { ctx, index, worker in
-                let j = ctx!.assumingMemoryBound(to: Job.self).pointee
+                guard let ctx else { return }
+                let j = ctx.assumingMemoryBound(to: Job.self).pointee
                 let lo = Int(index) * j.chunk
                 let w = j.workspaces[Int(worker)]
                 // The packed path computes every element the same way whatever the
@@ -96,7 +128,8 @@ enum Gemm {
                     let cols = min(j.chunk, j.n - lo)
                     Gemm.packedMultiply(m: j.m, n: cols, k: j.k, a: j.a, lda: j.lda, transA: j.transA,
                                   b: j.transB ? j.b + lo * j.ldb : j.b + lo, ldb: j.ldb, transB: j.transB,
-                                  c: j.c + lo, ldc: j.ldc, accumulate: j.accumulate, work: w)
+                                  c: j.c + lo, ldc: j.ldc, accumulate: j.accumulate, work: w,
+                                  packedA: j.packedA.map { UnsafePointer($0) }, mPad: j.mPad)
                 } else {
                     let rows = min(j.chunk, j.m - lo)
                     Gemm.packedMultiply(m: rows, n: j.n, k: j.k, a: j.transA ? j.a + lo : j.a + lo * j.lda,
@@ -134,12 +167,13 @@ enum Gemm {
                        c: c, ldc: ldc, accumulate: accumulate, work: work)
     }
 
-    /// The blocked, packed product (any shape; k >= 1).
+    /// The blocked, packed product (any shape; k >= 1). With `packedA`, A is
+    /// already packed there (kc block pc of all the rows at packedA + pc * mPad).
     static func packedMultiply(m: Int, n: Int, k: Int,
                                a: UnsafePointer<Float>, lda: Int, transA: Bool,
                                b: UnsafePointer<Float>, ldb: Int, transB: Bool,
                                c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool,
-                               work: Workspace) {
+                               work: Workspace, packedA: UnsafePointer<Float>? = nil, mPad: Int = 0) {
         var jc = 0
         while jc < n {
             let ncur = min(nc, n - jc)
@@ -150,7 +184,13 @@ enum Gemm {
                 var ic = 0
                 while ic < m {
                     let mcur = min(mc, m - ic)
-                    packA(m: mcur, k: kcur, a: a, lda: lda, trans: transA, row0: ic, col0: pc, into: work.packA)
+                    let aBlock: UnsafePointer<Float>
+                    if let packedA {
+                        aBlock = packedA + pc * mPad + ic * kcur
+                    } else {
+                        packA(m: mcur, k: kcur, a: a, lda: lda, trans: transA, row0: ic, col0: pc, into: work.packA)
+                        aBlock = UnsafePointer(work.packA)
+                    }
                     let add = accumulate || pc > 0
                     var jr = 0
                     while jr < ncur {
@@ -159,7 +199,7 @@ enum Gemm {
                         var ir = 0
                         while ir < mcur {
                             let mrcur = min(mr, mcur - ir)
-                            let ap = work.packA + ir * kcur
+                            let ap = aBlock + ir * kcur
                             let cp = c + (ic + ir) * ldc + jc + jr
                             kernel(kcur, ap, bp, cp, ldc, mrcur, nrcur, add, work.tile)
                             ir += mr
@@ -276,6 +316,18 @@ enum Gemm {
                     for r in 0..<rows { d[r] = src[r] }
                     for r in rows..<mr { d[r] = 0 }
                 }
+            } else if rows == mr {
+                // Eight columns of the six rows at a time, transposed in registers.
+                let src = a + (row0 + ir) * lda + col0
+                var p = 0
+                while p + 8 <= k {
+                    packA6x8(src + p, lda, panel + p * mr)
+                    p += 8
+                }
+                while p < k {
+                    for r in 0..<mr { panel[p * mr + r] = src[r * lda + p] }
+                    p += 1
+                }
             } else {
                 for r in 0..<mr {
                     if r < rows {
@@ -353,6 +405,29 @@ enum Gemm {
         store8(r4, dst + 4 * ldd); store8(r5, dst + 5 * ldd); store8(r6, dst + 6 * ldd); store8(r7, dst + 7 * ldd)
     }
 
+    /// dst[t * 6 + r] = src[r * lds + t] for r in 0..<6, t in 0..<8: six rows of
+    /// eight values into eight packed columns of A, transposed as in `transpose8`
+    /// with two zero rows. Writes exactly dst[0 ..< 48].
+    @inline(__always)
+    static func packA6x8(_ src: UnsafePointer<Float>, _ lds: Int, _ dst: UnsafeMutablePointer<Float>) {
+        var r0 = load8(src), r1 = load8(src + lds), r2 = load8(src + 2 * lds), r3 = load8(src + 3 * lds)
+        var r4 = load8(src + 4 * lds), r5 = load8(src + 5 * lds), r6 = SIMD8<Float>(), r7 = SIMD8<Float>()
+        for _ in 0..<3 {
+            let e0 = SIMD8(lowHalf: r0.evenHalf, highHalf: r1.evenHalf), o0 = SIMD8(lowHalf: r0.oddHalf, highHalf: r1.oddHalf)
+            let e1 = SIMD8(lowHalf: r2.evenHalf, highHalf: r3.evenHalf), o1 = SIMD8(lowHalf: r2.oddHalf, highHalf: r3.oddHalf)
+            let e2 = SIMD8(lowHalf: r4.evenHalf, highHalf: r5.evenHalf), o2 = SIMD8(lowHalf: r4.oddHalf, highHalf: r5.oddHalf)
+            let e3 = SIMD8(lowHalf: r6.evenHalf, highHalf: r7.evenHalf), o3 = SIMD8(lowHalf: r6.oddHalf, highHalf: r7.oddHalf)
+            r0 = e0; r1 = e1; r2 = e2; r3 = e3; r4 = o0; r5 = o1; r6 = o2; r7 = o3
+        }
+        // Column t is r_t (values 0..<6 wanted): each 8-wide store spills two
+        // values that the next store overwrites; the last stores six.
+        store8(r0, dst); store8(r1, dst + 6); store8(r2, dst + 12); store8(r3, dst + 18)
+        store8(r4, dst + 24); store8(r5, dst + 30); store8(r6, dst + 36)
+        UnsafeMutableRawPointer(dst + 42).storeBytes(of: r7.lowHalf, as: SIMD4<Float>.self)
+        dst[46] = r7[4]
+        dst[47] = r7[5]
+    }
+
     @inline(__always)
     static func load8(_ p: UnsafePointer<Float>) -> SIMD8<Float> {
         UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self)
@@ -392,7 +467,7 @@ enum Gemm {
             cs_prefetch_write(c + i * ldc + nrcur - 1)
         }
         var pa = a, pb = b
-        for _ in 0..<kc {
+        @inline(__always) func step(_ pa: UnsafePointer<Float>, _ pb: UnsafePointer<Float>) {
             let b0 = load8(pb), b1 = load8(pb + 8)
             var x = SIMD8<Float>(repeating: pa[0])
             c00 = c00.addingProduct(x, b0); c01 = c01.addingProduct(x, b1)
@@ -406,8 +481,24 @@ enum Gemm {
             c40 = c40.addingProduct(x, b0); c41 = c41.addingProduct(x, b1)
             x = SIMD8<Float>(repeating: pa[5])
             c50 = c50.addingProduct(x, b0); c51 = c51.addingProduct(x, b1)
+        }
+        // Four steps a turn: less loop overhead between the FMAs (measured 5-10 %
+        // faster on the W1 and W4 shapes). Each accumulator still sums in p order.
+        var left = kc
+        while left >= 4 {
+            step(pa, pb)
+            step(pa + mr, pb + nr)
+            step(pa + 2 * mr, pb + 2 * nr)
+            step(pa + 3 * mr, pb + 3 * nr)
+            pa += 4 * mr
+            pb += 4 * nr
+            left -= 4
+        }
+        while left > 0 {
+            step(pa, pb)
             pa += mr
             pb += nr
+            left -= 1
         }
         if mrcur == mr && nrcur == nr {
             put(c00, c01, c, add)

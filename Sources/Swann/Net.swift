@@ -45,6 +45,8 @@ struct NetHeader {
     var threads: Int        // the caller and threads - 1 workers
     var workspaces: Int     // `threads` Gemm.Workspace records, each with its own packing buffers
     var pool: Int           // the worker pool (cs_pool)
+    var sharedPack: Int     // threads > 1: one packed A for all the threads of a product
+    var sharedPackFloats: Int
 
     // training state
     var lastBatch: Int      // rows of the last successful forward; 0 = none yet
@@ -59,7 +61,7 @@ struct Plan {
                            outputSize: 0, paramCount: 0, maxBatch: 0, loss: .mse,
                            optimizer: OptimizerConfig(), slotCount: 0, fuseOutput: true, layers: 0,
                            spec: 0, specLength: 0, specRoom: 0, params: 0, grads: 0, slots: 0, input: 0,
-                           scratch0: 0, scratch1: 0, threads: 1, workspaces: 0, pool: 0,
+                           scratch0: 0, scratch1: 0, threads: 1, workspaces: 0, pool: 0, sharedPack: 0, sharedPackFloats: 0,
                            lastBatch: 0, accumulated: 0, steps: 0)
     var records = FixedList<256, LayerRecord>(filler: LayerRecord(fanIn: 0, fanOut: 0, activation: .identity, alpha: 0,
                                                                   weight: 0, bias: 0, z: 0, y: 0))
@@ -95,7 +97,7 @@ struct Plan {
         h.specRoom = specLength + 1 + lrTextSlack
 
         var params = 0, fanIn = spec.input, width = spec.input
-        var maxM = maxBatch, maxN = 1, maxK = maxBatch
+        var maxM = maxBatch, maxN = 1, maxK = maxBatch, shared = 0
         for l in spec.layers {
             let w = params
             params += l.units * fanIn
@@ -107,6 +109,9 @@ struct Plan {
             maxM = max(maxM, l.units)
             maxN = max(maxN, max(l.units, fanIn))
             maxK = max(maxK, max(l.units, fanIn))
+            // op(A) of the forward (batch x fanIn), dX (batch x units) and dW (units x batch) products
+            shared = max(shared, Gemm.sharedPackSize(m: maxBatch, k: max(fanIn, l.units)),
+                         Gemm.sharedPackSize(m: l.units, k: maxBatch))
             fanIn = l.units
         }
         h.paramCount = params
@@ -131,6 +136,10 @@ struct Plan {
             workspaceOffsets.append((take(pack.a * f), take(pack.b * f), take(Gemm.mr * Gemm.nr * f)))
         }
         h.pool = take(MemoryLayout<cs_pool>.stride)
+        if spec.threads > 1 {
+            h.sharedPackFloats = shared
+            h.sharedPack = take(shared * f)
+        }
         guard cursor <= Limits.maxArenaBytes else { throw Plan.tooBig(cursor) }
         h.arenaBytes = cursor
         header = h
@@ -172,7 +181,9 @@ struct Net {
     }
     /// Everything the matrix products need: the workspaces and the pool.
     @inline(__always) var engine: Gemm.Engine {
-        Gemm.Engine(workspaces: workspaces, pool: header.pointee.threads > 1 ? pool : nil)
+        let h = header.pointee
+        return Gemm.Engine(workspaces: workspaces, pool: h.threads > 1 ? pool : nil,
+                           sharedA: h.sharedPackFloats > 0 ? floats(h.sharedPack) : nil, sharedFloats: h.sharedPackFloats)
     }
 
     /// The handle of a live net, or nil (with the message set) for NULL or a

@@ -116,26 +116,69 @@ extension Net {
 
     /// The update: the optimizer applied to grad Err / T, then gradients and T zeroed.
     /// `rows` overrides T with a global count (data-parallel steps).
+    ///
+    /// Up to three passes over the parameters, each split into `StepChunks` and
+    /// run on the pool when the net is large: the gradient norm (with clip_norm
+    /// only), a dry run that checks the gradient and that every new parameter and
+    /// state value would be finite (a step that fails it changes nothing), then
+    /// the update itself, which zeroes each block of the gradient once used.
     func step(rows: Int? = nil) -> Status {
         let h = header.pointee
         let t = rows ?? h.accumulated
         guard t > 0 else {
             return Failure("step: no gradients accumulated (call swann_backward first)").status(.state)
         }
-        guard allFinite(grads, h.paramCount) else {
+        let n = h.paramCount
+        let chunks = StepChunks.of(n)
+        let clip = h.optimizer.clipNorm > 0
+        // Per-chunk results, on the stack (at most StepChunks.maxChunks).
+        var sumStore = InlineArray<64, Double>(repeating: 0)
+        var flagStore = InlineArray<64, UInt8>(repeating: 0)
+        return withUnsafeMutablePointer(to: &sumStore) { sp in
+            withUnsafeMutablePointer(to: &flagStore) { fp in
+                var job = StepJob(config: h.optimizer, params: params, grads: grads, slots: slots, count: n,
+                                  chunkSize: chunks.size, stepIndex: h.steps, scale: 1 / Float(t), phase: clip ? 0 : 1,
+                                  sums: UnsafeMutableRawPointer(sp).assumingMemoryBound(to: Double.self),
+                                  flags: UnsafeMutableRawPointer(fp).assumingMemoryBound(to: UInt8.self))
+                return step(&job, chunks: chunks, t: t, clip: clip)
+            }
+        }
+    }
+
+    private func step(_ job: inout StepJob, chunks: (size: Int, count: Int), t: Int, clip: Bool) -> Status {
+        let h = header.pointee
+        let n = h.paramCount
+        var pool: UnsafeMutablePointer<cs_pool>? = nil
+        if let p = engine.pool, n >= StepJob.parallelThreshold, chunks.count > 1, cs_pool_use(p) != 0 { pool = p }
+        var gradOK = true, updateOK = true
+        if clip {
+            StepJob.run(&job, chunks: chunks.count, pool: pool)
+            var sum = 0.0
+            for k in 0..<chunks.count { sum += job.sums[k] }  // in chunk order: the same for any thread count
+            gradOK = sum.isFinite  // finite exactly when every gradient value is
+            job.scale = clippedScale(h.optimizer, t: t, sumSquares: sum)
+        }
+        if gradOK {
+            job.phase = 1
+            StepJob.run(&job, chunks: chunks.count, pool: pool)
+            for k in 0..<chunks.count {
+                gradOK = gradOK && job.flags[k] & 2 == 0
+                updateOK = updateOK && job.flags[k] & 1 == 0
+            }
+        }
+        guard gradOK else {
             return Failure("step: the accumulated gradient has NaN or Inf values; parameters unchanged")
                 .text(" (discard it with swann_zero_grad)").status(.numeric)
         }
         // A dry run first: an update that would overflow a parameter or a state
         // value (a huge learning rate or weight decay) is refused, nothing changed.
-        guard optimizerStep(h.optimizer, params: params, grad: grads, slots: slots, count: h.paramCount,
-                            t: t, stepIndex: h.steps, commit: false) else {
+        guard updateOK else {
             return Failure("step: the update would make parameters or optimizer state NaN or Inf")
                 .text(" (learning rate or weight decay too large?); parameters unchanged").status(.numeric)
         }
-        _ = optimizerStep(h.optimizer, params: params, grad: grads, slots: slots, count: h.paramCount,
-                          t: t, stepIndex: h.steps, commit: true)
-        zeroGrad()
+        job.phase = 2
+        StepJob.run(&job, chunks: chunks.count, pool: pool)
+        header.pointee.accumulated = 0
         // The count saturates at 2^53, the largest step a model file may hold.
         if h.steps < 1 << 53 { header.pointee.steps += 1 }
         return .ok
@@ -144,5 +187,53 @@ extension Net {
     func zeroGrad() {
         zeroFloats(grads, header.pointee.paramCount)
         header.pointee.accumulated = 0
+    }
+}
+
+/// One pass of `Net.step` over the chunks of the parameters, on the calling
+/// thread or the pool. Each chunk writes only its own slots of `sums` and `flags`.
+struct StepJob {
+    /// Steps over fewer parameters stay on the calling thread.
+    static let parallelThreshold = 1 << 16
+
+    var config: OptimizerConfig
+    var params, grads, slots: UnsafeMutablePointer<Float>
+    var count, chunkSize, stepIndex: Int
+    var scale: Float
+    var phase: Int  // 0: gradient norm, 1: dry run and gradient check, 2: update
+    var sums: UnsafeMutablePointer<Double>  // phase 0: per chunk, the sum of squares of grad / T
+    var flags: UnsafeMutablePointer<UInt8>  // phase 1: per chunk, 1 = update not finite, 2 = gradient not finite
+
+    static func run(_ job: inout StepJob, chunks: Int, pool: UnsafeMutablePointer<cs_pool>?) {
+        guard let pool else {
+            withUnsafeMutablePointer(to: &job) { jp in for k in 0..<chunks { runChunk(jp, k) } }
+            return
+        }
+        withUnsafeMutablePointer(to: &job) { jp in
+            cs_pool_run(pool, { ctx, index, _ in
+                guard let ctx else { return }
+                StepJob.runChunk(ctx.assumingMemoryBound(to: StepJob.self), Int(index))
+            }, UnsafeMutableRawPointer(jp), Int64(chunks))
+        }
+    }
+
+    static func runChunk(_ jp: UnsafeMutablePointer<StepJob>, _ k: Int) {
+        let n = jp.pointee.count
+        let lo = k * jp.pointee.chunkSize
+        let hi = min(n, lo + jp.pointee.chunkSize)
+        let grads = jp.pointee.grads
+        switch jp.pointee.phase {
+        case 0:
+            jp.pointee.sums[k] = sumOfSquares(grads + lo, hi - lo, scale: jp.pointee.scale)
+        case 1:
+            let r = optimizerChunk(jp.pointee.config, params: jp.pointee.params, grad: grads, slots: jp.pointee.slots,
+                                   stride: n, from: lo, to: hi, scale: jp.pointee.scale,
+                                   stepIndex: jp.pointee.stepIndex, commit: false, zeroGrad: false, checkGrad: true)
+            jp.pointee.flags[k] = (r.update ? 0 : 1) | (r.grad ? 0 : 2)
+        default:
+            _ = optimizerChunk(jp.pointee.config, params: jp.pointee.params, grad: grads, slots: jp.pointee.slots,
+                               stride: n, from: lo, to: hi, scale: jp.pointee.scale,
+                               stepIndex: jp.pointee.stepIndex, commit: true, zeroGrad: true, checkGrad: false)
+        }
     }
 }

@@ -307,6 +307,61 @@ private func parseSchedule(_ value: JSONValue, _ c: inout OptimizerConfig) throw
 
 // MARK: - Updates
 
+/// How a step splits the parameters: chunks of whole blocks, at most `maxChunks`
+/// of them, sized from the parameter count alone. The pool runs the chunks on
+/// any thread, but the gradient norm is summed chunk by chunk and the partial
+/// sums added in chunk order, so a step gives the same bits whatever the
+/// thread count.
+enum StepChunks {
+    /// Floats updated together while they sit in L1 (16 KB of each buffer).
+    static let block = 4096
+    static let maxChunks = 64
+    /// At least 32 K floats per chunk: below that, handing chunks to workers
+    /// costs more than the update.
+    static let minChunk = 8 * block
+
+    /// (floats per chunk, chunk count) for `n` parameters.
+    static func of(_ n: Int) -> (size: Int, count: Int) {
+        let spread = (n + maxChunks - 1) / maxChunks
+        let size = max(minChunk, (spread + block - 1) / block * block)
+        return (size, max(1, (n + size - 1) / size))
+    }
+}
+
+/// Sum over i < n of Double(g[i] * scale)^2, in a fixed order (16 lanes, then
+/// the lanes added in index order, then the tail).
+func sumOfSquares(_ g: UnsafePointer<Float>, _ n: Int, scale: Float) -> Double {
+    var s0 = SIMD4<Double>(), s1 = SIMD4<Double>(), s2 = SIMD4<Double>(), s3 = SIMD4<Double>()
+    @inline(__always) func wide(_ p: UnsafePointer<Float>) -> SIMD4<Double> {
+        SIMD4<Double>(Double(p[0] * scale), Double(p[1] * scale), Double(p[2] * scale), Double(p[3] * scale))
+    }
+    var i = 0
+    while i + 16 <= n {
+        let a = wide(g + i), b = wide(g + i + 4), c = wide(g + i + 8), d = wide(g + i + 12)
+        s0 = s0.addingProduct(a, a)
+        s1 = s1.addingProduct(b, b)
+        s2 = s2.addingProduct(c, c)
+        s3 = s3.addingProduct(d, d)
+        i += 16
+    }
+    var sum = ((s0 + s1) + (s2 + s3)).sum()
+    while i < n { let x = Double(g[i] * scale); sum += x * x; i += 1 }
+    return sum
+}
+
+/// The factor applied to the summed gradient: 1 / t, times the clipping
+/// coefficient when `clip_norm` is set and the averaged gradient's norm (from
+/// `sumSquares`, the sum of its squares) exceeds it.
+func clippedScale(_ c: OptimizerConfig, t: Int, sumSquares: Double) -> Float {
+    var scale = 1 / Float(t)
+    if c.clipNorm > 0 {
+        // torch.nn.utils.clip_grad_norm_: coefficient max_norm / (norm + 1e-6), at most 1.
+        let coefficient = c.clipNorm / (sumSquares.squareRoot() + 1e-6)
+        if coefficient < 1 { scale *= Float(coefficient) }
+    }
+    return scale
+}
+
 /// Applies one optimizer step to `count` parameters, following torch.optim's
 /// single-tensor algorithms. `grad` holds the gradient summed over `t` rows; the
 /// update uses `grad / t` (the lecture's `(1/T) grad Err`), scaled down further
@@ -316,60 +371,133 @@ private func parseSchedule(_ value: JSONValue, _ c: inout OptimizerConfig) throw
 ///
 /// With `commit` false nothing is written: the result says whether every new
 /// parameter and state value would be finite. With `commit` true the update is
-/// written (and the result is the same check).
-@inline(__always)
+/// written (and the result is true). One thread; `Net.step` runs the same
+/// chunks on the pool.
 func optimizerStep(_ c: OptimizerConfig, params p: UnsafeMutablePointer<Float>, grad: UnsafePointer<Float>,
                    slots: UnsafeMutablePointer<Float>, count n: Int, t: Int, stepIndex: Int,
                    commit: Bool) -> Bool {
-    var scale = 1 / Float(t)
+    let chunks = StepChunks.of(n)
+    var sum = 0.0
     if c.clipNorm > 0 {
-        // torch.nn.utils.clip_grad_norm_: coefficient max_norm / (norm + 1e-6), at most 1.
-        var sum = 0.0
-        for i in 0..<n { let g = Double(grad[i] * scale); sum += g * g }
-        let coefficient = c.clipNorm / (sum.squareRoot() + 1e-6)
-        if coefficient < 1 { scale *= Float(coefficient) }
+        for k in 0..<chunks.count {
+            let lo = k * chunks.size
+            sum += sumOfSquares(grad + lo, min(chunks.size, n - lo), scale: 1 / Float(t))
+        }
     }
-    let lr = c.learningRate(afterSteps: stepIndex)
-    let lrf = Float(lr)
-    let wd = Float(c.weightDecay)
+    let scale = clippedScale(c, t: t, sumSquares: sum)
+    var ok = true
+    for k in 0..<chunks.count {
+        let lo = k * chunks.size
+        let r = optimizerChunk(c, params: p, grad: UnsafeMutablePointer(mutating: grad), slots: slots, stride: n,
+                               from: lo, to: min(n, lo + chunks.size), scale: scale, stepIndex: stepIndex,
+                               commit: commit, zeroGrad: false, checkGrad: false)
+        ok = ok && r.update
+    }
+    return ok
+}
+
+/// The update of parameters lo ..< hi (state slot k of parameter i at
+/// `slots[k * stride + i]`), block by block. Without `commit` nothing is
+/// written and `update` says whether every new value would be finite; with it
+/// the values are written and, with `zeroGrad`, each block's gradient is zeroed
+/// once used. `checkGrad`: `grad` says whether the gradient is all finite.
+func optimizerChunk(_ c: OptimizerConfig, params: UnsafeMutablePointer<Float>, grad: UnsafeMutablePointer<Float>,
+                    slots: UnsafeMutablePointer<Float>, stride: Int, from lo: Int, to hi: Int,
+                    scale: Float, stepIndex: Int, commit: Bool, zeroGrad: Bool, checkGrad: Bool)
+    -> (update: Bool, grad: Bool) {
+    var updateOK = true, gradOK = true
+    let k = UpdateConstants(c, stepIndex: stepIndex)
+    var b = lo
+    while b < hi {
+        let e = min(hi, b + StepChunks.block)
+        if checkGrad { gradOK = gradOK && allFinite(grad + b, e - b) }
+        if commit {
+            _ = updateBlock(c, k, params, grad, slots, stride, b, e, scale, commit: true)
+            if zeroGrad { zeroFloats(grad + b, e - b) }
+        } else {
+            updateOK = updateBlock(c, k, params, grad, slots, stride, b, e, scale, commit: false) && updateOK
+        }
+        b = e
+    }
+    return (updateOK, gradOK)
+}
+
+/// The per-step scalars of the update (learning rate under the schedule, bias
+/// corrections, ...), computed once per chunk.
+struct UpdateConstants {
+    var lr: Double
+    var lrf, wd, mu, damp: Float
+    var stepSize, bc2Sqrt, shrink: Float
+    var first: Bool  // no step taken yet
+
+    init(_ c: OptimizerConfig, stepIndex: Int) {
+        first = stepIndex == 0
+        lr = c.learningRate(afterSteps: stepIndex)
+        lrf = Float(lr)
+        wd = Float(c.weightDecay)
+        mu = Float(c.momentum)
+        damp = 1 - Float(c.dampening)
+        stepSize = 0; bc2Sqrt = 1; shrink = 1
+        if c.kind == .adam || c.kind == .adamw {
+            let step = Double(stepIndex + 1)
+            stepSize = Float(lr / (1 - pow(c.beta1, step)))
+            bc2Sqrt = Float((1 - pow(c.beta2, step)).squareRoot())
+            shrink = Float(1 - lr * c.weightDecay)
+        }
+    }
+}
+
+/// The update of parameters lo ..< hi. Without `commit`, true when every value
+/// it would write is finite (an integer OR of exponent bits, which vectorizes
+/// where a float sum would be one serial chain).
+@inline(__always)
+private func updateBlock(_ c: OptimizerConfig, _ k: UpdateConstants, _ p: UnsafeMutablePointer<Float>,
+                         _ grad: UnsafePointer<Float>, _ slots: UnsafeMutablePointer<Float>, _ n: Int,
+                         _ lo: Int, _ hi: Int, _ scale: Float, commit: Bool) -> Bool {
     let slot0 = slots, slot1 = slots + n, slot2 = slots + 2 * n
-    // x * 0 is NaN exactly when x is NaN or Inf: one sum tells if all were finite.
-    var poison: Float = 0
+    // Bit 31 of (bits & exponent mask) + one exponent step is set exactly when the
+    // exponent is all ones: Inf or NaN.
+    var poison: UInt32 = 0
     @inline(__always) func put(_ dst: UnsafeMutablePointer<Float>, _ i: Int, _ v: Float) {
-        if commit { dst[i] = v } else { poison += v * 0 }
+        if commit { dst[i] = v } else { poison |= (v.bitPattern & 0x7f80_0000) &+ 0x0080_0000 }
     }
+    let lrf = k.lrf, wd = k.wd
     switch c.kind {
     case .sgd:
-        let mu = Float(c.momentum)
-        let damp = 1 - Float(c.dampening)
+        let mu = k.mu
+        let damp = k.damp
         if mu == 0 {
-            for i in 0..<n {
-                var g = grad[i] * scale
-                if wd != 0 { g += wd * p[i] }
-                put(p, i, p[i] - lrf * g)
+            if wd == 0 {
+                for i in lo..<hi { put(p, i, p[i] - lrf * (grad[i] * scale)) }
+            } else {
+                for i in lo..<hi {
+                    let g = grad[i] * scale + wd * p[i]
+                    put(p, i, p[i] - lrf * g)
+                }
             }
         } else {
-            let first = stepIndex == 0
-            for i in 0..<n {
+            let first = k.first
+            let nesterov = c.nesterov
+            for i in lo..<hi {
                 var g = grad[i] * scale
                 if wd != 0 { g += wd * p[i] }
                 // PyTorch: the momentum buffer starts as the first gradient itself.
                 let b = first ? g : mu * slot0[i] + damp * g
-                let d = c.nesterov ? g + mu * b : b
+                let d = nesterov ? g + mu * b : b
                 put(slot0, i, b)
                 put(p, i, p[i] - lrf * d)
             }
         }
     case .adam, .adamw:
-        let step = Double(stepIndex + 1)
         let b2 = Float(c.beta2)
         let w1 = Float(1 - c.beta1), w2 = Float(1 - c.beta2)
-        let stepSize = Float(lr / (1 - pow(c.beta1, step)))
-        let bc2Sqrt = Float((1 - pow(c.beta2, step)).squareRoot())
+        let stepSize = k.stepSize
+        let bc2Sqrt = k.bc2Sqrt
         let eps = Float(c.eps)
         let decoupled = c.kind == .adamw
-        let shrink = Float(1 - lr * c.weightDecay)
-        for i in 0..<n {
+        let shrink = k.shrink
+        let amsgrad = c.amsgrad
+        for i in lo..<hi {
             var g = grad[i] * scale
             var w = p[i]
             if decoupled {
@@ -382,7 +510,7 @@ func optimizerStep(_ c: OptimizerConfig, params p: UnsafeMutablePointer<Float>, 
             put(slot0, i, m)
             put(slot1, i, v)
             var vhat = v
-            if c.amsgrad {
+            if amsgrad {
                 vhat = max(slot2[i], v)
                 put(slot2, i, vhat)
             }
@@ -392,10 +520,10 @@ func optimizerStep(_ c: OptimizerConfig, params p: UnsafeMutablePointer<Float>, 
     case .rmsprop:
         let a = Float(c.alpha), wa = Float(1 - c.alpha)
         let eps = Float(c.eps)
-        let mu = Float(c.momentum)
+        let mu = k.mu
         let buf: UnsafeMutablePointer<Float>? = mu != 0 ? slot1 : nil
         let gavg: UnsafeMutablePointer<Float>? = c.centered ? (mu != 0 ? slot2 : slot1) : nil
-        for i in 0..<n {
+        for i in lo..<hi {
             var g = grad[i] * scale
             if wd != 0 { g += wd * p[i] }
             let sq = slot0[i] * a + wa * g * g
@@ -419,20 +547,20 @@ func optimizerStep(_ c: OptimizerConfig, params p: UnsafeMutablePointer<Float>, 
     case .rprop:
         let prev = slot0, size = slot1
         let up = Float(c.etaPlus), down = Float(c.etaMinus)
-        let lo = Float(c.stepMin), hi = Float(c.stepMax)
+        let lo2 = Float(c.stepMin), hi2 = Float(c.stepMax)
         // torch: prev starts at zero, every step size at lr.
-        let first = stepIndex == 0
+        let first = k.first
         let initial = Float(c.lr)
-        for i in 0..<n {
+        for i in lo..<hi {
             var g = grad[i] * scale
             let s = g * (first ? 0 : prev[i])
             let factor: Float = s > 0 ? up : (s < 0 ? down : 1)
-            let st = min(max((first ? initial : size[i]) * factor, lo), hi)
+            let st = min(max((first ? initial : size[i]) * factor, lo2), hi2)
             put(size, i, st)
             if s < 0 { g = 0 }  // after a sign change, skip this update
             if g > 0 { put(p, i, p[i] - st) } else if g < 0 { put(p, i, p[i] + st) }
             put(prev, i, g)
         }
     }
-    return poison == 0
+    return poison & 0x8000_0000 == 0
 }

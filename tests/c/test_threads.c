@@ -54,6 +54,84 @@ static void same_results_any_thread_count(void)
     swann_destroy(two);
 }
 
+/* A net large enough that swann_step runs on the pool (225k parameters, several
+ * chunks): with clip_norm (a global norm summed across chunks) and momentum, the
+ * parameters stay identical to one thread's; a refused step on the pool changes
+ * nothing, optimizer state included (later steps still match a net that never
+ * saw the refused step). */
+static const char *step_spec(int threads, const char *opt, char *buf, size_t cap)
+{
+    snprintf(buf, cap, "{\"input\": 300, \"layers\": [{\"units\": 520, \"activation\": \"relu\"},"
+             " {\"units\": 130, \"activation\": \"tanh\"}, {\"units\": 10, \"activation\": \"softmax\"}],"
+             " \"loss\": \"cross_entropy\", \"optimizer\": %s, \"seed\": 7, \"threads\": %d}", opt, threads);
+    return buf;
+}
+
+static void parallel_step_any_thread_count(void)
+{
+    enum { B = 64, IN = 300, OUT = 10, NETS = 3 };
+    static const char *opts[] = {
+        "{\"type\": \"sgd\", \"lr\": 0.1, \"momentum\": 0.9, \"nesterov\": true, \"clip_norm\": 0.05}",
+        "{\"type\": \"adamw\", \"lr\": 0.01, \"amsgrad\": true, \"clip_norm\": 0.1}",
+        "{\"type\": \"sgd\", \"lr\": 0.5, \"momentum\": 0.9, \"weight_decay\": 10}",
+    };
+    static float x[B * IN], d[B * OUT], keep_p[200000 + 100000], keep_g[200000 + 100000];
+    uint64_t rng = 23;
+    for (int i = 0; i < B * IN; i++) x[i] = (float)rng_uniform(&rng, -1, 1);
+    memset(d, 0, sizeof d);
+    for (int r = 0; r < B; r++) d[r * OUT + (r * 3) % OUT] = 1;
+    for (int o = 0; o < 3; o++) {
+        /* net[0]: 1 thread, net[1]: 2 threads, net[2]: 2 threads, sees a refused step */
+        swann_net *net[NETS] = {0};
+        char s[640];
+        int made = 1;
+        for (int k = 0; k < NETS; k++)
+            made &= swann_create(step_spec(k == 0 ? 1 : 2, opts[o], s, sizeof s), B, NULL, 0, &net[k]) == SWANN_OK;
+        CHECK(made, "create three nets with a large parameter count");
+        if (!made) { for (int k = 0; k < NETS; k++) swann_destroy(net[k]); continue; }
+        float *p[NETS], *g[NETS];
+        size_t n = 0;
+        for (int k = 0; k < NETS; k++) { swann_params(net[k], &p[k], &n); swann_grads(net[k], &g[k], &n); }
+        int ok = n > 65536 && n <= sizeof keep_p / sizeof keep_p[0];
+        for (int step = 0; step < 6 && ok; step++) {
+            for (int k = 0; k < NETS; k++) {
+                if (!net[k]) continue;
+                ok &= swann_forward(net[k], x + (step % 2) * 7, B - step, NULL) == SWANN_OK;
+                ok &= swann_backward(net[k], d, NULL, NULL) == SWANN_OK;
+            }
+            if (step == 3) {
+                /* one huge parameter in the last chunk: its update (or weight decay's)
+                 * would overflow; the whole step is refused, on the pool */
+                memcpy(keep_p, p[2], n * sizeof(float));
+                memcpy(keep_g, g[2], n * sizeof(float));
+                float was = p[2][n - 3];
+                p[2][n - 3] = 3e38f;
+                keep_p[n - 3] = 3e38f;
+                swann_status st = swann_step(net[2]);
+                if (o == 2) {
+                    ok &= st == SWANN_E_NUMERIC;
+                    ok &= memcmp(keep_p, p[2], n * sizeof(float)) == 0 && memcmp(keep_g, g[2], n * sizeof(float)) == 0;
+                    p[2][n - 3] = was;
+                    CHECK(ok, "a refused step on the pool leaves parameters and gradients unchanged");
+                } else {
+                    /* clipping and Adam keep it finite: this one is taken; undo for the compare */
+                    ok &= st == SWANN_OK;
+                    swann_destroy(net[2]);
+                    net[2] = NULL;
+                }
+            }
+            for (int k = 0; k < NETS; k++)
+                if (net[k]) ok &= swann_step(net[k]) == SWANN_OK;
+            ok &= memcmp(p[0], p[1], n * sizeof(float)) == 0;
+            if (net[2]) ok &= memcmp(p[0], p[2], n * sizeof(float)) == 0;
+        }
+        char what[200];
+        snprintf(what, sizeof what, "large net, parameters identical with 1 and 2 threads over 6 steps: %.40s", opts[o]);
+        CHECK(ok, what);
+        for (int k = 0; k < NETS; k++) swann_destroy(net[k]);
+    }
+}
+
 static void bad_thread_counts(void)
 {
     char s[512];
@@ -81,6 +159,7 @@ int main(void)
 {
     check_init("test_threads");
     RUN_GROUP(same_results_any_thread_count);
+    RUN_GROUP(parallel_step_any_thread_count);
     RUN_GROUP(bad_thread_counts);
     return check_finish();
 }

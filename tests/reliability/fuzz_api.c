@@ -147,10 +147,31 @@ static struct {
     int taint;              /* parameters or gradients may be extreme or non-finite */
     int ever_taint;         /* optimizer state may be too (stateful optimizers) */
     double lr;
+    double base_lr;         /* the last rate set_lr accepted; < 0: none yet (the spec's) */
     int saved;              /* a model file of this net exists */
     int saved_clean;        /* ... and its values were all ordinary */
     float *saved_params;
+    char saved_spec[4096];  /* spec_json of the net when it was saved (its "lr" is the rate set then) */
+    char cur_spec[4096];    /* what spec_json must give now: canon with set_lr's "lr" */
 } S;
+
+/* S.cur_spec for a base rate (< 0: the spec's own): a probe net of the same spec
+ * (created once per input) given the same set_lr. set_lr changes only "lr". */
+static swann_net *PROBE;
+
+static void expect_spec(double base_lr)
+{
+    size_t need;
+    if (base_lr < 0) {
+        snprintf(S.cur_spec, sizeof S.cur_spec, "%s", canon[S.si]);
+        return;
+    }
+    if (!PROBE || swann_set_lr(PROBE, base_lr) != SWANN_OK ||
+        swann_spec_json(PROBE, S.cur_spec, sizeof S.cur_spec, &need) != SWANN_OK) {
+        fprintf(stderr, "expect_spec: probe net failed: %s\n", swann_last_error());
+        abort();
+    }
+}
 
 static swann_net *pick_net(fz_reader *r, int *valid)
 {
@@ -363,7 +384,10 @@ static void op_lr(fz_reader *r)
         swann_status st = swann_set_lr(n, lr);
         int lv = isfinite(lr) && lr >= 0 && lr <= 1e6;
         fz_expect("set_lr", st, (nv && lv) ? SM(SWANN_OK) : SM(SWANN_E_ARG), before);
-        if (st == SWANN_OK) S.lr = lr;
+        if (st == SWANN_OK) {
+            S.lr = S.base_lr = lr;
+            expect_spec(lr);
+        }
     } else {
         int pnull = fz_pick(r, 4) == 0;
         double got = -1;
@@ -417,7 +441,7 @@ static void op_spec_json(fz_reader *r)
 {
     int nv;
     swann_net *n = pick_net(r, &nv);
-    size_t need = strlen(canon[S.si]) + 1;
+    size_t need = strlen(S.cur_spec) + 1;
     size_t cap;
     switch (fz_pick(r, 5)) {
     case 0: cap = 0; break;
@@ -439,7 +463,7 @@ static void op_spec_json(fz_reader *r)
     else allowed = SM(SWANN_OK) | (nnull ? SM(SWANN_E_ARG) : 0);
     fz_expect("spec_json", st, allowed, before);
     if (nv && !nnull && needed != need) fz_fail("spec_json: needed %zu, expected %zu", needed, need);
-    if (st == SWANN_OK && strcmp(buf, canon[S.si]) != 0) fz_fail("spec_json changed: %s", buf);
+    if (st == SWANN_OK && strcmp(buf, S.cur_spec) != 0) fz_fail("spec_json changed: %s", buf);
     if (st != SWANN_OK && buf)
         for (size_t i = 0; i < (real ? real : 1); i++)
             if ((unsigned char)buf[i] != 0x5a) fz_fail("spec_json failed but wrote into buf at %zu", i);
@@ -481,6 +505,8 @@ static void op_save(fz_reader *r)
         S.saved = 1;
         S.saved_clean = !S.ever_taint;
         memcpy(S.saved_params, S.pview, S.params * sizeof(float));
+        size_t need = 0;
+        if (swann_spec_json(n, S.saved_spec, sizeof S.saved_spec, &need) != SWANN_OK) fz_fail("spec_json after save");
     }
 }
 
@@ -545,8 +571,8 @@ static void op_load(fz_reader *r, int size_only)
             fz_fail("the loaded parameters differ from the saved ones");
         char spec[4096];
         size_t need2;
-        if (swann_spec_json(got, spec, sizeof spec, &need2) != SWANN_OK || strcmp(spec, canon[S.si]) != 0)
-            fz_fail("the loaded net's spec differs");
+        if (swann_spec_json(got, spec, sizeof spec, &need2) != SWANN_OK || strcmp(spec, S.saved_spec) != 0)
+            fz_fail("the loaded net's spec differs from the saved net's");
         swann_destroy(got);
     }
     if (a >= 2) free(a == 2 ? (char *)arena - 8 : arena);
@@ -653,7 +679,8 @@ static void restore(void)
     if (swann_zero_grad(S.net) != SWANN_OK) fz_fail("restore: zero_grad");
     S.T = 0;
     if (swann_set_lr(S.net, 0.05) != SWANN_OK) fz_fail("restore: set_lr");
-    S.lr = 0.05;
+    S.lr = S.base_lr = 0.05;
+    expect_spec(0.05);
     S.taint = S.ever_taint && !S.spec->stateless;
 }
 
@@ -682,10 +709,11 @@ static void train3(swann_net *n, int strict, uint64_t seed)
 
 static void finish(void)
 {
-    /* the net still reports itself */
+    /* the net still reports itself: the spec it was created with, but for the
+     * "lr" set_lr wrote */
     char spec[4096];
     size_t need;
-    if (swann_spec_json(S.net, spec, sizeof spec, &need) != SWANN_OK || strcmp(spec, canon[S.si]) != 0)
+    if (swann_spec_json(S.net, spec, sizeof spec, &need) != SWANN_OK || strcmp(spec, S.cur_spec) != 0)
         fz_fail("after the sequence the spec differs");
     if (swann_input_size(S.net) != S.in || swann_param_count(S.net) != S.params) fz_fail("sizes changed");
     if (swann_set_threads(S.net, 1) != SWANN_OK) fz_fail("set_threads(1) refused");
@@ -804,6 +832,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     double lr;
     swann_get_lr(S.net, &lr);
     S.lr = lr;
+    S.base_lr = -1;
+    if (swann_create(canon[S.si], 1, NULL, 0, &PROBE) != SWANN_OK) fz_fail("probe create");
+    expect_spec(-1);
     if (getenv("FUZZ_TRACE")) fprintf(stderr, "spec %zu max_batch %zu host arena %d\n", S.si, S.mb, host);
 
     for (int ops = 0; r.i < r.n && ops < 256; ops++) {
@@ -835,5 +866,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     free(S.junk);
     free(S.init_params);
     free(S.saved_params);
+    swann_destroy(PROBE);
+    PROBE = NULL;
     return 0;
 }

@@ -388,12 +388,12 @@ enum Gemm {
         }
     }
 
-    /// dst[t * ldd + r] = src[r * lds + t] for r, t in 0..<8: an 8 x 8 transpose in
-    /// registers, as three rounds of even/odd deinterleaving of row pairs.
+    /// Transposes the 8 x 8 block held in r0 ... r7 (row t becomes column t): three
+    /// rounds of even/odd deinterleaving of row pairs.
     @inline(__always)
-    static func transpose8(_ src: UnsafePointer<Float>, _ lds: Int, _ dst: UnsafeMutablePointer<Float>, _ ldd: Int) {
-        var r0 = load8(src), r1 = load8(src + lds), r2 = load8(src + 2 * lds), r3 = load8(src + 3 * lds)
-        var r4 = load8(src + 4 * lds), r5 = load8(src + 5 * lds), r6 = load8(src + 6 * lds), r7 = load8(src + 7 * lds)
+    static func transposeInRegisters(_ r0: inout SIMD8<Float>, _ r1: inout SIMD8<Float>, _ r2: inout SIMD8<Float>,
+                                     _ r3: inout SIMD8<Float>, _ r4: inout SIMD8<Float>, _ r5: inout SIMD8<Float>,
+                                     _ r6: inout SIMD8<Float>, _ r7: inout SIMD8<Float>) {
         for _ in 0..<3 {
             let e0 = SIMD8(lowHalf: r0.evenHalf, highHalf: r1.evenHalf), o0 = SIMD8(lowHalf: r0.oddHalf, highHalf: r1.oddHalf)
             let e1 = SIMD8(lowHalf: r2.evenHalf, highHalf: r3.evenHalf), o1 = SIMD8(lowHalf: r2.oddHalf, highHalf: r3.oddHalf)
@@ -401,6 +401,15 @@ enum Gemm {
             let e3 = SIMD8(lowHalf: r6.evenHalf, highHalf: r7.evenHalf), o3 = SIMD8(lowHalf: r6.oddHalf, highHalf: r7.oddHalf)
             r0 = e0; r1 = e1; r2 = e2; r3 = e3; r4 = o0; r5 = o1; r6 = o2; r7 = o3
         }
+    }
+
+    /// dst[t * ldd + r] = src[r * lds + t] for r, t in 0..<8: an 8 x 8 transpose in
+    /// registers (`transposeInRegisters`).
+    @inline(__always)
+    static func transpose8(_ src: UnsafePointer<Float>, _ lds: Int, _ dst: UnsafeMutablePointer<Float>, _ ldd: Int) {
+        var r0 = load8(src), r1 = load8(src + lds), r2 = load8(src + 2 * lds), r3 = load8(src + 3 * lds)
+        var r4 = load8(src + 4 * lds), r5 = load8(src + 5 * lds), r6 = load8(src + 6 * lds), r7 = load8(src + 7 * lds)
+        transposeInRegisters(&r0, &r1, &r2, &r3, &r4, &r5, &r6, &r7)
         store8(r0, dst); store8(r1, dst + ldd); store8(r2, dst + 2 * ldd); store8(r3, dst + 3 * ldd)
         store8(r4, dst + 4 * ldd); store8(r5, dst + 5 * ldd); store8(r6, dst + 6 * ldd); store8(r7, dst + 7 * ldd)
     }
@@ -412,13 +421,7 @@ enum Gemm {
     static func packA6x8(_ src: UnsafePointer<Float>, _ lds: Int, _ dst: UnsafeMutablePointer<Float>) {
         var r0 = load8(src), r1 = load8(src + lds), r2 = load8(src + 2 * lds), r3 = load8(src + 3 * lds)
         var r4 = load8(src + 4 * lds), r5 = load8(src + 5 * lds), r6 = SIMD8<Float>(), r7 = SIMD8<Float>()
-        for _ in 0..<3 {
-            let e0 = SIMD8(lowHalf: r0.evenHalf, highHalf: r1.evenHalf), o0 = SIMD8(lowHalf: r0.oddHalf, highHalf: r1.oddHalf)
-            let e1 = SIMD8(lowHalf: r2.evenHalf, highHalf: r3.evenHalf), o1 = SIMD8(lowHalf: r2.oddHalf, highHalf: r3.oddHalf)
-            let e2 = SIMD8(lowHalf: r4.evenHalf, highHalf: r5.evenHalf), o2 = SIMD8(lowHalf: r4.oddHalf, highHalf: r5.oddHalf)
-            let e3 = SIMD8(lowHalf: r6.evenHalf, highHalf: r7.evenHalf), o3 = SIMD8(lowHalf: r6.oddHalf, highHalf: r7.oddHalf)
-            r0 = e0; r1 = e1; r2 = e2; r3 = e3; r4 = o0; r5 = o1; r6 = o2; r7 = o3
-        }
+        transposeInRegisters(&r0, &r1, &r2, &r3, &r4, &r5, &r6, &r7)
         // Column t is r_t (values 0..<6 wanted): each 8-wide store spills two
         // values that the next store overwrites; the last stores six.
         store8(r0, dst); store8(r1, dst + 6); store8(r2, dst + 12); store8(r3, dst + 18)

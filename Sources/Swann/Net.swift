@@ -52,6 +52,19 @@ struct NetHeader {
     var lastBatch: Int      // rows of the last successful forward; 0 = none yet
     var accumulated: Int    // T: rows whose gradients are summed in grads
     var steps: Int          // optimizer steps taken
+    /// The gradient buffer still holds the sums of a finished step (or of a
+    /// swann_zero_grad): they count as zero, and the next backward writes its
+    /// sums over them instead of adding, so a step neither zeroes the buffer
+    /// nor makes the next backward read it. Never set once `gradsShared`.
+    var gradsStale = false
+    /// The host has the buffer's address (swann_grads): from then on it holds
+    /// the true sums at all times, zeroed eagerly by step and zero_grad.
+    var gradsShared = false
+    /// The host has the parameters' address (swann_params) and may have written
+    /// anything there. Until then every parameter is known finite (initialized,
+    /// loaded and updated only through checks), which lets a plain SGD step prove
+    /// its update finite from the gradient alone.
+    var paramsShared = false
 }
 
 /// Where each buffer of a net goes in its arena. Computed identically by

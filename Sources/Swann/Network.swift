@@ -83,6 +83,8 @@ extension Net {
         var cur = floats(h.scratch0), other = floats(h.scratch1)
         let work = engine
         let gw = grads
+        // After a step the buffer's old sums count as zero: write over them.
+        let add = !h.gradsStale
         var k = h.layerCount - 1
         while k >= 0 {
             let l = layers[k]
@@ -95,8 +97,9 @@ extension Net {
             Gemm.multiply(m: l.fanOut, n: l.fanIn, k: batch,
                           a: cur, lda: l.fanOut, transA: true,
                           b: prev, ldb: l.fanIn, transB: false,
-                          c: gW, ldc: l.fanIn, accumulate: true, engine: work)
+                          c: gW, ldc: l.fanIn, accumulate: add, engine: work)
             let gb = gw + (l.bias - h.params) / MemoryLayout<Float>.stride
+            if !add { zeroFloats(gb, l.fanOut) }
             for r in 0..<batch {
                 let row = cur + r * l.fanOut
                 for j in 0..<l.fanOut { gb[j] += row[j] }
@@ -112,6 +115,7 @@ extension Net {
         }
         if let dx { copyFloats(dx, cur, batch * h.inputSize) }
         header.pointee.accumulated += batch
+        header.pointee.gradsStale = false
     }
 
     /// The update: the optimizer applied to grad Err / T, then gradients and T zeroed.
@@ -121,13 +125,17 @@ extension Net {
     /// run on the pool when the net is large: the gradient norm (with clip_norm
     /// only), a dry run that checks the gradient and that every new parameter and
     /// state value would be finite (a step that fails it changes nothing), then
-    /// the update itself, which zeroes each block of the gradient once used.
+    /// the update itself. The gradient then counts as zero: the next backward
+    /// writes over it (`gradsStale`), or, once the host has the buffer's address,
+    /// the update zeroes each block of it once used.
     func step(rows: Int? = nil) -> Status {
         let h = header.pointee
         let t = rows ?? h.accumulated
         guard t > 0 else {
             return Failure("step: no gradients accumulated (call swann_backward first)").status(.state)
         }
+        // A data-parallel step with no backward since the last one: the gradient is zero.
+        if h.gradsStale { materializeZeroGrads() }
         let n = h.paramCount
         let chunks = StepChunks.of(n)
         let clip = h.optimizer.clipNorm > 0
@@ -138,6 +146,7 @@ extension Net {
             withUnsafeMutablePointer(to: &flagStore) { fp in
                 var job = StepJob(config: h.optimizer, params: params, grads: grads, slots: slots, count: n,
                                   chunkSize: chunks.size, stepIndex: h.steps, scale: 1 / Float(t), phase: clip ? 0 : 1,
+                                  zeroGrad: h.gradsShared,
                                   sums: UnsafeMutableRawPointer(sp).assumingMemoryBound(to: Double.self),
                                   flags: UnsafeMutableRawPointer(fp).assumingMemoryBound(to: UInt8.self))
                 return step(&job, chunks: chunks, t: t, clip: clip)
@@ -158,7 +167,24 @@ extension Net {
             gradOK = sum.isFinite  // finite exactly when every gradient value is
             job.scale = clippedScale(h.optimizer, t: t, sumSquares: sum)
         }
-        if gradOK {
+        // Plain SGD on parameters known finite: p - lr * (g * scale) is finite when
+        // every g is and lr * scale * max|g| <= 2^100 (then |p - b| stays below
+        // FLT_MAX + ulp(FLT_MAX) / 2 and rounds to a finite value), so a pass over
+        // the gradient alone replaces the dry run over parameters and gradient.
+        var proven = false
+        let c = h.optimizer
+        if gradOK && !h.paramsShared && c.kind == .sgd && c.momentum == 0 && c.weightDecay == 0 {
+            job.phase = 3
+            StepJob.run(&job, chunks: chunks.count, pool: pool)
+            var largest = 0.0
+            for k in 0..<chunks.count {
+                gradOK = gradOK && job.flags[k] & 2 == 0
+                largest = max(largest, job.sums[k])
+            }
+            let lr = Double(Float(c.learningRate(afterSteps: h.steps)))
+            proven = gradOK && abs(lr) * largest.squareRoot() * Double(job.scale) * (1 + 0x1p-20) <= 0x1p100
+        }
+        if gradOK && !proven {
             job.phase = 1
             StepJob.run(&job, chunks: chunks.count, pool: pool)
             for k in 0..<chunks.count {
@@ -179,14 +205,33 @@ extension Net {
         job.phase = 2
         StepJob.run(&job, chunks: chunks.count, pool: pool)
         header.pointee.accumulated = 0
+        if !h.gradsShared { header.pointee.gradsStale = true }
         // The count saturates at 2^53, the largest step a model file may hold.
         if h.steps < 1 << 53 { header.pointee.steps += 1 }
         return .ok
     }
 
     func zeroGrad() {
-        zeroFloats(grads, header.pointee.paramCount)
+        if header.pointee.gradsShared {
+            zeroFloats(grads, header.pointee.paramCount)
+        } else {
+            header.pointee.gradsStale = true
+        }
         header.pointee.accumulated = 0
+    }
+
+    /// Zeroes a stale gradient buffer, so that it holds what it counts as.
+    func materializeZeroGrads() {
+        zeroFloats(grads, header.pointee.paramCount)
+        header.pointee.gradsStale = false
+    }
+
+    /// The gradient buffer, for a host that reads or writes it in place: from now on
+    /// it always holds the true sums (zeroed eagerly after a step).
+    func shareGrads() -> UnsafeMutablePointer<Float> {
+        if header.pointee.gradsStale { materializeZeroGrads() }
+        header.pointee.gradsShared = true
+        return grads
     }
 }
 
@@ -200,9 +245,10 @@ struct StepJob {
     var params, grads, slots: UnsafeMutablePointer<Float>
     var count, chunkSize, stepIndex: Int
     var scale: Float
-    var phase: Int  // 0: gradient norm, 1: dry run and gradient check, 2: update
-    var sums: UnsafeMutablePointer<Double>  // phase 0: per chunk, the sum of squares of grad / T
-    var flags: UnsafeMutablePointer<UInt8>  // phase 1: per chunk, 1 = update not finite, 2 = gradient not finite
+    var phase: Int  // 0: gradient norm, 1: dry run and gradient check, 2: update, 3: gradient's max g^2
+    var zeroGrad: Bool  // phase 2 zeroes each block of the gradient once used
+    var sums: UnsafeMutablePointer<Double>  // per chunk: phase 0 the sum of squares of grad / T, phase 3 max grad^2
+    var flags: UnsafeMutablePointer<UInt8>  // per chunk: phase 1 1 = update not finite, 2 = gradient not finite; phase 3 2 = gradient not finite
 
     static func run(_ job: inout StepJob, chunks: Int, pool: UnsafeMutablePointer<cs_pool>?) {
         guard let pool else {
@@ -230,10 +276,15 @@ struct StepJob {
                                    stride: n, from: lo, to: hi, scale: jp.pointee.scale,
                                    stepIndex: jp.pointee.stepIndex, commit: false, zeroGrad: false, checkGrad: true)
             jp.pointee.flags[k] = (r.update ? 0 : 1) | (r.grad ? 0 : 2)
+        case 3:
+            let m = finiteMaxSquare(grads + lo, hi - lo)
+            jp.pointee.sums[k] = Double(m ?? 0)
+            jp.pointee.flags[k] = m == nil ? 2 : 0
         default:
             _ = optimizerChunk(jp.pointee.config, params: jp.pointee.params, grad: grads, slots: jp.pointee.slots,
                                stride: n, from: lo, to: hi, scale: jp.pointee.scale,
-                               stepIndex: jp.pointee.stepIndex, commit: true, zeroGrad: true, checkGrad: false)
+                               stepIndex: jp.pointee.stepIndex, commit: true, zeroGrad: jp.pointee.zeroGrad,
+                               checkGrad: false)
         }
     }
 }

@@ -182,7 +182,12 @@ swann_status swann_get_lr(const swann_net *net, double *lr);
 swann_status swann_set_threads(swann_net *net, size_t threads);
 
 /* Flat views into the arena, layer by layer, weight (row-major [out, in]) then
- * bias. The host may read and write them in place; valid until destroy. */
+ * bias. The host may read and write them in place; valid until destroy.
+ * Handing out an address costs a little speed from then on, so ask only when
+ * the buffer is needed: after swann_grads, each step zeroes the gradient buffer
+ * (otherwise the next backward writes over it, and the buffer reads as zero
+ * whenever the host asks); after swann_params, each plain SGD step checks every
+ * new parameter value (otherwise one pass over the gradient proves them finite). */
 swann_status swann_params(swann_net *net, float **data, size_t *count);
 swann_status swann_grads(swann_net *net, float **data, size_t *count);
 

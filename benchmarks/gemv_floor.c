@@ -6,8 +6,9 @@
  * weights sit in (L2 here), not by arithmetic. This program times plain AVX2/FMA
  * matrix-vector products y = W x for W of 784 columns and 8 .. 256 rows (24 KiB to
  * 784 KiB), in two loop shapes (eight rows at a time sharing each x load, as swann's
- * rowDots; four rows two vectors deep), and prints microseconds per product and the
- * bandwidth they reach. No swann inside: it is the bound any implementation meets.
+ * rowDots; four rows two vectors deep) and a loop that only reads the weights, and
+ * prints microseconds per pass and the bandwidth reached. No swann inside: it is the
+ * bound any implementation meets.
  *
  *   cc -O3 -march=haswell benchmarks/gemv_floor.c -o build/gemv_floor && build/gemv_floor
  * (-O3: at -O2 gcc keeps the accumulator arrays in memory and measures itself, not the cache)
@@ -72,6 +73,22 @@ __attribute__((noinline)) static void rows4x2(const float *x, const float *w, fl
     }
 }
 
+/* No product at all: only the loads of the weights, four independent sums (the
+ * bound on any loop that reads the matrix once; x and y are not touched). */
+__attribute__((noinline)) static void read_only(const float *x, const float *w, float *y, int n)
+{
+    (void)x;
+    __m256 s0 = _mm256_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
+    size_t total = (size_t)n * K;
+    for (size_t i = 0; i + 32 <= total; i += 32) {
+        s0 = _mm256_add_ps(s0, _mm256_loadu_ps(w + i));
+        s1 = _mm256_add_ps(s1, _mm256_loadu_ps(w + i + 8));
+        s2 = _mm256_add_ps(s2, _mm256_loadu_ps(w + i + 16));
+        s3 = _mm256_add_ps(s3, _mm256_loadu_ps(w + i + 24));
+    }
+    y[0] = hsum(_mm256_add_ps(_mm256_add_ps(s0, s1), _mm256_add_ps(s2, s3)));
+}
+
 static int cmp(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
@@ -104,12 +121,14 @@ int main(void)
     if (!w) return 1;
     for (size_t i = 0; i < (size_t)256 * K; i++) w[i] = (float)(i % 13) * 0.01f;
     for (int i = 0; i < K; i++) x[i] = (float)i * 0.001f;
-    printf("| W (784 columns) | KiB | rows8 us | rows8 GB/s | rows4x2 us | rows4x2 GB/s |\n|---|---|---|---|---|---|\n");
+    printf("| W (784 columns) | KiB | rows8 us | rows8 GB/s | rows4x2 us | rows4x2 GB/s | read only us | read only GB/s |\n"
+           "|---|---|---|---|---|---|---|---|\n");
     for (int i = 0; i < 5; i++) {
         int n = rows[i];
         double kib = n * K * 4 / 1024.0, a = time_us(rows8, x, w, y, n), b = time_us(rows4x2, x, w, y, n);
-        printf("| %d x 784 | %.0f | %.2f | %.0f | %.2f | %.0f |\n", n, kib, a, n * K * 4 / a / 1e3, b,
-               n * K * 4 / b / 1e3);
+        double c = time_us(read_only, x, w, y, n);
+        printf("| %d x 784 | %.0f | %.2f | %.0f | %.2f | %.0f | %.2f | %.0f |\n", n, kib, a, n * K * 4 / a / 1e3, b,
+               n * K * 4 / b / 1e3, c, n * K * 4 / c / 1e3);
     }
     free(w);
     return 0;

@@ -74,9 +74,9 @@ static void free_pair(struct pair *p)
     swann_destroy(p->b);
 }
 
-/* A's parameters, read without asking for A's address: through a saved file would
- * be slow; swann_spec_json does not carry them. So compare through forward outputs
- * on every step, and bit for bit through swann_params only at the end. */
+/* Net A's parameters cannot be read during a case without handing out their
+ * address (which would put A on B's paths), so the nets' outputs are compared after
+ * every step, and the parameters bit for bit only at the end (final_compare). */
 static int same_outputs(struct pair *p, const float *x)
 {
     float ya[B * OUT], yb[B * OUT];

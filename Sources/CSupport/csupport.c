@@ -235,6 +235,11 @@ void cs_tensor_name(char out[128], int64_t layer, int is_bias, const char *slot)
 /* ---- worker threads ------------------------------------------------------------ */
 
 enum { CS_SPIN = 4000 };  /* ~10-50 us of polling before a worker sleeps */
+/* Going solo (cs_pool_run): the evidence needed, the window it decays over, and
+ * how long a solo spell lasts. */
+#define CS_EVIDENCE_NS 5000000ull
+#define CS_WINDOW_NS 20000000ull
+#define CS_SOLO_NS 100000000ull
 
 static inline void cs_relax(void) {
 #if defined(__x86_64__) || defined(__i386__)
@@ -330,6 +335,7 @@ void cs_pool_run(cs_pool *pool, cs_chunk_fn fn, void *ctx, int64_t chunks) {
      * of the old word, run it, and count it in `done` of the new job: a chunk
      * run twice, and `done` past `total`, which never ends the wait below.)
      * The release store of `total` publishes the new word before it. */
+    uint64_t t0 = cs_now_ns();
     __atomic_store_n(&pool->work, (uint64_t)gen << 32, __ATOMIC_RELEASE);
     pool->fn = fn;
     pool->ctx = ctx;
@@ -337,7 +343,6 @@ void cs_pool_run(cs_pool *pool, cs_chunk_fn fn, void *ctx, int64_t chunks) {
     __atomic_store_n(&pool->total, (uint32_t)chunks, __ATOMIC_RELEASE);
     __atomic_store_n(&pool->gen, gen, __ATOMIC_RELEASE);
     cs_futex_wake(&pool->gen, INT_MAX);
-    uint64_t t0 = cs_now_ns();
     cs_pool_work(pool, gen, 0);
     uint64_t t1 = cs_now_ns();
     /* Wait only for chunks that others still hold; a worker that never woke up
@@ -349,24 +354,26 @@ void cs_pool_run(cs_pool *pool, cs_chunk_fn fn, void *ctx, int64_t chunks) {
         else cs_futex_wait(&pool->done, d);
     }
     /* A worker holding a chunk while the OS runs someone else on its core makes
-     * the caller wait. Three such runs in a row: the next 64 products run solo,
-     * then the pool tries again. */
-    uint64_t waited = cs_now_ns() - t1;
-    if (waited * 4 > t1 - t0) {
-        if (++pool->strikes >= 3) {
-            pool->strikes = 0;
-            pool->solo = 64;
-        }
-    } else if (pool->strikes > 0) {
-        pool->strikes--;
+     * the caller wait. When waiting is over a quarter of the last 5-20 ms of
+     * jobs, products run solo for the next 100 ms, then the pool tries again. */
+    uint64_t t2 = cs_now_ns();
+    pool->wait_ns += t2 - t1;
+    pool->busy_ns += t2 - t0;
+    if (pool->busy_ns > CS_WINDOW_NS) {
+        pool->wait_ns /= 2;
+        pool->busy_ns /= 2;
+    }
+    if (pool->busy_ns >= CS_EVIDENCE_NS && pool->wait_ns * 4 > pool->busy_ns) {
+        pool->solo_until = t2 + CS_SOLO_NS;
+        pool->wait_ns = pool->busy_ns = 0;
     }
 }
 
 int cs_pool_use(cs_pool *pool) {
     if (pool->active == 0) return 0;
-    if (pool->solo > 0) {
-        pool->solo--;
-        return 0;
+    if (pool->solo_until != 0) {
+        if (cs_now_ns() < pool->solo_until) return 0;
+        pool->solo_until = 0;
     }
     return 1;
 }

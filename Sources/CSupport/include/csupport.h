@@ -57,10 +57,14 @@ typedef struct cs_pool {
     uint32_t active;        /* workers that take part (set_threads) */
     cs_chunk_fn fn;
     void *ctx;
-    /* Graceful degradation: when the caller keeps waiting on workers the OS is
-     * not running (another process holds their core), go solo for a while. */
-    uint32_t strikes;       /* recent runs where waiting outweighed a quarter of the work */
-    uint32_t solo;          /* products still to run on the caller alone */
+    /* Graceful degradation: when the caller spends a quarter of its recent time
+     * in jobs waiting on workers the OS is not running (another process holds
+     * their core), go solo for a while. Weighed in time, over at least 5 ms of
+     * jobs: a count of late runs also counted tiny jobs, whose waits of a few
+     * microseconds (a wake-up, an uneven last chunk) are normal on an idle machine. */
+    uint64_t wait_ns;       /* recent time the caller waited on workers, decaying */
+    uint64_t busy_ns;       /* recent time in jobs, from publishing to the last chunk, decaying */
+    uint64_t solo_until;    /* CLOCK_MONOTONIC ns; until then every product runs on the caller */
     struct { struct cs_pool *pool; int index; } args[CS_POOL_MAX_WORKERS];
     unsigned long threads[CS_POOL_MAX_WORKERS];  /* pthread_t */
 } cs_pool;

@@ -84,8 +84,10 @@ enum Gemm {
                      c: c, ldc: ldc, accumulate: accumulate, work: engine.workspaces[0])
             return
         }
-        // About two chunks per thread, so a thread the OS delays holds back only
-        // part of the work. Split along N, A is packed once, by all the threads,
+        // About four chunks per thread, so a thread the OS delays (or a core the
+        // VM runs slower) holds back only a small part of the work: with two, W4's
+        // products on two threads varied from 95 to 123 GFLOP/s between runs on an
+        // idle machine, with four 113-122. Split along N, A is packed once, by all the threads,
         // into the shared buffer; split along M (or without room for A), each
         // chunk re-packs the other operand, so chunks stay wide (at least 128
         // columns or 120 rows) to keep that cost small.
@@ -93,7 +95,7 @@ enum Gemm {
         let alongN = n >= m
         let span = alongN ? n : m
         let unit = alongN ? 128 : 120
-        let chunk = max(unit, roundUp((span + 2 * threads - 1) / (2 * threads), alongN ? nr : mc))
+        let chunk = max(unit, roundUp((span + 4 * threads - 1) / (4 * threads), alongN ? nr : mc))
         let chunks = (span + chunk - 1) / chunk
         var job = Job(m: m, n: n, k: k, a: a, lda: lda, transA: transA, b: b, ldb: ldb, transB: transB,
                       c: c, ldc: ldc, accumulate: accumulate, alongN: alongN, chunk: chunk,

@@ -263,20 +263,23 @@ static void cs_futex_wake(uint32_t *word, int count) {
     syscall(SYS_futex, word, FUTEX_WAKE_PRIVATE, count, NULL, NULL, 0);
 }
 
-/* Claims and runs chunks of generation `gen` until none are left. */
-static void cs_pool_work(cs_pool *pool, uint32_t gen, int worker) {
+/* Claims and runs chunks of generation `gen` until none are left; returns how
+ * many it ran. */
+static uint32_t cs_pool_work(cs_pool *pool, uint32_t gen, int worker) {
+    uint32_t ran = 0;
     uint64_t w = __atomic_load_n(&pool->work, __ATOMIC_ACQUIRE);
     for (;;) {
-        if ((uint32_t)(w >> 32) != gen) return;
+        if ((uint32_t)(w >> 32) != gen) return ran;
         uint32_t chunk = (uint32_t)w;
         /* fn, ctx and total belong to `gen` once the claim below succeeds: a
          * later job replaces the work word before it writes them (cs_pool_run),
          * so a claim on this word fails if they changed, and they cannot change
          * while a chunk of it is unfinished. */
-        if (chunk >= __atomic_load_n(&pool->total, __ATOMIC_ACQUIRE)) return;
+        if (chunk >= __atomic_load_n(&pool->total, __ATOMIC_ACQUIRE)) return ran;
         if (!__atomic_compare_exchange_n(&pool->work, &w, w + 1, 1, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
             continue;
         pool->fn(pool->ctx, chunk, worker);
+        ran++;
         uint32_t total = __atomic_load_n(&pool->total, __ATOMIC_RELAXED);
         uint32_t finished = __atomic_add_fetch(&pool->done, 1, __ATOMIC_ACQ_REL);
         if (finished == total) cs_futex_wake(&pool->done, 1);
@@ -300,7 +303,7 @@ static void *cs_pool_main(void *arg) {
         seen = g;
         if (__atomic_load_n(&pool->stop, __ATOMIC_ACQUIRE)) return NULL;
         if ((uint32_t)index <= __atomic_load_n(&pool->active, __ATOMIC_RELAXED))
-            cs_pool_work(pool, g, index);
+            (void)cs_pool_work(pool, g, index);
     }
 }
 
@@ -343,7 +346,7 @@ void cs_pool_run(cs_pool *pool, cs_chunk_fn fn, void *ctx, int64_t chunks) {
     __atomic_store_n(&pool->total, (uint32_t)chunks, __ATOMIC_RELEASE);
     __atomic_store_n(&pool->gen, gen, __ATOMIC_RELEASE);
     cs_futex_wake(&pool->gen, INT_MAX);
-    cs_pool_work(pool, gen, 0);
+    uint32_t mine = cs_pool_work(pool, gen, 0);
     uint64_t t1 = cs_now_ns();
     /* Wait only for chunks that others still hold; a worker that never woke up
      * finds nothing left and costs nothing. */
@@ -354,10 +357,15 @@ void cs_pool_run(cs_pool *pool, cs_chunk_fn fn, void *ctx, int64_t chunks) {
         else cs_futex_wait(&pool->done, d);
     }
     /* A worker holding a chunk while the OS runs someone else on its core makes
-     * the caller wait. When waiting is over a quarter of the last 5-20 ms of
-     * jobs, products run solo for the next 100 ms, then the pool tries again. */
+     * the caller wait. Waiting up to one chunk's time is the normal end of a job
+     * (three chunks on two threads: one finishes a chunk after the other), so
+     * only the wait beyond the caller's own time per chunk counts as late. When
+     * late waiting is over a quarter of the last 5-20 ms of jobs, products run
+     * solo for the next 100 ms, then the pool tries again. (A caller that ran no
+     * chunk has no time per chunk to compare with: its wait does not count.) */
     uint64_t t2 = cs_now_ns();
-    pool->wait_ns += t2 - t1;
+    uint64_t per_chunk = mine ? (t1 - t0) / mine : 0;
+    if (mine && t2 - t1 > per_chunk) pool->wait_ns += t2 - t1 - per_chunk;
     pool->busy_ns += t2 - t0;
     if (pool->busy_ns > CS_WINDOW_NS) {
         pool->wait_ns /= 2;

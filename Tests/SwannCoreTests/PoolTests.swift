@@ -104,4 +104,21 @@ final class PoolTests: XCTestCase {
             XCTAssertEqual(solo, 0, "the pool went solo although waiting was a small part of the time")
         }
     }
+
+    func testUnevenChunkCountKeepsThePool() {
+        let counts = UnsafeMutablePointer<Int32>.allocate(capacity: 3)
+        defer { counts.deallocate() }
+        withPool(workers: 1) { pool in
+            // Three equal chunks on two threads: one thread runs two, and when that
+            // is the worker the caller waits one chunk's time, half of the job. That
+            // is how such a job ends, not a late worker: the pool keeps splitting.
+            var job = Job(counts: counts, lateWorkerMicros: 0, callerSpinMicros: 0, spinMicros: 500)
+            var solo = 0
+            for _ in 0..<40 {
+                run(pool, &job, chunks: 3)
+                solo += cs_pool_use(pool) == 0 ? 1 : 0
+            }
+            XCTAssertEqual(solo, 0, "the pool went solo on jobs that only end unevenly")
+        }
+    }
 }

@@ -60,9 +60,10 @@ typedef struct cs_pool {
     /* Graceful degradation: when the caller spends a quarter of its recent time
      * in jobs waiting on workers the OS is not running (another process holds
      * their core), go solo for a while. Weighed in time, over at least 5 ms of
-     * jobs: a count of late runs also counted tiny jobs, whose waits of a few
-     * microseconds (a wake-up, an uneven last chunk) are normal on an idle machine. */
-    uint64_t wait_ns;       /* recent time the caller waited on workers, decaying */
+     * jobs, and counting only waits beyond one chunk's time: a count of late runs
+     * also counted tiny jobs and the normal end of an uneven job (three chunks on
+     * two threads), which sent an idle machine solo. */
+    uint64_t wait_ns;       /* recent late waiting (beyond one chunk's time), decaying */
     uint64_t busy_ns;       /* recent time in jobs, from publishing to the last chunk, decaying */
     uint64_t solo_until;    /* CLOCK_MONOTONIC ns; until then every product runs on the caller */
     struct { struct cs_pool *pool; int index; } args[CS_POOL_MAX_WORKERS];

@@ -363,6 +363,29 @@ def test_step_changes_params_and_zeroes_grads(net, rng):
     expect(Status.SWANN_E_STATE, net.step)
 
 
+def test_training_without_touching_the_views_matches(spec, rng):
+    # A Net asks the library for the params/grads addresses only when .params or
+    # .grads is first read; until then the library's step takes its shortcuts
+    # (swann.h). Both ways must train bit for bit alike, and the gradient must
+    # read as zero after a step either way.
+    lazy, eager = Net(spec, max_batch=4), Net(spec, max_batch=4)
+    eager.params, eager.grads  # hands both addresses out at once
+    for _ in range(20):
+        x = rng.standard_normal((4, 4))
+        for n in (lazy, eager):
+            n.forward(x)
+            n.backward([0, 1, 2, 1])
+            n.backward([2, 1, 0, 0])
+            n.step()
+    x = rng.standard_normal((4, 4))
+    assert np.array_equal(lazy.forward(x), eager.forward(x))
+    assert np.array_equal(lazy.params, eager.params)
+    assert not lazy.grads.any() and not eager.grads.any()
+    lazy.backward([0, 1, 2, 1])
+    eager.backward([0, 1, 2, 1])
+    assert np.array_equal(lazy.grads, eager.grads) and lazy.grads.any()
+
+
 def test_zero_grad(net, rng):
     net.forward(rng.standard_normal((4, 4)))
     net.backward([0, 1, 2, 1])

@@ -261,15 +261,10 @@ class Net:
         self._last_batch: Optional[int] = None
         self._lossbuf = ctypes.c_float(0.0)
         self._lossaddr = _addressof(self._lossbuf)
-        data, count = c_void_p(), c_size_t()
-        st = lib.params(ptr, byref(data), byref(count))
-        if st:
-            raise _error(st)
-        self._params_addr = int(data.value or 0)
-        st = lib.grads(ptr, byref(data), byref(count))
-        if st:
-            raise _error(st)
-        self._grads_addr = int(data.value or 0)
+        # The buffers' addresses are asked for on first use (see _view): while the
+        # C library has not handed them out, a step takes shortcuts (swann.h).
+        self._params_addr = 0
+        self._grads_addr = 0
         self._loss = str(self._spec_dict().get("loss", ""))
 
     # ---- lifetime ------------------------------------------------------------
@@ -365,8 +360,19 @@ class Net:
 
     # ---- parameters ----------------------------------------------------------
 
-    def _view(self, what: str, address: int) -> np.ndarray:
+    def _view(self, what: str) -> np.ndarray:
         h = self._handle(what)
+        address = self._params_addr if what == "params" else self._grads_addr
+        if not address:
+            data, count = c_void_p(), c_size_t()
+            st = (lib.params if what == "params" else lib.grads)(h.ptr, byref(data), byref(count))
+            if st:
+                raise _error(st)
+            address = int(data.value or 0)
+            if what == "params":
+                self._params_addr = address
+            else:
+                self._grads_addr = address
         return np.asarray(_ArenaView(self, h, address, self._nparams))
 
     @property
@@ -376,14 +382,19 @@ class Net:
         Flat, layer by layer: ``W_k`` (row-major ``[out, in]``) then ``b_k``.
         Writing to it changes the net. The view keeps the net's memory alive
         (``view.base.net`` is this Net), even after ``del net`` or ``close()``.
+        The first read hands the buffer's address to Python; from then on each
+        plain-SGD step checks every new parameter instead of proving the update
+        finite from the gradient alone (a few percent slower, see swann.h).
         """
-        return self._view("params", self._params_addr)
+        return self._view("params")
 
     @property
     def grads(self) -> np.ndarray:
         """The accumulated gradients (``grad Err``, summed over rows, not yet
-        averaged), a live float32 view laid out like :attr:`params`."""
-        return self._view("grads", self._grads_addr)
+        averaged), a live float32 view laid out like :attr:`params`. After the
+        first read, each step zeroes the buffer (before, the next backward writes
+        over it, which saves a pass over memory)."""
+        return self._view("grads")
 
     # ---- training and inference ----------------------------------------------
 

@@ -227,8 +227,7 @@ public func swann_params(_ p: UnsafeMutableRawPointer?, _ data: UnsafeMutablePoi
                          _ count: UnsafeMutablePointer<UInt>?) -> Int32 {
     guard let net = Net.from(p, "params") else { return Status.arg.rawValue }
     guard let data, let count else { return Failure("params: data or count is NULL").status(.arg).rawValue }
-    net.header.pointee.paramsShared = true
-    data.pointee = net.params
+    data.pointee = net.shareParams()
     count.pointee = UInt(net.header.pointee.paramCount)
     return Status.ok.rawValue
 }

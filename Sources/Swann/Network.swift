@@ -226,6 +226,13 @@ extension Net {
         header.pointee.gradsStale = false
     }
 
+    /// The parameters, for a host that reads or writes them in place: from now on
+    /// they are no longer known finite, and every step checks its update in full.
+    func shareParams() -> UnsafeMutablePointer<Float> {
+        header.pointee.paramsShared = true
+        return params
+    }
+
     /// The gradient buffer, for a host that reads or writes it in place: from now on
     /// it always holds the true sums (zeroed eagerly after a step).
     func shareGrads() -> UnsafeMutablePointer<Float> {

@@ -14,9 +14,9 @@ TARGET_CPU ?= haswell
 SWIFTC     ?= swiftc
 CC         ?= cc
 BUILD      ?= build
-VERSION    := $(shell sed -n 's/^let swannVersion: StaticString = "\(.*\)"/\1/p' Sources/Swann/CAPI.swift)
+VERSION    := $(shell sed -n 's/^let swannVersion: StaticString = "\(.*\)"/\1/p' Sources/Swann/Version.swift)
 
-SWIFT_SRCS := $(sort $(wildcard Sources/Swann/*.swift))
+SWIFT_SRCS := $(sort $(shell find Sources/Swann -name '*.swift'))
 C_SRCS     := Sources/CSupport/csupport.c
 C_HDRS     := Sources/CSupport/include/csupport.h
 EMBEDDED   := -enable-experimental-feature Embedded -wmo -parse-as-library -O \

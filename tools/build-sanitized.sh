@@ -40,7 +40,7 @@ BUILD=${BUILD:-build}
 RTDIR=$(dirname "$("$CLANG" -print-file-name=libclang_rt.asan-x86_64.so)")
 [ -f "$RTDIR/libclang_rt.asan-x86_64.so" ] || {
     echo "build-sanitized: $CLANG has no ASan runtime ($RTDIR)" >&2; exit 1; }
-VERSION=$(sed -n 's/^let swannVersion: StaticString = "\(.*\)"/\1/p' Sources/Swann/CAPI.swift)
+VERSION=$(sed -n 's/^let swannVersion: StaticString = "\(.*\)"/\1/p' Sources/Swann/Version.swift)
 
 VARIANTS=${*:-asan tsan fuzz}
 

@@ -6,11 +6,14 @@ import CSupport
 //
 // size_t arrives as UInt (so SIZE_MAX is not -1); pointers as optionals.
 
-let swannVersion: StaticString = "0.1.0"
-
 @_cdecl("swann_version")
 public func swann_version() -> UnsafePointer<CChar> {
     cString(swannVersion)
+}
+
+@_cdecl("swann_version_number")
+public func swann_version_number() -> Int32 {
+    Int32(swannVersionNumber)
 }
 
 @_cdecl("swann_status_name")

@@ -95,6 +95,17 @@ static void group_info(void)
     CHECKF(ok, "swann_version is \"MAJOR.MINOR.PATCH\"", "got \"%s\"", v ? v : "(NULL)");
     CHECK(swann_version() == v || (v && strcmp(swann_version(), v) == 0),
           "swann_version is stable across calls");
+    CHECKF(v && strcmp(v, SWANN_VERSION) == 0, "swann_version equals the header's SWANN_VERSION",
+           "library \"%s\", header \"%s\"", v ? v : "(NULL)", SWANN_VERSION);
+    CHECKF(swann_version_number() == SWANN_VERSION_NUMBER,
+           "swann_version_number equals the header's SWANN_VERSION_NUMBER", "library %d, header %d",
+           swann_version_number(), SWANN_VERSION_NUMBER);
+    {
+        char text[32];
+        snprintf(text, sizeof text, "%d.%d.%d", SWANN_VERSION_MAJOR, SWANN_VERSION_MINOR, SWANN_VERSION_PATCH);
+        CHECKF(strcmp(text, SWANN_VERSION) == 0, "SWANN_VERSION_MAJOR/MINOR/PATCH spell SWANN_VERSION",
+               "%s vs %s", text, SWANN_VERSION);
+    }
 
     static const char *names[] = {"SWANN_OK", "SWANN_E_ARG", "SWANN_E_SPEC",
                                   "SWANN_E_SHAPE", "SWANN_E_STATE", "SWANN_E_ARENA",

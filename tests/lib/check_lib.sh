@@ -1,5 +1,5 @@
 #!/bin/sh
-# Checks what the shipped library must be (architecture.md, decision 1):
+# Checks what the shipped library must be (docs/architecture.md, "The library"):
 # no Swift runtime and no other library (only libc and libm), only swann_* exported,
 # well under 1 MB, and a static archive whose only globals are swann_*.
 # Ends with "N passed, N failed".
@@ -24,6 +24,19 @@ if nm -D "$so" | grep -qiE ' U (swift_|_swift|\$s)'; then bad "needs Swift runti
 size=$(stat -c %s "$so")
 if [ "$size" -lt 1048576 ]; then ok "size: $size bytes"; else bad "size: $size bytes (>= 1 MB)"; fi
 
+# One version: Sources/Swann/Version.swift, which the build reads, and the header's macros agree.
+dir=$(cd "$(dirname "$0")/../.." && pwd)
+swift_v=$(sed -n 's/^let swannVersion: StaticString = "\(.*\)"/\1/p' "$dir/Sources/Swann/Version.swift")
+swift_n=$(sed -n 's/^let swannVersionNumber = \([0-9]*\)$/\1/p' "$dir/Sources/Swann/Version.swift")
+h_v=$(sed -n 's/^#define SWANN_VERSION  *"\(.*\)"$/\1/p' "$dir/include/swann.h")
+h_parts=$(sed -n 's/^#define SWANN_VERSION_\(MAJOR\|MINOR\|PATCH\)  *\([0-9]*\)$/\2/p' "$dir/include/swann.h" | tr '\n' '.')
+want_n=$(echo "$swift_v" | awk -F. '{print $1 * 1000000 + $2 * 1000 + $3}')
+if [ -n "$swift_v" ] && [ "$swift_v" = "$h_v" ] && [ "$h_parts" = "$swift_v." ] && [ "$swift_n" = "$want_n" ]; then
+    ok "version $swift_v: Version.swift and swann.h agree"
+else
+    bad "version: Version.swift says \"$swift_v\" ($swift_n), swann.h \"$h_v\" ($h_parts)"
+fi
+
 globals=$(nm -g --defined-only "$ar" | awk 'NF == 3 {print $3}' | grep -v '^swann_' | tr '\n' ' ')
 if [ -z "$globals" ]; then ok "static archive: only swann_* global"; else bad "static archive globals: $globals"; fi
 
@@ -43,7 +56,6 @@ int main(void) {
     return (y[0] + y[1] > 0.999f && y[0] + y[1] < 1.001f) ? 0 : 1;
 }
 C
-dir=$(cd "$(dirname "$0")/../.." && pwd)
 if cc -std=c11 -I"$dir/include" "$tmp/static.c" "$ar" -lm -o "$tmp/static" && "$tmp/static"; then
     ok "static link: a C program runs against libswann.a"
 else

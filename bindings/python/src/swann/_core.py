@@ -34,6 +34,7 @@ _SIZE_MAX = 2 ** (8 * ctypes.sizeof(c_size_t)) - 1
 _forward = lib.forward
 _backward = lib.backward
 _backward_grad = lib.backward_grad
+_last_batch = lib.last_batch
 _step = lib.step
 _zero_grad = lib.zero_grad
 _status_name = lib.status_name
@@ -236,7 +237,7 @@ class Net:
         TypeError: spec is neither a mapping nor a string.
     """
 
-    __slots__ = ("_h", "_in", "_out", "_nparams", "_max_batch", "_loss", "_last_batch",
+    __slots__ = ("_h", "_in", "_out", "_nparams", "_max_batch", "_loss", "_rowsbuf", "_rowsaddr",
                  "_params_addr", "_grads_addr", "_lossbuf", "_lossaddr", "__weakref__")
 
     def __init__(self, spec: Union[Mapping[str, Any], str, bytes], max_batch: int = 128) -> None:
@@ -258,9 +259,14 @@ class Net:
         self._out = int(lib.output_size(ptr))
         self._nparams = int(lib.param_count(ptr))
         self._max_batch = int(lib.max_batch(ptr))
-        self._last_batch: Optional[int] = None
         self._lossbuf = ctypes.c_float(0.0)
         self._lossaddr = _addressof(self._lossbuf)
+        # The row count of the last forward is asked from C (_c_rows), never kept
+        # here: an exception (a KeyboardInterrupt from a signal handler) between
+        # a C forward returning and Python recording its batch would leave such
+        # a count stale, and backward would hand C a target and dx of the wrong size.
+        self._rowsbuf = c_size_t(0)
+        self._rowsaddr = _addressof(self._rowsbuf)
         # The buffers' addresses are asked for on first use (see _view): while the
         # C library has not handed them out, a step takes shortcuts (swann.h).
         self._params_addr = 0
@@ -438,8 +444,14 @@ class Net:
         st = _forward(h.ptr, xa, b, _addressof(_char_from_buffer(y)))  # type: ignore[arg-type]
         if st:
             raise _error(st)
-        self._last_batch = b
         return y
+
+    def _c_rows(self, p: Optional[int]) -> int:
+        """Rows of the C net's last successful forward (swann_last_batch), 0 before any."""
+        st = _last_batch(p, self._rowsaddr)
+        if st:
+            raise _error(st)
+        return self._rowsbuf.value
 
     def _targets(self, target: ArrayLike, rows: Optional[int], where: str, name: str = "target") -> np.ndarray:
         """Targets as a (rows, output_size) float32 array; integer labels one-hot for cross_entropy."""
@@ -500,8 +512,8 @@ class Net:
         h = self._h
         if h is None:
             raise _closed("backward")
-        b = self._last_batch
-        t = self._targets(target, b, "backward")
+        b = self._c_rows(h.ptr)  # 0 before any forward: C refuses with SWANN_E_STATE
+        t = self._targets(target, b or None, "backward")
         dx = _empty((b, self._in), _F32) if (return_dx and b) else None
         st = _backward(h.ptr, _addr(t), self._lossaddr, None if dx is None else _addr(dx))
         if st:
@@ -528,13 +540,13 @@ class Net:
         h = self._h
         if h is None:
             raise _closed("backward_grad")
-        b = self._last_batch
+        b = self._c_rows(h.ptr)
         g = _as_f32(dy)
         if g.ndim != 2 or g.shape[1] != self._out:
             raise SwannError(Status.SWANN_E_SHAPE,
                              "backward_grad: dy must have shape (batch, %d) (output_size %d); got shape %s"
                              % (self._out, self._out, tuple(g.shape)))
-        if b is not None and g.shape[0] != b:
+        if b and g.shape[0] != b:
             raise SwannError(Status.SWANN_E_SHAPE,
                              "backward_grad: dy has %d rows, the last forward had %d" % (g.shape[0], b))
         dx = _empty((b, self._in), _F32) if (return_dx and b) else None
@@ -651,7 +663,6 @@ class Net:
             st = _forward(h.ptr, xa + s * xs, r, ya + s * ys)
             if st:
                 raise _error(st)
-            self._last_batch = r
         return y
 
     def fit(self, x: ArrayLike, y: ArrayLike, epochs: int = 1, batch_size: int = 32, shuffle: bool = True,
@@ -735,7 +746,6 @@ class Net:
                         st = _forward(p, xa + s * xs, r, None)
                         if st:
                             raise _error(st)
-                        self._last_batch = r
                         st = _backward(p, ta + s * ts, lossaddr, None)
                         if st:
                             raise _error(st)
@@ -772,7 +782,6 @@ class Net:
                 st = _forward(p, xa + s * xs, r, ya + s * ys)
                 if st:
                     raise _error(st)
-                self._last_batch = r
                 st = _backward(p, ta + s * ys, self._lossaddr, None)
                 if st:
                     raise _error(st)

@@ -453,8 +453,13 @@ class Net:
             raise _error(st)
         return self._rowsbuf.value
 
-    def _targets(self, target: ArrayLike, rows: Optional[int], where: str, name: str = "target") -> np.ndarray:
-        """Targets as a (rows, output_size) float32 array; integer labels one-hot for cross_entropy."""
+    def _targets(self, target: ArrayLike, rows: Optional[int], where: str, name: str = "target",
+                 rows_of: Optional[str] = None) -> np.ndarray:
+        """Targets as a (rows, output_size) float32 array; integer labels one-hot for cross_entropy.
+
+        ``rows`` is the row count the targets must have: the C net's last forward,
+        or with ``rows_of`` the rows of that input array (fit: "x").
+        """
         a = target if type(target) is np.ndarray else np.asarray(target)
         out = self._out
         if a.ndim == 1 and a.dtype.kind in "iu" and self._loss == "cross_entropy":
@@ -477,6 +482,9 @@ class Net:
                                  "%s: %s must have shape (batch, %d) (output_size %d)%s; got shape %s"
                                  % (where, name, out, out, hint, tuple(t.shape)))
         if rows is not None and t.shape[0] != rows:
+            if rows_of is not None:
+                raise SwannError(Status.SWANN_E_SHAPE,
+                                 "%s: %s has %d rows, %s has %d" % (where, rows_of, rows, name, t.shape[0]))
             raise SwannError(Status.SWANN_E_SHAPE,
                              "%s: %s has %d rows, the last forward had %d" % (where, name, t.shape[0], rows))
         return t
@@ -698,7 +706,7 @@ class Net:
         h = self._handle("fit")
         X = self._rows(x, "fit", "x")
         n = X.shape[0]
-        Y = self._targets(y, n, "fit", "y")
+        Y = self._targets(y, n, "fit", "y", rows_of="x")
         epochs = operator.index(epochs)
         batch_size = operator.index(batch_size)
         if epochs < 0:
@@ -714,7 +722,7 @@ class Net:
             except (TypeError, ValueError):
                 raise TypeError("fit: validation must be a pair (x_val, y_val)") from None
             VX = self._rows(vx, "fit", "validation x")
-            VY = self._targets(vy, VX.shape[0], "fit", "validation y")
+            VY = self._targets(vy, VX.shape[0], "fit", "validation y", rows_of="validation x")
             if VX.shape[0] == 0:
                 raise SwannError(Status.SWANN_E_SHAPE, "fit: validation x has no rows")
             val = (VX, VY)

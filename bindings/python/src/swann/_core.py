@@ -136,6 +136,18 @@ def _shape_error(where: str, name: str, arr: np.ndarray, width: int, width_name:
                       % (where, name, width, width_name, width, tuple(arr.shape), hint))
 
 
+def _check_finite(a: np.ndarray, where: str, name: str) -> None:
+    """SWANN_E_NUMERIC naming the first row of a 2-D float32 array with NaN or Inf."""
+    # One pass without a temporary: float32 values summed in float64 cannot
+    # overflow, so the sum is finite exactly when every value is.
+    if np.isfinite(np.sum(a, dtype=np.float64)):
+        return
+    r, c = np.argwhere(~np.isfinite(a))[0]
+    v = a[r, c]
+    raise SwannError(Status.SWANN_E_NUMERIC, "%s: %s has %s at row %d, column %d"
+                     % (where, name, "NaN" if np.isnan(v) else "Inf" if v > 0 else "-Inf", r, c))
+
+
 def _json_default(o: Any) -> Any:
     if isinstance(o, np.generic):  # numpy scalars in a spec dict, e.g. np.int64 units
         return o.item()
@@ -699,9 +711,14 @@ class Net:
             ``"val_loss"`` and, for ``cross_entropy`` or
             ``binary_cross_entropy`` nets, ``"val_accuracy"``.
 
+        Before the first step fit checks every array, so bad data changes
+        nothing: shapes and row counts (``SWANN_E_SHAPE``), then NaN or Inf in
+        ``x``, ``y`` and the validation pair (``SWANN_E_NUMERIC``, naming the
+        array, row and column, e.g. ``fit: validation x has NaN at row 17, column 2``).
+
         Raises:
-            SwannError: from any failing call (``SWANN_E_NUMERIC`` for NaN data,
-                ``SWANN_E_STATE`` for a net whose loss is ``"none"``, ...).
+            SwannError: as above, or from any failing call (``SWANN_E_STATE``
+                for a net whose loss is ``"none"``, ...).
         """
         h = self._handle("fit")
         X = self._rows(x, "fit", "x")
@@ -726,6 +743,11 @@ class Net:
             if VX.shape[0] == 0:
                 raise SwannError(Status.SWANN_E_SHAPE, "fit: validation x has no rows")
             val = (VX, VY)
+        # Every array is checked before the first step, so bad data changes
+        # nothing; the C library would find it only at its batch, mid-epoch.
+        checks = [("x", X), ("y", Y)] + ([("validation x", val[0]), ("validation y", val[1])] if val else [])
+        for name, a in checks:
+            _check_finite(a, "fit", name)
         history: Dict[str, List[float]] = {"loss": []}
         if val is not None:
             history["val_loss"] = []

@@ -65,3 +65,46 @@ def test_fit_reports_the_first_bad_row(rng):
     x[9, 3] = np.inf
     msg = refused(Status.SWANN_E_NUMERIC, net, x, rng.integers(0, 3, 50))
     assert msg == "fit: x has Inf at row 9, column 3"
+
+
+BCE = "binary_cross_entropy expects targets in [0, 1]"
+CE = "cross_entropy expects class indices (1-D integers) or non-negative (soft) labels"
+
+
+@pytest.mark.parametrize("labels, row, shown", [
+    (lambda y: y + 1, 0, "2"),                 # labels 1/2: trained to negative losses, val_accuracy 1.0
+    (lambda y: 2 * y - 1, 1, "-1"),            # labels -1/+1
+    (lambda y: np.full_like(y, 3.0), 0, "3"),  # a constant 3.0
+], ids=["labels 1/2", "labels -1/+1", "constant 3"])
+def test_fit_binary_cross_entropy_targets_outside_0_1(labels, row, shown, rng):
+    net = one_output("binary_cross_entropy", "sigmoid")
+    x = rng.standard_normal((40, 4))
+    y = np.array([1, 0] + [1, 0] * 19, np.float64)
+    msg = refused(Status.SWANN_E_ARG, net, x, labels(y), validation=(x, y))
+    assert msg == "fit: y has %s at row %d, column 0; %s" % (shown, row, BCE)
+    vy = y.copy()
+    vy[33] = 1.5
+    msg = refused(Status.SWANN_E_ARG, net, x, y, validation=(x, vy))
+    assert msg == "fit: validation y has 1.5 at row 33, column 0; %s" % BCE
+    soft = np.clip(y, 0.1, 0.9)   # soft targets inside [0, 1] train
+    h = net.fit(x, soft, epochs=1, batch_size=8, validation=(x, y), progress=False)
+    assert np.isfinite(h["loss"][0]) and h["loss"][0] > 0
+
+
+def test_fit_cross_entropy_labels(rng):
+    net = Net(small_spec(), max_batch=8)
+    x = rng.standard_normal((20, 4))
+    labels = rng.integers(0, 3, 20)
+    labels[12] = 3
+    msg = refused(Status.SWANN_E_ARG, net, x, labels)
+    assert msg == "fit: y has class label 3 at row 12; cross_entropy expects class indices in 0...2"
+    labels[12] = -1
+    msg = refused(Status.SWANN_E_ARG, net, x, rng.integers(0, 3, 20), validation=(x, labels))
+    assert msg == "fit: validation y has class label -1 at row 12; cross_entropy expects class indices in 0...2"
+    soft = np.full((20, 3), 1 / 3)
+    soft[5] = [1.2, -0.2, 0.0]
+    msg = refused(Status.SWANN_E_ARG, net, x, soft)
+    assert msg == "fit: y has -0.2 at row 5, column 1; %s" % CE
+    soft[5] = [0.5, 0.5, 0.0]   # non-negative soft labels train
+    h = net.fit(x, soft, epochs=1, batch_size=8, validation=(x, soft), progress=False)
+    assert np.isfinite(h["loss"][0]) and 0 <= h["val_accuracy"][0] <= 1

@@ -477,9 +477,10 @@ class Net:
         if a.ndim == 1 and a.dtype.kind in "iu" and self._loss == "cross_entropy":
             n = a.shape[0]
             if n and (a.min() < 0 or a.max() >= out):
-                bad = a[(a < 0) | (a >= out)][0]
+                r = int(np.flatnonzero((a < 0) | (a >= out))[0])
                 raise SwannError(Status.SWANN_E_ARG,
-                                 "%s: class label %d is outside 0...%d" % (where, int(bad), out - 1))
+                                 "%s: %s has class label %d at row %d; cross_entropy expects class indices in 0...%d"
+                                 % (where, name, int(a[r]), r, out - 1))
             t = np.zeros((n, out), _F32)
             t[np.arange(n), a] = 1.0
         elif a.ndim == 1 and out == 1:
@@ -500,6 +501,24 @@ class Net:
             raise SwannError(Status.SWANN_E_SHAPE,
                              "%s: %s has %d rows, the last forward had %d" % (where, name, t.shape[0], rows))
         return t
+
+    def _check_labels(self, t: np.ndarray, where: str, name: str) -> None:
+        """SWANN_E_ARG naming the first target the loss cannot take (the C
+        library refuses them too, but only at that row's backward)."""
+        if self._loss == "binary_cross_entropy":
+            if not t.size or (t.min() >= 0 and t.max() <= 1):
+                return
+            expected = "binary_cross_entropy expects targets in [0, 1]"
+            r, c = np.argwhere((t < 0) | (t > 1))[0]
+        elif self._loss == "cross_entropy":
+            if not t.size or t.min() >= 0:
+                return
+            expected = "cross_entropy expects class indices (1-D integers) or non-negative (soft) labels"
+            r, c = np.argwhere(t < 0)[0]
+        else:
+            return
+        raise SwannError(Status.SWANN_E_ARG, "%s: %s has %g at row %d, column %d; %s"
+                         % (where, name, float(t[r, c]), r, c, expected))
 
     @overload
     def backward(self, target: ArrayLike, return_dx: Literal[False] = ...) -> float: ...
@@ -714,7 +733,10 @@ class Net:
         Before the first step fit checks every array, so bad data changes
         nothing: shapes and row counts (``SWANN_E_SHAPE``), then NaN or Inf in
         ``x``, ``y`` and the validation pair (``SWANN_E_NUMERIC``, naming the
-        array, row and column, e.g. ``fit: validation x has NaN at row 17, column 2``).
+        array, row and column, e.g. ``fit: validation x has NaN at row 17, column 2``),
+        then the targets the loss can take (``SWANN_E_ARG``):
+        ``binary_cross_entropy`` targets in [0, 1]; ``cross_entropy`` class
+        indices in 0 .. output_size-1 or non-negative soft labels.
 
         Raises:
             SwannError: as above, or from any failing call (``SWANN_E_STATE``
@@ -745,9 +767,12 @@ class Net:
             val = (VX, VY)
         # Every array is checked before the first step, so bad data changes
         # nothing; the C library would find it only at its batch, mid-epoch.
-        checks = [("x", X), ("y", Y)] + ([("validation x", val[0]), ("validation y", val[1])] if val else [])
-        for name, a in checks:
+        inputs = [("x", X)] + ([("validation x", val[0])] if val else [])
+        targets = [("y", Y)] + ([("validation y", val[1])] if val else [])
+        for name, a in inputs + targets:
             _check_finite(a, "fit", name)
+        for name, a in targets:
+            self._check_labels(a, "fit", name)
         history: Dict[str, List[float]] = {"loss": []}
         if val is not None:
             history["val_loss"] = []

@@ -108,3 +108,18 @@ def test_fit_cross_entropy_labels(rng):
     soft[5] = [0.5, 0.5, 0.0]   # non-negative soft labels train
     h = net.fit(x, soft, epochs=1, batch_size=8, validation=(x, soft), progress=False)
     assert np.isfinite(h["loss"][0]) and 0 <= h["val_accuracy"][0] <= 1
+
+
+def test_fit_seed_none_is_documented_as_differing_between_runs(rng):
+    doc = " ".join(Net.fit.__doc__.split())
+    assert "None (the default) takes fresh OS entropy, so the order and the result differ from run to run" in doc
+    x = rng.standard_normal((32, 4))
+    labels = rng.integers(0, 3, 32)
+
+    def trained(seed):
+        net = Net(small_spec(), max_batch=8)
+        net.fit(x, labels, epochs=2, batch_size=4, progress=False, seed=seed)
+        return net.params.copy()
+
+    assert np.array_equal(trained(3), trained(3))
+    assert not np.array_equal(trained(None), trained(None))  # 32! orders: a repeat is not a concern

@@ -722,7 +722,10 @@ class Net:
             shuffle: visit the rows in a new random order each epoch.
             validation: ``(x_val, y_val)`` evaluated after each epoch.
             progress: show a progress bar on stderr (tqdm when installed).
-            seed: seed of the shuffling (None: fresh entropy).
+            seed: seed of the shuffling: an int gives the same order, and so
+                the same trained net, on every run; None (the default) takes
+                fresh OS entropy, so the order and the result differ from run
+                to run.
 
         Returns:
             The history, one entry per epoch under each key: ``"loss"`` (mean

@@ -130,6 +130,13 @@ swann_status swann_spec_json(const swann_net *net, char *buf, size_t cap, size_t
  * batch x output_size floats. Non-finite input is SWANN_E_NUMERIC. */
 swann_status swann_forward(swann_net *net, const float *x, size_t batch, float *y);
 
+/* *rows receives the row count of the last successful forward, the rows the
+ * next backward uses (0 before any forward; a failed forward leaves it as it
+ * was). A host sizes its target, dy and dx buffers from this rather than from
+ * its own bookkeeping, which an interrupt between forward returning and the
+ * host recording the batch could leave stale. Addition to contract version 1. */
+swann_status swann_last_batch(const swann_net *net, size_t *rows);
+
 /* For the rows of the last successful forward: computes Div(Y_t, d_t) against
  * target (batch x output_size floats), runs the backward recursion and ADDS
  * the gradients into the accumulated ones, and adds the row count to T.

@@ -122,6 +122,14 @@ public func swann_forward(_ p: UnsafeMutableRawPointer?, _ x: UnsafePointer<Floa
     return net.forward(x, batch: Int(batch), output: y).rawValue
 }
 
+@_cdecl("swann_last_batch")
+public func swann_last_batch(_ p: UnsafeRawPointer?, _ rows: UnsafeMutablePointer<UInt>?) -> Int32 {
+    guard let net = Net.from(UnsafeMutableRawPointer(mutating: p), "last_batch") else { return Status.arg.rawValue }
+    guard let rows else { return Failure("last_batch: rows is NULL").status(.arg).rawValue }
+    rows.pointee = UInt(net.header.pointee.lastBatch)
+    return Status.ok.rawValue
+}
+
 /// Checks shared by both backward entry points.
 private func backwardReady(_ net: Net, _ function: StaticString) -> Status {
     guard net.header.pointee.lastBatch > 0 else {

@@ -466,14 +466,20 @@ private func readEntry(_ v: JSONValue, _ name: UnsafePointer<CChar>, _ t: Tensor
     guard let d = dtype.string, strcmp(d, cString(want)) == 0 else {
         throw t.layer < 0 ? fail("dtype must be I64") : fail("dtype must be F32")
     }
-    guard shape.kind == .array, shape.count == t.rank else {
-        throw fail("shape has the wrong number of dimensions for this spec")
-    }
     let dims = (t.rows, t.cols)
-    for i in 0..<t.rank {
-        guard let e = shape.element(i)?.integer, e == Int64(i == 0 ? dims.0 : dims.1) else {
-            throw fail("shape does not match the spec")
-        }
+    var sameShape = shape.kind == .array && shape.count == t.rank
+    for i in 0..<t.rank where sameShape {
+        sameShape = shape.element(i)?.integer == Int64(i == 0 ? dims.0 : dims.1)
+    }
+    guard sameShape else {
+        // Both shapes, so the host sees which file and spec disagree, and how.
+        let f = bad().text("tensor \"").text(name).text("\" has shape ")
+        appendShape(f, shape)
+        f.text(", the spec needs [")
+        if t.rank >= 1 { f.int(dims.0) }
+        if t.rank == 2 { f.text(", ").int(dims.1) }
+        f.text("]")
+        throw SwannError(status: .format)
     }
     guard offsets.kind == .array, offsets.count == 2 else {
         throw fail("data_offsets must be [begin, end]")
@@ -486,6 +492,24 @@ private func readEntry(_ v: JSONValue, _ name: UnsafePointer<CChar>, _ t: Tensor
     }
     guard end - begin == Int64(t.bytes) else { throw fail("data_offsets span the wrong number of bytes") }
     return (Int(begin), Int(end))
+}
+
+/// Appends a header's shape value as "[4, 5]": integers as written, other
+/// numbers as read, anything else as "?"; a long one cut after 8 dimensions
+/// (the message has a fixed size).
+private func appendShape(_ f: Failure, _ shape: JSONValue) {
+    guard shape.kind == .array else {
+        f.text("(not an array)")
+        return
+    }
+    f.text("[")
+    for i in 0..<min(shape.count, 8) {
+        if i > 0 { f.text(", ") }
+        guard let e = shape.element(i) else { break }
+        if let n = e.integer { f.int(Int(n)) } else if let d = e.double { f.number(d) } else { f.text("?") }
+    }
+    if shape.count > 8 { f.text(", ... (").int(shape.count).text(" dimensions)") }
+    f.text("]")
 }
 
 /// Reads the tensors of a checked file into a built net, checking every value is finite.

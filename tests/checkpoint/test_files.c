@@ -1,6 +1,6 @@
 /*
  * test_files.c -- what swann_save and swann_load do with the file system
- * around a model file (issue #13, items 4, 5 and 8).
+ * around a model file (issue #13, items 4, 5, 8 and 13).
  *
  * 1. Symbolic links: a save through a link (absolute, relative, a chain, a
  *    link in another folder) replaces the file it leads to and keeps the link;
@@ -13,6 +13,7 @@
  *    /dev/zero, /dev/null, a folder and a socket are refused with a message
  *    that says what they are.
  * 4. Long names: a last path component of 253 and 255 characters saves and loads.
+ * 5. A shape mismatch on load names the shape found and the shape expected.
  */
 #include "check.h"
 #include "ckpt_util.h"
@@ -301,6 +302,52 @@ static void group_long_names(void)
            last_err());
 }
 
+/* ---- 5. the shape message ---------------------------------------------------------- */
+
+/* Saves SMALL_SPEC (3 -> 4 -> 2), replaces `from` by `to` (same length) in the
+ * header, loads, and checks the message holds `says`. */
+static void shape_case(const char *from, const char *to, const char *says)
+{
+    char path[600], what[400];
+    path_in(path, sizeof path, "shape.safetensors");
+    swann_net *n = make_net(SMALL_SPEC, MB);
+    if (!n) return;
+    CHECK_ST(swann_save(n, path), SWANN_OK, "save the small net");
+    swann_destroy(n);
+    size_t len = 0;
+    unsigned char *f = read_file(path, &len);
+    char *hit = f ? strstr((char *)f + 8, from) : NULL;
+    CHECKF(hit != NULL && strlen(from) == strlen(to), "the header has the shape to change", "%s", from);
+    if (!hit) { free(f); return; }
+    memcpy(hit, to, strlen(to));
+    write_file(path, f, len);
+    free(f);
+    n = NULL;
+    swann_status st = swann_load(path, MB, NULL, 0, &n);
+    snprintf(what, sizeof what, "%s instead of %s: SWANN_E_FORMAT, the message says \"%s\"", to, from, says);
+    CHECKF(st == SWANN_E_FORMAT && strstr(last_err(), says) != NULL, what, "%s: %s", st_name(st), last_err());
+    if (n) swann_destroy(n);
+}
+
+static void group_shape_message(void)
+{
+    shape_case("\"layers.0.weight\":{\"dtype\":\"F32\",\"shape\":[4,3]",
+               "\"layers.0.weight\":{\"dtype\":\"F32\",\"shape\":[5,3]",
+               "tensor \"layers.0.weight\" has shape [5, 3], the spec needs [4, 3]");
+    shape_case("\"layers.1.bias\":{\"dtype\":\"F32\",\"shape\":[2]",
+               "\"layers.1.bias\":{\"dtype\":\"F32\",\"shape\":[7]",
+               "tensor \"layers.1.bias\" has shape [7], the spec needs [2]");
+    shape_case("\"layers.0.weight\":{\"dtype\":\"F32\",\"shape\":[4,3]",
+               "\"layers.0.weight\":{\"dtype\":\"F32\",\"shape\":[ 12]",
+               "tensor \"layers.0.weight\" has shape [12], the spec needs [4, 3]");
+    shape_case("\"layers.1.bias\":{\"dtype\":\"F32\",\"shape\":[2]",
+               "\"layers.1.bias\":{\"dtype\":\"F32\",\"shape\":{} ",
+               "tensor \"layers.1.bias\" has shape (not an array), the spec needs [2]");
+    shape_case("\"optimizer.step\":{\"dtype\":\"I64\",\"shape\":[]",
+               "\"optimizer.step\":{\"dtype\":\"I64\",\"shape\":1 ",
+               "tensor \"optimizer.step\" has shape (not an array), the spec needs []");
+}
+
 int main(void)
 {
     check_init("test_files");
@@ -314,6 +361,7 @@ int main(void)
     RUN_GROUP(group_permissions);
     RUN_GROUP(group_special_files);
     RUN_GROUP(group_long_names);
+    RUN_GROUP(group_shape_message);
     /* the groups' files and folders, two levels deep */
     const char *sub[] = {"models", "links", "a-folder"};
     char p[700];

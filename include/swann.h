@@ -200,13 +200,41 @@ swann_status swann_grads(swann_net *net, float **data, size_t *count);
 
 /* ---- model files (safetensors) ------------------------------------------- */
 
-/* Writes the net to a safetensors file, atomically. */
+/* Writes the net to a safetensors file, atomically: a temporary file
+ * ".swann-XXXXXX.tmp" in the folder of the file to replace is written, fsynced
+ * and renamed over it, then the folder is fsynced. A crash leaves the old file
+ * or the new one (and perhaps a stray temporary file); a failed call removes
+ * its temporary file and leaves the old file as it was.
+ *   - A symbolic link at path (or a chain of them) is followed: the file it
+ *     leads to is replaced, in that file's folder, and the link stays. A
+ *     dangling link gets the file it names created (as the shell's > does),
+ *     when that file's folder exists.
+ *   - The new file keeps the replaced file's permission bits (a 0600 model
+ *     stays 0600, whatever the umask) and its group when the process may set
+ *     it; its owner is the saving process's user. A new file gets 0666 minus
+ *     the umask.
+ *   - A read-only file in a writable folder is replaced (the rename needs only
+ *     the folder's write permission, as with mv) and stays read-only. Other
+ *     hard links to the old file keep the old model.
+ *   - A FIFO, device, socket or folder at path (or where its links lead) is
+ *     SWANN_E_IO ("... is a FIFO, not a regular file"), refused without being
+ *     opened, so the call never blocks.
+ *   - The last path component may be as long as the file system allows (255
+ *     bytes on most): the temporary name does not depend on it.
+ * SWANN_E_NUMERIC when a parameter or optimizer value is not finite (nothing
+ * is written), SWANN_E_NOMEM, or SWANN_E_IO naming the step that failed. */
 swann_status swann_save(const swann_net *net, const char *path);
 
-/* Bytes of arena swann_load needs for this file and max_batch. */
+/* Bytes of arena swann_load needs for this file and max_batch. path as for
+ * swann_load. */
 swann_status swann_load_size(const char *path, size_t max_batch, size_t *bytes);
 
-/* Creates a net from a file written by swann_save (arena as in swann_create). */
+/* Creates a net from a file written by swann_save (arena as in swann_create).
+ * path must lead to a regular file (symbolic links are followed): a FIFO,
+ * device, socket or folder is SWANN_E_IO ("... is a character device, not a
+ * regular file"), refused without being opened, so the call never blocks. A
+ * file that is not exactly right is SWANN_E_FORMAT with what is wrong (e.g.
+ * 'tensor "layers.0.weight" has shape [5, 3], the spec needs [4, 3]'). */
 swann_status swann_load(const char *path, size_t max_batch, void *arena, size_t arena_bytes,
                         swann_net **out);
 

@@ -6,7 +6,7 @@
  *    checks the file, and starts the next child, which resumes from it. After
  *    every kill the file loads, its step count never goes back, and its
  *    parameters are bit for bit those of uninterrupted training to that step.
- *    Temporary files "<path>.tmp-*" may be left behind; the target never breaks.
+ *    Temporary files ".swann-XXXXXX.tmp" may be left behind; the target never breaks.
  * 2. Write failures: with RLIMIT_FSIZE (SIGXFSZ ignored) a write fails with
  *    EFBIG at any chosen offset; save must return SWANN_E_IO, remove its
  *    temporary file and leave the previous file byte for byte as it was.

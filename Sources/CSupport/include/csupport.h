@@ -85,23 +85,57 @@ void cs_pool_set_active(cs_pool *pool, uint32_t active);
 
 /* ---- files (model save and load) ------------------------------------------
  * Thin wrappers so the Swift side never touches errno or variadic open().
- * Each returns 0 on success and -1 on failure with the reason appended to the
- * error text (": No space left on device"). */
+ * Each returns 0 on success and -1 on failure with errno set; the caller
+ * appends the reason to the error text (": No space left on device"). */
 void cs_err_append_errno(void);
-int cs_open_read(const char *path);
+/* What a file of this st_mode is, for messages ("a FIFO", "a character device",
+ * "a block device", "a folder", "a socket", "a symbolic link"); NULL for a regular file. */
+const char *cs_kind_name(uint32_t mode);
+/* Opens a regular file for reading without ever blocking: a FIFO or device is
+ * refused before it is opened (stat), and what was opened is checked again
+ * (fstat). Returns the descriptor; -1 with errno; -2 with *mode set when the
+ * path is not a regular file. */
+int cs_open_read(const char *path, uint32_t *mode);
 int cs_file_size(int fd, uint64_t *size);
 /* Reads exactly n bytes at offset; -1 on error or a short file. */
 int cs_read_at(int fd, void *buf, size_t n, uint64_t offset);
 void cs_close(int fd);
-/* Creates "<path>.tmp-<pid>-<n>" next to path, exclusively, mode 0666 & ~umask.
- * Returns the descriptor, and the name (malloc'ed, to cs_free) in *name; -1 on failure. */
-int cs_temp_create(const char *path, char **name);
 int cs_write_all(int fd, const void *buf, size_t n);
-int cs_fsync_close(int fd);
-int cs_rename(const char *from, const char *to);
-/* fsyncs the folder holding path, so a rename in it is durable. */
-int cs_sync_parent(const char *path);
-void cs_unlink(const char *path);
+
+/* An atomic save: cs_save_open, cs_write_all to fd, cs_save_commit, and in
+ * every case cs_save_end, which removes the temporary file unless it was
+ * renamed, and frees the paths. On failure `stage` says which step failed and
+ * errno why (except for CS_SAVE_KIND); the paths stay readable until cs_save_end. */
+enum {
+    CS_SAVE_NOMEM = 1,  /* the block for the two paths */
+    CS_SAVE_RESOLVE,    /* following the symbolic links of path (ELOOP, ENAMETOOLONG, ...) */
+    CS_SAVE_KIND,       /* the target exists and is not a regular file: mode says what it is */
+    CS_SAVE_CREATE,     /* creating the temporary file */
+    CS_SAVE_MODE,       /* giving it the old file's permission bits */
+    CS_SAVE_SYNC,       /* fsync or close of the temporary file */
+    CS_SAVE_RENAME,     /* renaming it over the target */
+    CS_SAVE_DIRSYNC     /* fsync of the folder (the new file is in place) */
+};
+typedef struct cs_save_file {
+    int fd;             /* the temporary file, open for writing; -1 */
+    int stage;          /* the step that failed */
+    int temp_exists;    /* the temporary file is on disk (cs_save_end removes it) */
+    uint32_t mode;      /* CS_SAVE_KIND: st_mode of what is at the target */
+    char *target;       /* path with its symbolic links followed: the file to replace */
+    char *temp;         /* "<target's folder>/.swann-XXXXXX.tmp" */
+} cs_save_file;
+/* Follows path's symbolic links to the final target (a dangling link names the
+ * target to create), refuses a target that exists and is not a regular file
+ * (without opening it), and creates the temporary file exclusively in the
+ * target's folder with the old file's permission bits (and group, when the
+ * process may set it), or 0666 & ~umask for a new file. Returns 0 or -1. */
+int cs_save_open(const char *path, cs_save_file *f);
+/* fsyncs and closes the temporary file, renames it over the target and fsyncs
+ * the folder. Returns 0 or -1. */
+int cs_save_commit(cs_save_file *f);
+/* Closes and removes the temporary file if it is still there, frees the paths;
+ * keeps errno. Call once after cs_save_open, whatever happened. */
+void cs_save_end(cs_save_file *f);
 /* A model file's tensor name: "optimizer.step" when layer < 0, else
  * "layers.{layer}.{weight|bias}", or with a slot "optimizer.{layer}.{weight|bias}.{slot}". */
 void cs_tensor_name(char out[128], int64_t layer, int is_bias, const char *slot);

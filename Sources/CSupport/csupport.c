@@ -263,6 +263,31 @@ static void cs_futex_wake(uint32_t *word, int count) {
     syscall(SYS_futex, word, FUTEX_WAKE_PRIVATE, count, NULL, NULL, 0);
 }
 
+/* Forks this process has been through: bumped in every child (pthread_atfork),
+ * before the child's fork() returns, while it has only the forking thread. A
+ * pool compares it with the count it started under, one load per job, where
+ * getpid() would be a system call. The handler is registered once, at the first
+ * start of a pool with workers (glibc drops it if the library is unloaded, and
+ * re-runs a pthread_once cut short by a fork); should that fail (no memory),
+ * pools compare pids instead. */
+static uint32_t cs_forks;
+static int cs_forks_counted;
+static pthread_once_t cs_atfork_once = PTHREAD_ONCE_INIT;
+
+static void cs_count_fork(void) { __atomic_add_fetch(&cs_forks, 1, __ATOMIC_RELAXED); }
+
+static void cs_watch_forks(void) {
+    if (pthread_atfork(NULL, NULL, cs_count_fork) == 0) __atomic_store_n(&cs_forks_counted, 1, __ATOMIC_RELAXED);
+}
+
+/* 1 in a process other than the one that started the workers (a fork child):
+ * they do not exist there. */
+static inline int cs_pool_forked(const cs_pool *pool) {
+    if (__builtin_expect(__atomic_load_n(&cs_forks_counted, __ATOMIC_RELAXED), 1))
+        return __atomic_load_n(&cs_forks, __ATOMIC_RELAXED) != pool->forks;
+    return getpid() != (pid_t)pool->owner;
+}
+
 /* Claims and runs chunks of generation `gen` until none are left; returns how
  * many it ran. */
 static uint32_t cs_pool_work(cs_pool *pool, uint32_t gen, int worker) {
@@ -310,6 +335,9 @@ static void *cs_pool_main(void *arg) {
 int cs_pool_start(cs_pool *pool, int workers) {
     memset(pool, 0, sizeof *pool);
     if (workers < 0 || workers > CS_POOL_MAX_WORKERS) return -1;
+    if (workers > 0) pthread_once(&cs_atfork_once, cs_watch_forks);
+    pool->forks = __atomic_load_n(&cs_forks, __ATOMIC_RELAXED);
+    pool->owner = (int32_t)getpid();
     for (int i = 0; i < workers; i++) {
         pool->args[i].pool = pool;
         pool->args[i].index = i + 1;
@@ -327,7 +355,9 @@ int cs_pool_start(cs_pool *pool, int workers) {
 
 void cs_pool_run(cs_pool *pool, cs_chunk_fn fn, void *ctx, int64_t chunks) {
     if (chunks <= 0) return;
-    if (pool->active == 0 || chunks == 1) {
+    /* After a fork the caller runs every chunk itself: nobody else would take
+     * one, and a chunk a worker held at fork time would never be done. */
+    if (pool->active == 0 || chunks == 1 || cs_pool_forked(pool)) {
         for (int64_t i = 0; i < chunks; i++) fn(ctx, i, 0);
         return;
     }
@@ -378,7 +408,7 @@ void cs_pool_run(cs_pool *pool, cs_chunk_fn fn, void *ctx, int64_t chunks) {
 }
 
 int cs_pool_use(cs_pool *pool) {
-    if (pool->active == 0) return 0;
+    if (pool->active == 0 || cs_pool_forked(pool)) return 0;
     if (pool->solo_until != 0) {
         if (cs_now_ns() < pool->solo_until) return 0;
         pool->solo_until = 0;
@@ -392,6 +422,15 @@ void cs_pool_set_active(cs_pool *pool, uint32_t active) {
 
 void cs_pool_stop(cs_pool *pool) {
     if (pool->workers == 0) return;
+    /* In a fork child the workers' thread records are copies describing threads
+     * of the parent: joining one waits forever (or crashes), and the futex words
+     * are the child's own. Forget them; the parent's workers are untouched. getpid()
+     * also catches a child made without fork()'s handlers (a raw clone). */
+    if (cs_pool_forked(pool) || getpid() != (pid_t)pool->owner) {
+        pool->workers = 0;
+        pool->active = 0;
+        return;
+    }
     __atomic_store_n(&pool->stop, 1, __ATOMIC_RELEASE);
     __atomic_add_fetch(&pool->gen, 1, __ATOMIC_ACQ_REL);
     cs_futex_wake(&pool->gen, INT_MAX);

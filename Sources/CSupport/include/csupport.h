@@ -44,7 +44,13 @@ void cs_free(void *p);
  * a worker that the OS has descheduled (another process on its core) costs at
  * most the chunk it holds: the others take the rest. Idle workers spin for a
  * bounded time, then sleep on a futex. The pool lives in caller-provided memory
- * (the net's arena); the threads' stacks come from the system. */
+ * (the net's arena); the threads' stacks come from the system.
+ *
+ * fork(): a child has a copy of the pool's memory but none of its threads. The
+ * pool records the process that started it (its pid, and the count of forks the
+ * process had seen, bumped in every child by a pthread_atfork handler); in any
+ * other process every job runs on the caller alone and stop forgets the workers
+ * without waking or joining them. */
 #define CS_POOL_MAX_WORKERS 63
 typedef void (*cs_chunk_fn)(void *ctx, int64_t chunk, int worker);
 typedef struct cs_pool {
@@ -55,6 +61,8 @@ typedef struct cs_pool {
     uint32_t total;         /* chunks in this job */
     uint32_t workers;       /* threads started */
     uint32_t active;        /* workers that take part (set_threads) */
+    uint32_t forks;         /* the process's fork count when the pool started */
+    int32_t owner;          /* pid of the process that started the workers */
     cs_chunk_fn fn;
     void *ctx;
     /* Graceful degradation: when the caller spends a quarter of its recent time
@@ -77,8 +85,10 @@ int cs_pool_start(cs_pool *pool, int workers);
  * (worker 0) and the active workers (1 ...), and returns when all are done. */
 void cs_pool_run(cs_pool *pool, cs_chunk_fn fn, void *ctx, int64_t chunks);
 /* 1 when the next product should be split across the pool; 0 when there are no
- * active workers, or while the pool runs solo after workers kept arriving late. */
+ * active workers, in a process the workers are not in (after fork), or while the
+ * pool runs solo after workers kept arriving late. */
 int cs_pool_use(cs_pool *pool);
+/* Stops and joins the workers; after a fork, only forgets them. */
 void cs_pool_stop(cs_pool *pool);
 /* Sets how many workers take part in later jobs; atomic, as idle workers read it. */
 void cs_pool_set_active(cs_pool *pool, uint32_t active);

@@ -53,6 +53,8 @@ void cs_free(void *p);
  * without waking or joining them. */
 #define CS_POOL_MAX_WORKERS 63
 typedef void (*cs_chunk_fn)(void *ctx, int64_t chunk, int worker);
+/* Nanoseconds on a monotonic clock; tests give the pool their own (cs_pool_set_clock). */
+typedef uint64_t (*cs_clock_fn)(void *ctx);
 typedef struct cs_pool {
     uint64_t work;          /* generation << 32 | next chunk to claim */
     uint32_t gen;           /* futex word: bumped to wake the workers */
@@ -73,7 +75,9 @@ typedef struct cs_pool {
      * two threads), which sent an idle machine solo. */
     uint64_t wait_ns;       /* recent late waiting (beyond one chunk's time), decaying */
     uint64_t busy_ns;       /* recent time in jobs, from publishing to the last chunk, decaying */
-    uint64_t solo_until;    /* CLOCK_MONOTONIC ns; until then every product runs on the caller */
+    uint64_t solo_until;    /* pool clock, ns; until then every product runs on the caller */
+    cs_clock_fn clock;      /* NULL: CLOCK_MONOTONIC */
+    void *clock_ctx;
     struct { struct cs_pool *pool; int index; } args[CS_POOL_MAX_WORKERS];
     unsigned long threads[CS_POOL_MAX_WORKERS];  /* pthread_t */
 } cs_pool;
@@ -92,6 +96,13 @@ int cs_pool_use(cs_pool *pool);
 void cs_pool_stop(cs_pool *pool);
 /* Sets how many workers take part in later jobs; atomic, as idle workers read it. */
 void cs_pool_set_active(cs_pool *pool, uint32_t active);
+/* The solo decision, fed the times of one finished job (pool clock, ns): it was
+ * published at `start`, the caller ran `own_chunks` chunks and was done with them
+ * at `own_done`, the last chunk finished at `end`. cs_pool_run feeds it; tests
+ * feed it recorded timings. */
+void cs_pool_note_job(cs_pool *pool, uint64_t start, uint64_t own_done, uint64_t end, uint32_t own_chunks);
+/* The clock cs_pool_run and cs_pool_use read (NULL: CLOCK_MONOTONIC); for tests. */
+void cs_pool_set_clock(cs_pool *pool, cs_clock_fn clock, void *ctx);
 
 /* ---- files (model save and load) ------------------------------------------
  * Thin wrappers so the Swift side never touches errno or variadic open().

@@ -115,7 +115,7 @@ done
 for t in "${PROGS[@]}"; do
     [ -x "$B/$t" ] || continue
     echo "# ---- $t"
-    if [ "$t" = test_noalloc ]; then
+    if [ "$t" = test_noalloc ] || [ "$t" = test_fork ]; then
         (cd "$B" && LD_PRELOAD="$B/malloc_count.so" timeout -k 10 "$TIMEOUT" "./$t") >"$B/$t.out" 2>"$B/$t.err"
     else
         (cd "$B" && timeout -k 10 "$TIMEOUT" "./$t") >"$B/$t.out" 2>"$B/$t.err"

@@ -3,11 +3,14 @@
  * net's memory but not its workers: calls there run on the calling thread
  * alone, with the same bits as the parent's (results never depend on the
  * thread count), and destroy frees the net without joining or waking workers
- * that do not exist (it used to wait for them forever). The parent's net keeps
- * its workers. Each child runs under alarm(), so a regression fails as a
- * SIGALRM instead of hanging the suite.
+ * that do not exist (it used to crash the child, or hang it). The parent's net
+ * keeps its workers. Each child runs under alarm(), so a regression fails as a
+ * SIGALRM instead of hanging the suite. run.sh preloads malloc_count.so, so a
+ * child also checks that destroy freed the net's arena (skipped without it).
  */
 #include "check.h"
+
+#include <dlfcn.h>
 
 enum { B = 64, IN = 300, H1 = 520, H2 = 130, OUT = 10, STEPS = 3, CHILD_SECONDS = 60 };
 
@@ -94,6 +97,7 @@ static void check_exit(int st, const char *what, int line)
     check_report(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0, __FILE__, line, what, "%s",
            st == -1 ? "fork failed"
            : WIFSIGNALED(st) ? (WTERMSIG(st) == SIGALRM ? "child hung (killed by its alarm)" : strsignal(WTERMSIG(st)))
+           : WEXITSTATUS(st) == 6 ? "destroy in the child did not free the arena"
            : "child exited with a non-zero status");
 }
 
@@ -102,19 +106,36 @@ struct use_args {
     struct trace *out;  /* shared with the parent */
 };
 
+/* Destroys a net that owns its arena; with malloc_count.so preloaded, 0 only
+ * if that freed exactly one block (the arena), else 6. */
+static int destroy_frees_arena(swann_net *net)
+{
+    long (*live)(void) = (long (*)(void))dlsym(RTLD_DEFAULT, "malloc_count_live");
+    long before = live ? live() : 0;
+    swann_destroy(net);
+    return live && live() != before - 1 ? 6 : 0;
+}
+
 /* The child trains the inherited net, hands its results to the parent, then
  * destroys the net: each must return. */
 static int child_trains_then_destroys(void *arg)
 {
     struct use_args *a = arg;
     train(a->net, a->out);
-    swann_destroy(a->net);
-    return 0;
+    return destroy_frees_arena(a->net);
 }
 
 static int child_destroys(void *arg)
 {
-    swann_destroy(arg);
+    return destroy_frees_arena(arg);
+}
+
+/* A host arena is the host's to free: destroy frees nothing. */
+static int child_trains_then_destroys_host_arena(void *arg)
+{
+    struct use_args *a = arg;
+    train(a->net, a->out);
+    swann_destroy(a->net);
     return 0;
 }
 
@@ -139,13 +160,15 @@ static int child_forks_again(void *arg)
 {
     struct use_args *a = arg;
     int st = in_child(child_trains_then_destroys, a);
-    swann_destroy(a->net);
-    return st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : 5;
+    if (st == -1 || !WIFEXITED(st) || WEXITSTATUS(st) != 0) return 5;
+    return destroy_frees_arena(a->net);
 }
 
 static void fork_with_worker_threads(void)
 {
     make_data();
+    if (!dlsym(RTLD_DEFAULT, "malloc_count_live"))
+        printf("# malloc_count.so is not preloaded: whether destroy frees the arena in a child is not checked\n");
     char s[640];
     swann_net *net = NULL, *ref = NULL;
     CHECK_ST(swann_create(spec_with(4, s, sizeof s), B, NULL, 0, &net), SWANN_OK, "create, 4 threads");
@@ -209,7 +232,7 @@ static void fork_with_host_arena(void)
     if (!mine || !theirs) return;
     theirs->status = -1;
     struct use_args a = {net, theirs};
-    CHECK_EXIT(in_child(child_trains_then_destroys, &a), "host arena: the child trains, destroys, exits 0");
+    CHECK_EXIT(in_child(child_trains_then_destroys_host_arena, &a), "host arena: the child trains, destroys, exits 0");
     train(net, mine);
     CHECK(same(mine, theirs), "host arena: the child's results equal the parent's");
     swann_destroy(net);

@@ -14,6 +14,7 @@ import os
 import signal
 import subprocess
 import sys
+import traceback
 import warnings
 from pathlib import Path
 
@@ -78,6 +79,8 @@ def fork_child(body) -> tuple:
                 f.write(out)
             gc.collect()  # what is left of the net goes now, at the latest
             code = 0
+        except BaseException:
+            traceback.print_exc()
         finally:
             os._exit(code)
     os.close(w)

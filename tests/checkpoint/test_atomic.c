@@ -2,13 +2,11 @@
  * test_atomic.c -- swann_save is atomic.
  *
  * 1. Crash and resume: a child loads the checkpoint, trains and saves to the
- *    same path over and over, reporting each finished save; the parent waits
- *    for 0-3 of them (counted, not timed), SIGKILLs it at a random moment of
- *    the next one, checks the file, and starts the next child, which resumes
- *    from it. After every kill the file loads, holds every save the child
- *    finished, its step count never goes back, and its parameters are bit for
- *    bit those of uninterrupted training to that step. Temporary files
- *    "<path>.tmp-*" may be left behind; the target never breaks.
+ *    same path over and over; the parent SIGKILLs it at a random moment,
+ *    checks the file, and starts the next child, which resumes from it. After
+ *    every kill the file loads, its step count never goes back, and its
+ *    parameters are bit for bit those of uninterrupted training to that step.
+ *    Temporary files "<path>.tmp-*" may be left behind; the target never breaks.
  * 2. Write failures: with RLIMIT_FSIZE (SIGXFSZ ignored) a write fails with
  *    EFBIG at any chosen offset; save must return SWANN_E_IO, remove its
  *    temporary file and leave the previous file byte for byte as it was.
@@ -118,7 +116,9 @@ static void group_kill_resume(void)
         close(pfd[1]);
         char c;
         ssize_t r = read(pfd[0], &c, 1);
-        /* wait for `saves` finished saves, then kill at a random moment of the next */
+        /* Wait for `saves` finished saves (counted, not timed: on a busy machine
+         * a sleep may pass with no save), then kill at a random moment of the
+         * next; the file must then hold every save the child finished. */
         int saves = i % 4, seen = 0;
         while (r == 1 && seen < saves && read(pfd[0], &c, 1) == 1) seen++;
         double delay = rng_uniform(&rng, 0, per_save);

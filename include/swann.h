@@ -21,7 +21,8 @@
  *   - Threads. swann keeps no mutable global state: no global random
  *     generator (initialisation draws from the spec's seed), no global
  *     scratch or cache (every buffer is in the net's arena), and the
- *     last-error text is per thread. Hence:
+ *     last-error text is per thread. (The one exception, a count of fork()s
+ *     that worker pools compare with, changes only in a fork child.) Hence:
  *       - Distinct nets may be used from different threads at the same time
  *         without locking, whether made from one spec or loaded from one
  *         model file: a read-only model is served to several threads by
@@ -44,8 +45,15 @@
  *       - A net's worker threads ("threads" in the spec) are started by
  *         create/load and joined by destroy; they run only inside a call on
  *         that net, which returns after they are done, and never call into
- *         the host. In a child process after fork(), do not use nets with
- *         worker threads that were made before the fork.
+ *         the host.
+ *       - fork(): the child has a copy of every net but none of their worker
+ *         threads. There a net made before the fork runs each call on the
+ *         calling thread alone, with the same bits (results never depend on
+ *         the thread count), and swann_destroy frees it without waiting for
+ *         workers; the parent's net keeps its workers. Nets created in the
+ *         child have workers of their own. Fork while no call runs on a net
+ *         (as with any state a fork copies): a net caught in the middle of a
+ *         call is only good for swann_destroy in the child.
  */
 #ifndef SWANN_H
 #define SWANN_H
@@ -106,7 +114,10 @@ swann_status swann_arena_size(const char *spec_json, size_t max_batch, size_t *b
 swann_status swann_create(const char *spec_json, size_t max_batch,
                           void *arena, size_t arena_bytes, swann_net **out);
 
-/* Frees a net (and its arena if the library allocated it). NULL is a no-op. */
+/* Frees a net (and its arena if the library allocated it), after joining its
+ * worker threads. NULL is a no-op. In a fork() child, a net made before the
+ * fork is freed without joining or waking anything: its workers exist only in
+ * the parent. */
 void swann_destroy(swann_net *net);
 
 /* ---- shape and spec ------------------------------------------------------ */
@@ -184,7 +195,8 @@ swann_status swann_get_lr(const swann_net *net, double *lr);
 /* Sets how many threads run the net's large matrix products (and swann_step
  * of large nets): 1 (the calling thread alone) up to the spec's "threads",
  * whose workers create started. Work too small to gain from threads always
- * runs on the calling thread.
+ * runs on the calling thread, and so does all work in a fork() child on a net
+ * made before the fork (see Threads above).
  * Addition to contract version 1. */
 swann_status swann_set_threads(swann_net *net, size_t threads);
 

@@ -44,9 +44,17 @@ void cs_free(void *p);
  * a worker that the OS has descheduled (another process on its core) costs at
  * most the chunk it holds: the others take the rest. Idle workers spin for a
  * bounded time, then sleep on a futex. The pool lives in caller-provided memory
- * (the net's arena); the threads' stacks come from the system. */
+ * (the net's arena); the threads' stacks come from the system.
+ *
+ * fork(): a child has a copy of the pool's memory but none of its threads. The
+ * pool records the process that started it (its pid, and the count of forks the
+ * process had seen, bumped in every child by a pthread_atfork handler); in any
+ * other process every job runs on the caller alone and stop forgets the workers
+ * without waking or joining them. */
 #define CS_POOL_MAX_WORKERS 63
 typedef void (*cs_chunk_fn)(void *ctx, int64_t chunk, int worker);
+/* Nanoseconds on a monotonic clock; tests give the pool their own (cs_pool_set_clock). */
+typedef uint64_t (*cs_clock_fn)(void *ctx);
 typedef struct cs_pool {
     uint64_t work;          /* generation << 32 | next chunk to claim */
     uint32_t gen;           /* futex word: bumped to wake the workers */
@@ -55,6 +63,8 @@ typedef struct cs_pool {
     uint32_t total;         /* chunks in this job */
     uint32_t workers;       /* threads started */
     uint32_t active;        /* workers that take part (set_threads) */
+    uint32_t forks;         /* the process's fork count when the pool started */
+    int32_t owner;          /* pid of the process that started the workers */
     cs_chunk_fn fn;
     void *ctx;
     /* Graceful degradation: when the caller spends a quarter of its recent time
@@ -65,7 +75,9 @@ typedef struct cs_pool {
      * two threads), which sent an idle machine solo. */
     uint64_t wait_ns;       /* recent late waiting (beyond one chunk's time), decaying */
     uint64_t busy_ns;       /* recent time in jobs, from publishing to the last chunk, decaying */
-    uint64_t solo_until;    /* CLOCK_MONOTONIC ns; until then every product runs on the caller */
+    uint64_t solo_until;    /* pool clock, ns; until then every product runs on the caller */
+    cs_clock_fn clock;      /* NULL: CLOCK_MONOTONIC */
+    void *clock_ctx;
     struct { struct cs_pool *pool; int index; } args[CS_POOL_MAX_WORKERS];
     unsigned long threads[CS_POOL_MAX_WORKERS];  /* pthread_t */
 } cs_pool;
@@ -77,11 +89,20 @@ int cs_pool_start(cs_pool *pool, int workers);
  * (worker 0) and the active workers (1 ...), and returns when all are done. */
 void cs_pool_run(cs_pool *pool, cs_chunk_fn fn, void *ctx, int64_t chunks);
 /* 1 when the next product should be split across the pool; 0 when there are no
- * active workers, or while the pool runs solo after workers kept arriving late. */
+ * active workers, in a process the workers are not in (after fork), or while the
+ * pool runs solo after workers kept arriving late. */
 int cs_pool_use(cs_pool *pool);
+/* Stops and joins the workers; after a fork, only forgets them. */
 void cs_pool_stop(cs_pool *pool);
 /* Sets how many workers take part in later jobs; atomic, as idle workers read it. */
 void cs_pool_set_active(cs_pool *pool, uint32_t active);
+/* The solo decision, fed the times of one finished job (pool clock, ns): it was
+ * published at `start`, the caller ran `own_chunks` chunks and was done with them
+ * at `own_done`, the last chunk finished at `end`. cs_pool_run feeds it; tests
+ * feed it recorded timings. */
+void cs_pool_note_job(cs_pool *pool, uint64_t start, uint64_t own_done, uint64_t end, uint32_t own_chunks);
+/* The clock cs_pool_run and cs_pool_use read (NULL: CLOCK_MONOTONIC); for tests. */
+void cs_pool_set_clock(cs_pool *pool, cs_clock_fn clock, void *ctx);
 
 /* ---- files (model save and load) ------------------------------------------
  * Thin wrappers so the Swift side never touches errno or variadic open().

@@ -84,6 +84,7 @@ enum Activations {
     /// On entry `d` holds grad_y Div; on exit grad_z Div = grad_y Div J_y(z).
     /// Scalar activations have a diagonal Jacobian (d_i *= f'(z_i)); softmax's is
     /// full: J_ij = y_i (delta_ij - y_j), so grad_z_i = y_i (d_i - sum_j d_j y_j).
+    @inline(never)  // compiled on its own, its loops vectorize (inlined into Net.walk they did not)
     static func backward(_ act: Activation, alpha: Float, z: UnsafePointer<Float>, y: UnsafePointer<Float>,
                          d: UnsafeMutablePointer<Float>, rows: Int, cols: Int) {
         let n = rows * cols

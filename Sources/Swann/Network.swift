@@ -44,17 +44,22 @@ extension Net {
                   dx: UnsafeMutablePointer<Float>?) -> Status {
         let h = header.pointee
         let batch = h.lastBatch
+        let cols = h.outputSize
         let last = layers[h.layerCount - 1]
         let g = floats(h.scratch0)
         let fused = outputFused
         let total = Losses.gradient(h.loss, fused: fused, z: floats(last.z), y: floats(last.y),
-                                    target: target, g: g, rows: batch, cols: h.outputSize)
+                                    target: target, g: g, rows: batch, cols: cols)
         let mean = Float(total / Double(batch))
-        guard mean.isFinite, allFinite(g, batch * h.outputSize) else {
+        guard mean.isFinite, allFinite(g, batch * cols) else {
             let f = Failure("backward: the loss is ").number(Double(mean))
             return f.text(" (non-finite loss or gradient; check targets and outputs); nothing accumulated").status(.numeric)
         }
-        propagate(outputIsZ: fused, dx: dx)
+        let status = propagate("backward", outputIsZ: fused, dx: dx) {
+            _ = Losses.gradient(h.loss, fused: fused, z: floats(last.z), y: floats(last.y),
+                                target: target, g: g, rows: batch, cols: cols)
+        }
+        guard status == .ok else { return status }
         loss?.pointee = mean
         return .ok
     }
@@ -66,9 +71,9 @@ extension Net {
         guard allFinite(dy, n) else {
             return Failure("backward_grad: dy has NaN or Inf values; nothing accumulated").status(.numeric)
         }
-        copyFloats(floats(h.scratch0), dy, n)
-        propagate(outputIsZ: false, dx: dx)
-        return .ok
+        let g = floats(h.scratch0)
+        copyFloats(g, dy, n)
+        return propagate("backward_grad", outputIsZ: false, dx: dx) { copyFloats(g, dy, n) }
     }
 
     /// The recursion, for k = N down to 1, starting from the gradient in the first
@@ -77,14 +82,54 @@ extension Net {
     ///   grad_W_k  += grad_z_k^T y_{k-1}     (summed over rows)
     ///   grad_b_k  += sum over rows of grad_z_k
     ///   grad_y_{k-1} = grad_z_k W_k          (skipped for k = 1 unless dx is wanted)
-    private func propagate(outputIsZ: Bool, dx: UnsafeMutablePointer<Float>?) {
+    ///
+    /// All or nothing: when a sum or dx would not be finite, the gradients and T
+    /// stay as they were. While the buffer counts as zero (after a step or
+    /// zero_grad, or before the first backward, unless the host holds its
+    /// address) the sums are written over it and checked on the way; a failure
+    /// leaves it counting as zero. Sums added to ones that must survive are
+    /// proven finite by a first walk that writes nothing (`reload` then puts the
+    /// starting gradient back in the scratch buffer the walk used).
+    private func propagate(_ function: StaticString, outputIsZ: Bool, dx: UnsafeMutablePointer<Float>?,
+                           reload: () -> Void) -> Status {
+        let h = header.pointee
+        if !h.gradsShared && (h.gradsStale || h.accumulated == 0) {
+            let status = walk(function, .overwrite, outputIsZ: outputIsZ, dx: dx, exact: nil)
+            guard status == .ok else {
+                header.pointee.gradsStale = true
+                return status
+            }
+        } else {
+            // Layers whose sums no bound proves finite: checked, then added, one by one.
+            var exactStore = InlineArray<256, Bool>(repeating: false)
+            let status = withUnsafeMutablePointer(to: &exactStore) { ep -> Status in
+                let exact = UnsafeMutableRawPointer(ep).assumingMemoryBound(to: Bool.self)
+                let checked = walk(function, .verify, outputIsZ: outputIsZ, dx: dx, exact: exact)
+                guard checked == .ok else { return checked }
+                reload()
+                return walk(function, .add, outputIsZ: outputIsZ, dx: dx, exact: exact)
+            }
+            guard status == .ok else { return status }
+        }
+        header.pointee.accumulated += h.lastBatch
+        header.pointee.gradsStale = false
+        return .ok
+    }
+
+    /// What a walk of the recursion does with the sums.
+    private enum Walk {
+        case overwrite  // write them over the buffer, checking them
+        case verify     // write nothing: prove that adding them gives finite values
+        case add        // add them (after `verify`)
+    }
+
+    private func walk(_ function: StaticString, _ mode: Walk, outputIsZ: Bool, dx: UnsafeMutablePointer<Float>?,
+                      exact: UnsafeMutablePointer<Bool>?) -> Status {
         let h = header.pointee
         let batch = h.lastBatch
         var cur = floats(h.scratch0), other = floats(h.scratch1)
         let work = engine
         let gw = grads
-        // After a step the buffer's old sums count as zero: write over them.
-        let add = !h.gradsStale
         var k = h.layerCount - 1
         while k >= 0 {
             let l = layers[k]
@@ -94,15 +139,53 @@ extension Net {
             }
             let prev = UnsafePointer(k == 0 ? floats(h.input) : floats(layers[k - 1].y))
             let gW = gw + (l.weight - h.params) / MemoryLayout<Float>.stride
-            Gemm.multiply(m: l.fanOut, n: l.fanIn, k: batch,
-                          a: cur, lda: l.fanOut, transA: true,
-                          b: prev, ldb: l.fanIn, transB: false,
-                          c: gW, ldc: l.fanIn, accumulate: add, engine: work)
             let gb = gw + (l.bias - h.params) / MemoryLayout<Float>.stride
-            if !add { zeroFloats(gb, l.fanOut) }
-            for r in 0..<batch {
-                let row = cur + r * l.fanOut
-                for j in 0..<l.fanOut { gb[j] += row[j] }
+            switch mode {
+            case .overwrite:
+                Gemm.multiply(m: l.fanOut, n: l.fanIn, k: batch,
+                              a: cur, lda: l.fanOut, transA: true,
+                              b: prev, ldb: l.fanIn, transB: false,
+                              c: gW, ldc: l.fanIn, accumulate: false, engine: work)
+                zeroFloats(gb, l.fanOut)
+                let largest = addRows(cur, count: batch, cols: l.fanOut, into: gb)
+                // grad_b is finite exactly when every grad_z is (and its sums are).
+                guard allFinite(gb, l.fanOut) else { return refused(function, k, "grad_z is NaN or Inf") }
+                // grad_W: proven finite from max |grad_z| and max |y_{k-1}| when that
+                // pass (batch x fanIn) is the shorter one, else checked value by value.
+                var proven = false
+                if batch < l.fanOut, let y = finiteMaxMagnitude(prev, batch * l.fanIn) {
+                    proven = sumsBounded(old: 0, count: batch, x: largest, y: max(y, 1))
+                }
+                guard proven || allFinite(gW, l.fanOut * l.fanIn) else {
+                    return refused(function, k, "grad_W overflows float")
+                }
+            case .verify:
+                guard let largest = finiteMaxMagnitude(cur, batch * l.fanOut) else {
+                    return refused(function, k, "grad_z is NaN or Inf")
+                }
+                guard let old = finiteMaxMagnitude(gW, l.fanOut * l.fanIn + l.fanOut) else {  // grad_W, then grad_b
+                    return refused(function, k, "the accumulated gradient already has NaN or Inf (swann_zero_grad discards it)")
+                }
+                guard let y = finiteMaxMagnitude(prev, batch * l.fanIn) else {
+                    return refused(function, k, "the layer's input has NaN or Inf (the forward overflowed float)")
+                }
+                if !sumsBounded(old: old, count: batch, x: largest, y: max(y, 1)) {
+                    exact?[k] = true
+                    guard exactSums(l, dz: cur, y: prev, batch: batch, gW: gW, gb: gb, scratch: other,
+                                    commit: false) else {
+                        return refused(function, k, "grad_W or grad_b overflows float")
+                    }
+                }
+            case .add:
+                if exact?[k] == true {
+                    _ = exactSums(l, dz: cur, y: prev, batch: batch, gW: gW, gb: gb, scratch: other, commit: true)
+                } else {
+                    Gemm.multiply(m: l.fanOut, n: l.fanIn, k: batch,
+                                  a: cur, lda: l.fanOut, transA: true,
+                                  b: prev, ldb: l.fanIn, transB: false,
+                                  c: gW, ldc: l.fanIn, accumulate: true, engine: work)
+                    _ = addRows(cur, count: batch, cols: l.fanOut, into: gb)
+                }
             }
             if k > 0 || dx != nil {
                 Gemm.multiply(m: batch, n: l.fanIn, k: l.fanOut,
@@ -113,9 +196,57 @@ extension Net {
             }
             k -= 1
         }
-        if let dx { copyFloats(dx, cur, batch * h.inputSize) }
-        header.pointee.accumulated += batch
-        header.pointee.gradsStale = false
+        if let dx {
+            let n = batch * h.inputSize
+            if mode != .add && !allFinite(cur, n) {
+                return Failure(function).text(": dx (grad_x Div) overflows float; nothing accumulated").status(.numeric)
+            }
+            if mode != .verify { copyFloats(dx, cur, n) }
+        }
+        return .ok
+    }
+
+    private func refused(_ function: StaticString, _ k: Int, _ what: StaticString) -> Status {
+        Failure(function).text(": layers[").int(k).text("]: ").text(what).text("; nothing accumulated").status(.numeric)
+    }
+
+    /// grad_W += grad_z^T y_{k-1} and grad_b += the column sums of grad_z, for sums
+    /// no bound proves finite (values near float's range): grad_W a block of rows at
+    /// a time through `scratch`, then added value by value, so that a first call
+    /// (`commit` false, writing nothing) tells exactly whether every sum the second
+    /// call writes is finite.
+    private func exactSums(_ l: LayerRecord, dz: UnsafePointer<Float>, y: UnsafePointer<Float>, batch: Int,
+                           gW: UnsafeMutablePointer<Float>, gb: UnsafeMutablePointer<Float>,
+                           scratch: UnsafeMutablePointer<Float>, commit: Bool) -> Bool {
+        let h = header.pointee
+        var width = h.inputSize  // the scratch buffers hold max_batch rows of the widest layer
+        for k in 0..<h.layerCount { width = max(width, layers[k].fanOut) }
+        let rows = max(1, min(l.fanOut, h.maxBatch * width / l.fanIn))
+        var i = 0
+        while i < l.fanOut {
+            let m = min(rows, l.fanOut - i)
+            Gemm.multiply(m: m, n: l.fanIn, k: batch,
+                          a: dz + i, lda: l.fanOut, transA: true,
+                          b: y, ldb: l.fanIn, transB: false,
+                          c: scratch, ldc: l.fanIn, accumulate: false, engine: engine)
+            if commit {
+                addFloats(gW + i * l.fanIn, scratch, m * l.fanIn)
+            } else if !sumsFinite(gW + i * l.fanIn, scratch, m * l.fanIn) {
+                return false
+            }
+            i += m
+        }
+        if commit {
+            _ = addRows(dz, count: batch, cols: l.fanOut, into: gb)
+            return true
+        }
+        // The sums addRows would write, column by column in the same order.
+        for j in 0..<l.fanOut {
+            var s = gb[j]
+            for r in 0..<batch { s += dz[r * l.fanOut + j] }
+            if !s.isFinite { return false }
+        }
+        return true
     }
 
     /// The update: the optimizer applied to grad Err / T, then gradients and T zeroed.

@@ -1,0 +1,291 @@
+/*
+ * test_numeric_refusals.c -- numbers the library must refuse (issue #13).
+ *
+ * c-api.md: "swann_backward is all or nothing: on any error nothing is
+ * accumulated"; SWANN_E_NUMERIC is a "non-finite loss or gradient".
+ *   - backward checks the sums it accumulates and the dx it returns: an overflow
+ *     anywhere in the recursion (grad_y, grad_z, grad_W, grad_b, dx) is
+ *     SWANN_E_NUMERIC with the gradients, T and dx as they were, whether the
+ *     buffer counts as zero (written over) or holds sums that must survive
+ *     (a second backward before the step, or a host holding swann_grads);
+ *   - sums near float's range that no bound proves finite are checked exactly:
+ *     accepted when finite, bit for bit what they should be;
+ */
+#include "check.h"
+
+static swann_net *make(const char *spec, size_t maxb)
+{
+    swann_net *n = NULL;
+    swann_status s = swann_create(spec, maxb, NULL, 0, &n);
+    if (s != SWANN_OK) printf("# create failed: %s: %s\n", swann_status_name(s), swann_last_error());
+    return n;
+}
+
+static size_t rows_of(swann_net *n)
+{
+    size_t t = 12345;
+    swann_accumulated_rows(n, &t);
+    return t;
+}
+
+static float *params_of(swann_net *n, size_t *count)
+{
+    float *p = NULL;
+    swann_params(n, &p, count);
+    return p;
+}
+
+static float *grads_of(swann_net *n, size_t *count)
+{
+    float *g = NULL;
+    swann_grads(n, &g, count);
+    return g;
+}
+
+/* Every weight `w`, every bias 0. */
+static void set_weights(swann_net *n, const int *weight_at, int weights, float w)
+{
+    size_t count = 0;
+    float *p = params_of(n, &count);
+    memset(p, 0, count * sizeof *p);
+    for (int i = 0; i < weights; i++) p[weight_at[i]] = w;
+}
+
+static int has(const char *text, const char *part) { return strstr(text, part) != NULL; }
+
+/* ---- item 3: the issue's identity nets with weights 1e15 ------------------------ */
+
+#define ID2 "{\"input\": 1, \"layers\": [{\"units\": 1, \"activation\": \"identity\"}," \
+            " {\"units\": 1, \"activation\": \"identity\"}], \"loss\": \"mse\", \"seed\": 1}"
+#define ID3 "{\"input\": 1, \"layers\": [{\"units\": 1, \"activation\": \"identity\"}," \
+            " {\"units\": 1, \"activation\": \"identity\"}, {\"units\": 1, \"activation\": \"identity\"}]," \
+            " \"loss\": \"mse\", \"seed\": 1}"
+static const int W2[] = {0, 2}, W3[] = {0, 2, 4}; /* [W, b] per layer */
+
+/* 2 layers, x = 1e-20: grad_W and grad_b are finite, dx = 1e40 is not. */
+static void group_dx_overflow(void)
+{
+    swann_net *a = make(ID2, 1), *ref = make(ID2, 1);
+    if (!a || !ref) { CHECK(0, "create"); return; }
+    set_weights(a, W2, 2, 1e15f);
+    set_weights(ref, W2, 2, 1e15f);
+    float x = 1e-20f, d = 0, dx = 7, loss = -1;
+    CHECK_ST(swann_forward(a, &x, 1, NULL), SWANN_OK, "forward x = 1e-20");
+    CHECK_ST(swann_backward(a, &d, &loss, &dx), SWANN_E_NUMERIC, "backward whose dx overflows float is SWANN_E_NUMERIC");
+    CHECKF(has(swann_last_error(), "dx"), "the message names dx", "%s", swann_last_error());
+    CHECK(rows_of(a) == 0, "nothing accumulated: T stays 0");
+    CHECK(dx == 7 && loss == -1, "dx and loss are not written");
+    CHECK_ST(swann_step(a), SWANN_E_STATE, "a step has nothing to apply");
+    /* without dx the same backward is fine */
+    CHECK_ST(swann_backward(a, &d, &loss, NULL), SWANN_OK, "the same backward without dx");
+    CHECK(rows_of(a) == 1, "T = 1");
+
+    /* a good backward after the refused one gives exactly what a fresh net gives */
+    swann_zero_grad(a);
+    float x2 = 1e-21f; /* y = 1e9, dx = 1e39 */
+    CHECK_ST(swann_forward(a, &x2, 1, NULL), SWANN_OK, "forward x = 1e-21");
+    CHECK_ST(swann_backward(a, &d, NULL, &dx), SWANN_E_NUMERIC, "dx 1e39 overflows");
+    CHECK_ST(swann_backward(a, &d, NULL, NULL), SWANN_OK, "backward without dx");
+    swann_forward(ref, &x2, 1, NULL);
+    CHECK_ST(swann_backward(ref, &d, NULL, NULL), SWANN_OK, "reference backward");
+    size_t n = 0, m = 0;
+    float *ga = grads_of(a, &n), *gr = grads_of(ref, &m);
+    CHECK(n == m && memcmp(ga, gr, n * sizeof *ga) == 0 && rows_of(a) == rows_of(ref),
+          "gradients and T equal a net that never saw the refused backward");
+    swann_destroy(a);
+    swann_destroy(ref);
+}
+
+/* 3 layers, x = 1e-35: grad_y of the first layer overflows (1e40), so its grad_W
+ * would be infinite; today's T = 1 with infinite gradients. */
+static void bad3(swann_net *n)
+{
+    float x = 1e-35f, d = 0;
+    swann_forward(n, &x, 1, NULL);
+    CHECK_ST(swann_backward(n, &d, NULL, NULL), SWANN_E_NUMERIC, "3 layers, x = 1e-35: SWANN_E_NUMERIC");
+    CHECKF(has(swann_last_error(), "layers[0]") && has(swann_last_error(), "nothing accumulated"),
+           "the message names the layer", "%s", swann_last_error());
+}
+
+static void good3(swann_net *n)
+{
+    float x = 2e-38f, d = 0; /* grad_y of the first layer 2e37 */
+    swann_forward(n, &x, 1, NULL);
+    CHECK_ST(swann_backward(n, &d, NULL, NULL), SWANN_OK, "3 layers, x = 2e-38: fine");
+}
+
+static void group_grad_overflow_3_layers(void)
+{
+    /* the buffer counts as zero (first backward, and after a step) */
+    swann_net *a = make(ID3, 1);
+    if (!a) { CHECK(0, "create"); return; }
+    set_weights(a, W3, 3, 1e15f);
+    bad3(a);
+    CHECK(rows_of(a) == 0, "T stays 0");
+    CHECK_ST(swann_step(a), SWANN_E_STATE, "step: nothing accumulated");
+    good3(a);
+    CHECK_ST(swann_set_lr(a, 0), SWANN_OK, "lr 0 (keep the weights)");
+    CHECK_ST(swann_step(a), SWANN_OK, "step");
+    bad3(a);
+    CHECK(rows_of(a) == 0, "after a step: T stays 0");
+    CHECK_ST(swann_step(a), SWANN_E_STATE, "step: nothing accumulated");
+
+    /* sums that must survive: a second backward before the step (net a), and a
+     * host holding the buffer (net b); both must keep them bit for bit */
+    swann_net *b = make(ID3, 1), *ref = make(ID3, 1);
+    if (!b || !ref) { CHECK(0, "create"); return; }
+    set_weights(b, W3, 3, 1e15f);
+    set_weights(ref, W3, 3, 1e15f);
+    size_t n = 0;
+    float *gb = grads_of(b, &n), before[8];
+    good3(a);
+    good3(b);
+    good3(ref);
+    memcpy(before, gb, n * sizeof *gb);
+    bad3(a);
+    bad3(b);
+    CHECK(rows_of(a) == 1 && rows_of(b) == 1, "T stays 1");
+    CHECK(memcmp(before, gb, n * sizeof *gb) == 0, "a host's buffer is bit for bit unchanged");
+    float *ga = grads_of(a, &n), *gr = grads_of(ref, &n);
+    CHECK(memcmp(ga, gr, n * sizeof *ga) == 0, "the sums equal a net that never saw the refused backward");
+    swann_destroy(a);
+    swann_destroy(b);
+    swann_destroy(ref);
+}
+
+/* ---- item 3: grad_W = grad_z^T y overflowing from finite values ----------------- */
+
+/* One identity layer, weights 1e-30, x = 1e30, target -1e10: y = 1, grad_z = 1e10
+ * (the loss, 5e19 a unit, is finite), grad_W = 1e40. `units` 1 checks the sums one
+ * by one (batch >= units); 4 first tries the bound from max |grad_z| and max |y|. */
+static void group_weight_grad_overflow(void)
+{
+    for (int units = 1; units <= 4; units += 3) {
+        char spec[256], what[128];
+        snprintf(spec, sizeof spec, "{\"input\": 1, \"layers\": [{\"units\": %d, \"activation\": \"identity\"}],"
+                 " \"loss\": \"mse\", \"seed\": 1}", units);
+        swann_net *a = make(spec, 1);
+        if (!a) { CHECK(0, "create"); return; }
+        size_t n = 0;
+        float *p = params_of(a, &n);
+        for (int i = 0; i < units; i++) p[i] = 1e-30f;
+        float x = 1e30f, d[4] = {-1e10f, -1e10f, -1e10f, -1e10f}, loss = -1;
+        swann_forward(a, &x, 1, NULL);
+        snprintf(what, sizeof what, "%d unit(s): grad_W 1e40 from finite values is SWANN_E_NUMERIC", units);
+        CHECK_ST(swann_backward(a, d, &loss, NULL), SWANN_E_NUMERIC, what);
+        CHECKF(has(swann_last_error(), "grad_W"), "the message names grad_W", "%s", swann_last_error());
+        CHECK(rows_of(a) == 0 && loss == -1, "nothing accumulated");
+
+        /* 1e37 is finite but beyond the bound: checked value by value, accepted */
+        x = 1e27f;
+        for (int i = 0; i < units; i++) p[i] = 1e-27f;
+        swann_forward(a, &x, 1, NULL);
+        CHECK_ST(swann_backward(a, d, &loss, NULL), SWANN_OK, "grad_W 1e37: finite, accepted");
+        float *g = grads_of(a, &n);
+        double want = (1 - (double)d[0]) * 1e27;
+        int ok = 1;
+        for (int i = 0; i < units; i++) ok &= close_rel(g[i], want, 1e-6, 0) && close_rel(g[units + i], 1e10, 1e-6, 0);
+        CHECKF(ok, "grad_W = 1e37, grad_b = 1e10", "g[0] %g, want %g", (double)g[0], want);
+        /* added to itself: 2e37, still finite; then, with 2e38 a row, 4e38 is not */
+        float first = g[0];
+        CHECK_ST(swann_backward(a, d, NULL, NULL), SWANN_OK, "a second backward: 2e37");
+        CHECK(g[0] == 2 * first && rows_of(a) == 2, "sums doubled exactly");
+        swann_zero_grad(a);
+        float big[4] = {-2e11f, -2e11f, -2e11f, -2e11f};
+        CHECK_ST(swann_backward(a, big, NULL, NULL), SWANN_OK, "grad_W 2e38: finite");
+        float kept[8];
+        memcpy(kept, g, n * sizeof *g);
+        CHECK_ST(swann_backward(a, big, NULL, NULL), SWANN_E_NUMERIC, "2e38 + 2e38 overflows: SWANN_E_NUMERIC");
+        CHECK(memcmp(kept, g, n * sizeof *g) == 0 && rows_of(a) == 1, "the sums and T are kept");
+        swann_destroy(a);
+    }
+}
+
+/* Sums checked one by one in blocks of rows (max_batch 1, 300 units, 64 inputs:
+ * 4 rows of grad_W a block), through swann_backward_grad. */
+#define WIDE "{\"input\": 64, \"layers\": [{\"units\": 300, \"activation\": \"identity\"}], \"loss\": \"none\", \"seed\": 3}"
+static void group_exact_sums(void)
+{
+    for (int shared = 0; shared < 2; shared++) {
+        swann_net *a = make(WIDE, 1);
+        if (!a) { CHECK(0, "create"); return; }
+        size_t n = 0;
+        float *g = shared ? grads_of(a, &n) : NULL;
+        static float x[64], dy[300], dx[64];
+        uint64_t s = 99;
+        for (int j = 0; j < 64; j++) x[j] = (float)rng_uniform(&s, -3e18, 3e18);
+        for (int i = 0; i < 300; i++) dy[i] = (float)rng_uniform(&s, -1e19, 1e19);
+        CHECK_ST(swann_forward(a, x, 1, NULL), SWANN_OK, "forward of values up to 3e18");
+        CHECK_ST(swann_backward_grad(a, dy, NULL), SWANN_OK, "grad_W up to 3e37: beyond the bound, finite");
+        if (!g) g = grads_of(a, &n);
+        int exact = 1;
+        for (int i = 0; i < 300; i++) {
+            for (int j = 0; j < 64; j++) exact &= g[i * 64 + j] == (float)((double)dy[i] * x[j]);
+            exact &= g[300 * 64 + i] == dy[i];
+        }
+        CHECK(exact, shared ? "host's buffer: every sum is exactly dy_i x_j" : "every sum is exactly dy_i x_j");
+        /* add a row whose products overflow in one place only */
+        static float kept[300 * 64 + 300];
+        memcpy(kept, g, sizeof kept);
+        x[17] = 3.3e19f;
+        dy[211] = 1.1e19f;
+        swann_forward(a, x, 1, NULL);
+        CHECK_ST(swann_backward_grad(a, dy, dx), SWANN_E_NUMERIC, "sums of column 17 overflow: SWANN_E_NUMERIC");
+        CHECKF(has(swann_last_error(), "backward_grad") && has(swann_last_error(), "layers[0]"),
+               "the message names the call and the layer", "%s", swann_last_error());
+        CHECK(memcmp(kept, g, sizeof kept) == 0 && rows_of(a) == 1, "every sum and T kept");
+        swann_destroy(a);
+    }
+}
+
+/* A layer's input with Inf (the forward overflowed inside the net) with sums to
+ * keep: refused before anything is added. */
+static void group_input_overflow(void)
+{
+    const char *spec = "{\"input\": 1, \"layers\": [{\"units\": 2, \"activation\": \"relu\"},"
+                       " {\"units\": 1, \"activation\": \"sigmoid\"}], \"loss\": \"mse\", \"seed\": 1}";
+    /* y_1 = (1e20, 1e20) for x = 1, (Inf, Inf) for x = 1e20; z_2 = +Inf, Y = 1 */
+    const float w[7] = {1e20f, 1e20f, 0, 0, 1e-30f, 1e-30f, 0};
+    for (int mode = 0; mode < 3; mode++) { /* buffer counting as zero; second backward; host's buffer */
+        swann_net *a = make(spec, 1), *ref = make(spec, 1);
+        if (!a || !ref) { CHECK(0, "create"); return; }
+        size_t n = 0;
+        memcpy(params_of(a, &n), w, sizeof w);
+        memcpy(params_of(ref, &n), w, sizeof w);
+        float *g = mode == 2 ? grads_of(a, &n) : NULL, kept[7];
+        float x = 1, d = 0.25f;
+        if (mode > 0) {
+            swann_forward(a, &x, 1, NULL);
+            CHECK_ST(swann_backward(a, &d, NULL, NULL), SWANN_OK, "an ordinary backward");
+            swann_forward(ref, &x, 1, NULL);
+            swann_backward(ref, &d, NULL, NULL);
+            if (g) memcpy(kept, g, sizeof kept);
+        }
+        x = 1e20f;
+        swann_forward(a, &x, 1, NULL);
+        CHECK_ST(swann_backward(a, &d, NULL, NULL), SWANN_E_NUMERIC, "y_1 = Inf, output finite: SWANN_E_NUMERIC");
+        if (g) CHECK(memcmp(kept, g, sizeof kept) == 0, "the host's buffer is unchanged");
+        CHECK(rows_of(a) == rows_of(ref), "T unchanged");
+        x = 2;
+        swann_forward(a, &x, 1, NULL);
+        swann_forward(ref, &x, 1, NULL);
+        CHECK_ST(swann_backward(a, &d, NULL, NULL), SWANN_OK, "an ordinary backward after it");
+        swann_backward(ref, &d, NULL, NULL);
+        float *ga = grads_of(a, &n), *gr = grads_of(ref, &n);
+        CHECK(memcmp(ga, gr, sizeof kept) == 0 && rows_of(a) == rows_of(ref),
+              "gradients and T equal a net that never saw the refused backward");
+        swann_destroy(a);
+        swann_destroy(ref);
+    }
+}
+
+int main(void)
+{
+    check_init("test_numeric_refusals");
+    RUN_GROUP(group_dx_overflow);
+    RUN_GROUP(group_grad_overflow_3_layers);
+    RUN_GROUP(group_weight_grad_overflow);
+    RUN_GROUP(group_exact_sums);
+    RUN_GROUP(group_input_overflow);
+    return check_finish();
+}

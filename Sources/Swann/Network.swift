@@ -45,6 +45,13 @@ extension Net {
         let h = header.pointee
         let batch = h.lastBatch
         let cols = h.outputSize
+        if let i = Losses.firstTargetOutside(h.loss, target, count: batch * cols) {
+            let f = Failure("backward: target row ").int(i / cols).text(", column ").int(i % cols)
+            f.text(" is ").number(Double(target[i]))
+            f.text(h.loss == .crossEntropy ? "; cross_entropy needs targets >= 0"
+                                           : "; binary_cross_entropy needs targets in [0, 1]")
+            return f.text("; nothing accumulated").status(.arg)
+        }
         let last = layers[h.layerCount - 1]
         let g = floats(h.scratch0)
         let fused = outputFused

@@ -10,6 +10,8 @@
  *     (a second backward before the step, or a host holding swann_grads);
  *   - sums near float's range that no bound proves finite are checked exactly:
  *     accepted when finite, bit for bit what they should be;
+ *   - binary_cross_entropy targets outside [0, 1] and negative cross_entropy
+ *     targets are SWANN_E_ARG naming the row and the value, nothing accumulated;
  */
 #include "check.h"
 
@@ -279,6 +281,54 @@ static void group_input_overflow(void)
     }
 }
 
+/* ---- item 10: targets outside the loss's domain --------------------------------- */
+
+static void target_case(const char *out_act, const char *lossname, int bad_row, float bad, swann_status want)
+{
+    char spec[300], what[200];
+    snprintf(spec, sizeof spec, "{\"input\": 2, \"layers\": [{\"units\": 3, \"activation\": \"tanh\"},"
+             " {\"units\": 2, \"activation\": \"%s\"}], \"loss\": \"%s\", \"seed\": 4}", out_act, lossname);
+    swann_net *a = make(spec, 4);
+    if (!a) { CHECK(0, "create"); return; }
+    float x[8] = {0.1f, 0.2f, -0.3f, 0.4f, 0.5f, -0.6f, 0.7f, 0.8f}, d[8] = {1, 0, 0, 1, 1, 0, 0, 1};
+    float dx[8], loss = -1;
+    for (int i = 0; i < 8; i++) dx[i] = 7;
+    d[bad_row * 2 + 1] = bad;
+    swann_forward(a, x, 4, NULL);
+    snprintf(what, sizeof what, "%s + %s, target %g in row %d: %s", out_act, lossname, (double)bad, bad_row,
+             swann_status_name(want));
+    CHECK_ST(swann_backward(a, d, &loss, dx), want, what);
+    if (want != SWANN_OK) {
+        char row[32], val[40];
+        snprintf(row, sizeof row, "row %d,", bad_row);
+        for (int digits = 1; digits <= 17; digits++) { /* the double's shortest text, as the message writes it */
+            snprintf(val, sizeof val, "is %.*g;", digits, (double)bad);
+            if (strtod(val + 3, NULL) == (double)bad) break;
+        }
+        if (want == SWANN_E_ARG)
+            CHECKF(has(swann_last_error(), row) && has(swann_last_error(), val) && has(swann_last_error(), lossname),
+                   "the message names the row, the value and the loss", "%s", swann_last_error());
+        int untouched = loss == -1;
+        for (int i = 0; i < 8; i++) untouched &= dx[i] == 7;
+        CHECK(rows_of(a) == 0 && untouched, "nothing accumulated, loss and dx not written");
+    }
+    swann_destroy(a);
+}
+
+static void group_targets(void)
+{
+    target_case("sigmoid", "binary_cross_entropy", 1, 1.5f, SWANN_E_ARG);
+    target_case("sigmoid", "binary_cross_entropy", 3, -0.25f, SWANN_E_ARG);
+    target_case("softmax", "binary_cross_entropy", 2, 1.0001f, SWANN_E_ARG);
+    target_case("sigmoid", "binary_cross_entropy", 0, 0.5f, SWANN_OK);
+    target_case("sigmoid", "binary_cross_entropy", 0, NAN, SWANN_E_NUMERIC);
+    target_case("softmax", "cross_entropy", 2, -0.5f, SWANN_E_ARG);
+    target_case("sigmoid", "cross_entropy", 1, -1e-30f, SWANN_E_ARG);
+    target_case("softmax", "cross_entropy", 2, 2.0f, SWANN_OK); /* weights above 1 are fine */
+    target_case("softmax", "cross_entropy", 2, -INFINITY, SWANN_E_NUMERIC);
+    target_case("identity", "mse", 1, -5.0f, SWANN_OK);
+}
+
 int main(void)
 {
     check_init("test_numeric_refusals");
@@ -287,5 +337,6 @@ int main(void)
     RUN_GROUP(group_weight_grad_overflow);
     RUN_GROUP(group_exact_sums);
     RUN_GROUP(group_input_overflow);
+    RUN_GROUP(group_targets);
     return check_finish();
 }

@@ -272,6 +272,13 @@ extension Net {
         guard t > 0 else {
             return Failure("step: no gradients accumulated (call swann_backward first)").status(.state)
         }
+        // A step schedule with gamma > 1 eventually drives the rate past float's range.
+        let rate = h.optimizer.learningRate(afterSteps: h.steps)
+        guard Float(rate).isFinite else {
+            let f = Failure("step: the \"").text(h.optimizer.schedule.name).text("\" schedule's learning rate ")
+            return f.number(rate).text(" at step ").int(h.steps).text(" overflows float; nothing changed")
+                .status(.numeric)
+        }
         // A data-parallel step with no backward since the last one: the gradient is zero.
         if h.gradsStale { materializeZeroGrads() }
         let n = h.paramCount

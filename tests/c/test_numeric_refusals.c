@@ -12,6 +12,10 @@
  *     accepted when finite, bit for bit what they should be;
  *   - binary_cross_entropy targets outside [0, 1] and negative cross_entropy
  *     targets are SWANN_E_ARG naming the row and the value, nothing accumulated;
+ *   - spec values float32 holds as 0 where the math divides by them or keys on
+ *     them being non-zero (eps, momentum, eta_minus, step_max) are SWANN_E_SPEC;
+ *   - a zero base rate stays zero under any schedule; get_lr is never NaN; a step
+ *     whose scheduled rate overflows float is refused, naming the schedule.
  */
 #include "check.h"
 
@@ -329,6 +333,107 @@ static void group_targets(void)
     target_case("identity", "mse", 1, -5.0f, SWANN_OK);
 }
 
+/* ---- item 7: spec values float32 holds as 0 ------------------------------------- */
+
+static void spec_case(const char *opt, swann_status want, const char *key)
+{
+    char spec[400], what[300];
+    snprintf(spec, sizeof spec, "{\"input\": 2, \"layers\": [{\"units\": 1, \"activation\": \"sigmoid\"}],"
+             " \"loss\": \"mse\", \"optimizer\": %s}", opt);
+    swann_net *n = NULL;
+    snprintf(what, sizeof what, "%s: %s", opt, swann_status_name(want));
+    CHECK_ST(swann_create(spec, 2, NULL, 0, &n), want, what);
+    if (want != SWANN_OK)
+        CHECKF(has(swann_last_error(), key) && has(swann_last_error(), "float32"),
+               "the message names the key and float32", "%s", swann_last_error());
+    swann_destroy(n);
+}
+
+static void group_spec_float32(void)
+{
+    spec_case("{\"type\": \"adam\", \"eps\": 1e-50}", SWANN_E_SPEC, "\"eps\" is 1e-50");
+    spec_case("{\"type\": \"adamw\", \"eps\": 1e-40}", SWANN_E_SPEC, "\"eps\" is 1e-40");
+    spec_case("{\"type\": \"rmsprop\", \"eps\": 1e-50}", SWANN_E_SPEC, "\"eps\"");
+    spec_case("{\"type\": \"sgd\", \"momentum\": 1e-50}", SWANN_E_SPEC, "\"momentum\"");
+    spec_case("{\"type\": \"rmsprop\", \"momentum\": 1e-46, \"centered\": true}", SWANN_E_SPEC, "\"momentum\"");
+    spec_case("{\"type\": \"rprop\", \"eta_minus\": 1e-50}", SWANN_E_SPEC, "\"eta_minus\"");
+    spec_case("{\"type\": \"rprop\", \"step_min\": 0, \"step_max\": 1e-50}", SWANN_E_SPEC, "\"step_max\"");
+    spec_case("{\"type\": \"adam\", \"eps\": 1e-30}", SWANN_OK, "");
+    spec_case("{\"type\": \"sgd\", \"momentum\": 0}", SWANN_OK, "");
+    spec_case("{\"type\": \"rprop\", \"step_min\": 0, \"step_max\": 1e-30}", SWANN_OK, "");
+
+    /* Adam with the smallest eps accepted keeps training on a zero gradient */
+    const char *spec = "{\"input\": 1, \"layers\": [{\"units\": 1, \"activation\": \"identity\"}],"
+                       " \"loss\": \"mse\", \"optimizer\": {\"type\": \"adam\", \"eps\": 1.2e-38}, \"seed\": 1}";
+    swann_net *a = make(spec, 1);
+    if (!a) { CHECK(0, "create"); return; }
+    float x = 0, y;
+    int ok = 1;
+    for (int i = 0; i < 5; i++) {
+        swann_forward(a, &x, 1, &y);
+        ok = ok && swann_backward(a, &y, NULL, NULL) == SWANN_OK && swann_step(a) == SWANN_OK;
+    }
+    CHECK(ok, "adam eps 1.2e-38: steps on a zero gradient succeed");
+    swann_destroy(a);
+}
+
+/* ---- item 7: schedules ---------------------------------------------------------- */
+
+/* One zero-gradient iteration (target = output): the update never changes
+ * parameters, so only the rate can make a step fail. */
+static swann_status zero_grad_step(swann_net *a)
+{
+    float x = 0.5f, y;
+    swann_forward(a, &x, 1, &y);
+    swann_status s = swann_backward(a, &y, NULL, NULL);
+    return s != SWANN_OK ? s : swann_step(a);
+}
+
+#define SCHED(lr, sched) "{\"input\": 1, \"layers\": [{\"units\": 1, \"activation\": \"sigmoid\"}], \"loss\": \"mse\"," \
+                         " \"optimizer\": {\"type\": \"sgd\", \"lr\": " lr ", \"schedule\": " sched "}, \"seed\": 1}"
+
+static void group_schedules(void)
+{
+    /* lr 0, gamma 1e6: 0 * 1e6^52 was NaN */
+    swann_net *a = make(SCHED("0", "{\"type\": \"step\", \"step_size\": 1, \"gamma\": 1e6}"), 1);
+    if (!a) { CHECK(0, "create"); return; }
+    int ok = 1, t;
+    double lr = -1;
+    for (t = 0; t < 80 && ok; t++) {
+        ok = swann_get_lr(a, &lr) == SWANN_OK && lr == 0 && zero_grad_step(a) == SWANN_OK;
+    }
+    CHECKF(ok, "lr 0, step schedule gamma 1e6: 80 steps, get_lr 0 every time", "at step %d: lr %g, %s", t - 1, lr,
+           swann_last_error());
+    swann_destroy(a);
+
+    /* lr 0 stays 0 under cosine (eta_min above it) and warm-up */
+    a = make(SCHED("0", "{\"type\": \"cosine\", \"t_max\": 4, \"eta_min\": 0.1, \"warmup_steps\": 2}"), 1);
+    if (!a) { CHECK(0, "create"); return; }
+    ok = 1;
+    for (t = 0; t < 8 && ok; t++) ok = swann_get_lr(a, &lr) == SWANN_OK && lr == 0 && zero_grad_step(a) == SWANN_OK;
+    CHECKF(ok, "lr 0, cosine to eta_min 0.1: the rate stays 0", "at step %d: lr %g", t - 1, lr);
+    swann_destroy(a);
+
+    /* lr 0.01, gamma 1e6: 1e34 at step 6 is fine, 1e40 at step 7 overflows float */
+    a = make(SCHED("0.01", "{\"type\": \"step\", \"step_size\": 1, \"gamma\": 1e6}"), 1);
+    if (!a) { CHECK(0, "create"); return; }
+    ok = 1;
+    for (t = 0; t < 7 && ok; t++) ok = zero_grad_step(a) == SWANN_OK;
+    CHECKF(ok, "7 steps up to rate 1e34", "step %d: %s", t - 1, swann_last_error());
+    size_t n = 0;
+    float before[2], *p = params_of(a, &n);
+    memcpy(before, p, sizeof before);
+    float x = 0.5f, y;
+    swann_forward(a, &x, 1, &y);
+    swann_backward(a, &y, NULL, NULL);
+    CHECK_ST(swann_step(a), SWANN_E_NUMERIC, "the step at rate 1e40 is SWANN_E_NUMERIC");
+    CHECKF(has(swann_last_error(), "\"step\" schedule"), "the message names the schedule", "%s", swann_last_error());
+    CHECK(memcmp(before, p, sizeof before) == 0 && rows_of(a) == 1, "parameters and T unchanged");
+    CHECK_ST(swann_get_lr(a, &lr), SWANN_OK, "get_lr");
+    CHECKF(!isnan(lr) && lr > FLT_MAX, "get_lr gives the rate beyond float, not NaN", "%g", lr);
+    swann_destroy(a);
+}
+
 int main(void)
 {
     check_init("test_numeric_refusals");
@@ -338,5 +443,7 @@ int main(void)
     RUN_GROUP(group_exact_sums);
     RUN_GROUP(group_input_overflow);
     RUN_GROUP(group_targets);
+    RUN_GROUP(group_spec_float32);
+    RUN_GROUP(group_schedules);
     return check_finish();
 }

@@ -1,5 +1,6 @@
 /*
- * test_numeric_refusals.c -- numbers the library must refuse (issue #13).
+ * test_numeric_refusals.c -- numbers the library must refuse (issue #13, items 3,
+ * 7, 9 and the C half of 10).
  *
  * c-api.md: "swann_backward is all or nothing: on any error nothing is
  * accumulated"; SWANN_E_NUMERIC is a "non-finite loss or gradient".
@@ -15,7 +16,8 @@
  *   - spec values float32 holds as 0 where the math divides by them or keys on
  *     them being non-zero (eps, momentum, eta_minus, step_max) are SWANN_E_SPEC;
  *   - a zero base rate stays zero under any schedule; get_lr is never NaN; a step
- *     whose scheduled rate overflows float is refused, naming the schedule.
+ *     whose scheduled rate overflows float is refused, naming the schedule;
+ *   - set_lr(-0.0) stores 0: the canonical spec never says -0.
  */
 #include "check.h"
 
@@ -434,6 +436,23 @@ static void group_schedules(void)
     swann_destroy(a);
 }
 
+/* ---- item 9: set_lr(-0.0) ------------------------------------------------------- */
+
+static void group_set_lr_negative_zero(void)
+{
+    swann_net *a = make(SCHED("0.5", "{\"type\": \"constant\"}"), 1);
+    if (!a) { CHECK(0, "create"); return; }
+    CHECK_ST(swann_set_lr(a, -0.0), SWANN_OK, "set_lr(-0.0)");
+    char text[1024];
+    size_t need = 0;
+    CHECK_ST(swann_spec_json(a, text, sizeof text, &need), SWANN_OK, "spec_json");
+    CHECKF(has(text, "\"lr\":0,") && !has(text, "-0"), "the canonical spec says \"lr\":0, never -0", "%s", text);
+    double lr = -1;
+    swann_get_lr(a, &lr);
+    CHECK(lr == 0 && !signbit(lr), "get_lr gives +0");
+    swann_destroy(a);
+}
+
 int main(void)
 {
     check_init("test_numeric_refusals");
@@ -445,5 +464,6 @@ int main(void)
     RUN_GROUP(group_targets);
     RUN_GROUP(group_spec_float32);
     RUN_GROUP(group_schedules);
+    RUN_GROUP(group_set_lr_negative_zero);
     return check_finish();
 }

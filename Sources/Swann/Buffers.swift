@@ -103,6 +103,6 @@ func sumsFinite(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ n: Int) 
 /// to a value |old| <= `old`, cannot overflow float however they are ordered and
 /// rounded: each of the at most 2 * count + count / 256 + 2 roundings (count <= 2^24)
 /// grows a partial sum by a factor 1 + 2^-24 at most, under e^2.01 < 16 in all.
-func sumsBounded(old: Float, count: Int, x: Float, y: Float) -> Bool {
-    (Double(old) + Double(count) * Double(x) * Double(y)) * 16 <= Double(Float.greatestFiniteMagnitude)
+func sumsBounded(old: Double, count: Int, x: Double, y: Double) -> Bool {
+    (old + Double(count) * x * y) * 16 <= Double(Float.greatestFiniteMagnitude)
 }

@@ -106,6 +106,8 @@ extension Net {
                 header.pointee.gradsStale = true
                 return status
             }
+        } else if sumsProvenFinite(outputIsZ: outputIsZ, dx: dx != nil) {
+            _ = walk(function, .add, outputIsZ: outputIsZ, dx: dx, exact: nil)
         } else {
             // Layers whose sums no bound proves finite: checked, then added, one by one.
             var exactStore = InlineArray<256, Bool>(repeating: false)
@@ -121,6 +123,43 @@ extension Net {
         header.pointee.accumulated += h.lastBatch
         header.pointee.gradsStale = false
         return .ok
+    }
+
+    /// True when every sum a walk would add, and dx, is provably finite from the
+    /// largest magnitudes of what it reads (the starting gradient, the accumulated
+    /// sums, each layer's input and weights) and bounds on the activations'
+    /// derivatives: passes over those, no products. False when a bound fails or a
+    /// value read is not finite (then `Walk.verify` decides, the long way).
+    private func sumsProvenFinite(outputIsZ: Bool, dx: Bool) -> Bool {
+        let h = header.pointee
+        let batch = h.lastBatch
+        let top = layers[h.layerCount - 1]
+        guard let g = finiteMaxMagnitude(floats(h.scratch0), batch * h.outputSize) else { return false }
+        var bound = Double(g)  // on max |grad_z| of layer k
+        if !outputIsZ {
+            guard finiteMaxMagnitude(floats(top.y), batch * top.fanOut) != nil else { return false }
+            bound *= Activations.derivativeBound(top.activation, alpha: top.alpha)
+        }
+        let gw = grads
+        var k = h.layerCount - 1
+        while k >= 0 {
+            let l = layers[k]
+            let prev = UnsafePointer(k == 0 ? floats(h.input) : floats(layers[k - 1].y))
+            // Finite y_{k-1} also keeps the derivative bound of layer k - 1 valid.
+            guard let old = finiteMaxMagnitude(gw + (l.weight - h.params) / MemoryLayout<Float>.stride,
+                                               l.fanOut * l.fanIn + l.fanOut),
+                  let y = finiteMaxMagnitude(prev, batch * l.fanIn),
+                  sumsBounded(old: Double(old), count: batch, x: bound, y: Double(max(y, 1))) else { return false }
+            if k > 0 || dx {
+                guard let w = finiteMaxMagnitude(floats(l.weight), l.fanOut * l.fanIn) else { return false }
+                // |grad_y_{k-1}| <= fanOut max |grad_z_k| max |W_k|, times e^2.01 < 8 for the roundings.
+                bound = 8 * Double(l.fanOut) * bound * Double(w)
+                if k == 0 { return bound * 16 <= Double(Float.greatestFiniteMagnitude) }  // dx
+                bound *= Activations.derivativeBound(layers[k - 1].activation, alpha: layers[k - 1].alpha)
+            }
+            k -= 1
+        }
+        return true
     }
 
     /// What a walk of the recursion does with the sums.
@@ -161,7 +200,7 @@ extension Net {
                 // pass (batch x fanIn) is the shorter one, else checked value by value.
                 var proven = false
                 if batch < l.fanOut, let y = finiteMaxMagnitude(prev, batch * l.fanIn) {
-                    proven = sumsBounded(old: 0, count: batch, x: largest, y: max(y, 1))
+                    proven = sumsBounded(old: 0, count: batch, x: Double(largest), y: Double(max(y, 1)))
                 }
                 guard proven || allFinite(gW, l.fanOut * l.fanIn) else {
                     return refused(function, k, "grad_W overflows float")
@@ -176,7 +215,7 @@ extension Net {
                 guard let y = finiteMaxMagnitude(prev, batch * l.fanIn) else {
                     return refused(function, k, "the layer's input has NaN or Inf (the forward overflowed float)")
                 }
-                if !sumsBounded(old: old, count: batch, x: largest, y: max(y, 1)) {
+                if !sumsBounded(old: Double(old), count: batch, x: Double(largest), y: Double(max(y, 1))) {
                     exact?[k] = true
                     guard exactSums(l, dz: cur, y: prev, batch: batch, gW: gW, gb: gb, scratch: other,
                                     commit: false) else {

@@ -95,8 +95,9 @@ extension Net {
     /// zero_grad, or before the first backward, unless the host holds its
     /// address) the sums are written over it and checked on the way; a failure
     /// leaves it counting as zero. Sums added to ones that must survive are
-    /// proven finite by a first walk that writes nothing (`reload` then puts the
-    /// starting gradient back in the scratch buffer the walk used).
+    /// first proven finite: from bounds (`sumsProvenFinite`), or, where none
+    /// holds, by a walk that writes nothing (`reload` then puts the starting
+    /// gradient back in the scratch buffer that walk used).
     private func propagate(_ function: StaticString, outputIsZ: Bool, dx: UnsafeMutablePointer<Float>?,
                            reload: () -> Void) -> Status {
         let h = header.pointee

@@ -153,19 +153,25 @@ swann_status swann_last_batch(const swann_net *net, size_t *rows);
  * the gradients into the accumulated ones, and adds the row count to T.
  * *loss (if not NULL) receives the mean Div over the rows; dx (if not NULL)
  * receives grad_x Div per row (batch x input_size floats).
- * All or nothing: on any error nothing is accumulated. Requires a loss other
+ * Targets must lie in the loss's domain: [0, 1] for "binary_cross_entropy",
+ * >= 0 for "cross_entropy"; another value is SWANN_E_ARG naming its row.
+ * SWANN_E_NUMERIC when a target, the loss, any gradient sum or dx would be
+ * NaN or Inf (values that overflow float inside the recursion included).
+ * All or nothing: on any error nothing is accumulated (gradients and T as
+ * they were) and neither *loss nor dx is written. Requires a loss other
  * than "none" (use swann_backward_grad then). */
 swann_status swann_backward(swann_net *net, const float *target, float *loss, float *dx);
 
 /* As swann_backward, with the host's own grad_Y Div per row in dy
- * (batch x output_size floats). */
+ * (batch x output_size floats; NaN or Inf is SWANN_E_NUMERIC). */
 swann_status swann_backward_grad(swann_net *net, const float *dy, float *dx);
 
 /* Applies the optimizer to the accumulated gradients averaged over T
  * (plain SGD: W -= (lr / T) * grad Err), then zeroes the gradients and T.
  * SWANN_E_STATE when nothing is accumulated; SWANN_E_NUMERIC when a gradient
- * is not finite, leaving parameters, optimizer state, gradients and T as
- * they were (discard them with swann_zero_grad). */
+ * is not finite (or the scheduled rate overflows float, see swann_get_lr),
+ * leaving parameters, optimizer state, gradients and T as they were (discard
+ * them with swann_zero_grad). */
 swann_status swann_step(swann_net *net);
 
 /* Data-parallel training (e.g. MPI): each process runs forward/backward on its
@@ -182,14 +188,19 @@ swann_status swann_step_rows(swann_net *net, size_t rows);
 /* Zeroes the accumulated gradients and T. */
 swann_status swann_zero_grad(swann_net *net);
 
-/* Sets the optimizer's base learning rate (finite, >= 0) for the steps that
- * follow; a schedule in the spec, if any, still scales it. The canonical spec
- * (swann_spec_json) and files saved from now on carry the new rate as "lr", so a
- * model loaded from them resumes with it. Addition to contract version 1. */
+/* Sets the optimizer's base learning rate (finite, in [0, 1e6]; -0.0 is stored
+ * as 0) for the steps that follow; a schedule in the spec, if any, still scales
+ * it, except that a base rate of 0 stays 0 under every schedule (so 0 pauses
+ * training). The canonical spec (swann_spec_json) and files saved from now on
+ * carry the new rate as "lr", so a model loaded from them resumes with it.
+ * Addition to contract version 1. */
 swann_status swann_set_lr(swann_net *net, double lr);
 
 /* The learning rate the next swann_step will use: the base rate with the
- * schedule and warm-up applied. Addition to contract version 1. */
+ * schedule and warm-up applied. Never NaN. A "step" schedule with gamma > 1
+ * grows it without bound: once it is beyond FLT_MAX (up to +Inf), swann_step
+ * refuses with SWANN_E_NUMERIC, changing nothing, and names the schedule.
+ * Addition to contract version 1. */
 swann_status swann_get_lr(const swann_net *net, double *lr);
 
 /* Sets how many threads run the net's large matrix products (and swann_step

@@ -198,6 +198,7 @@ public func swann_set_lr(_ p: UnsafeMutableRawPointer?, _ lr: Double) -> Int32 {
     guard lr.isFinite, lr >= 0, lr <= 1e6 else {
         return Failure("set_lr: lr ").number(lr).text(" must be finite and in [0, 1e6]").status(.arg).rawValue
     }
+    let lr = lr == 0 ? 0 : lr  // -0.0 is stored as 0: the canonical spec never says -0
     // The canonical spec (and so swann_spec_json and saved files) carries the new rate.
     var length = net.header.pointee.specLength
     guard rewriteCanonicalLR(net.specText, length: &length, room: net.header.pointee.specRoom, lr: lr) else {

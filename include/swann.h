@@ -21,7 +21,8 @@
  *   - Threads. swann keeps no mutable global state: no global random
  *     generator (initialisation draws from the spec's seed), no global
  *     scratch or cache (every buffer is in the net's arena), and the
- *     last-error text is per thread. Hence:
+ *     last-error text is per thread. (The one exception, a count of fork()s
+ *     that worker pools compare with, changes only in a fork child.) Hence:
  *       - Distinct nets may be used from different threads at the same time
  *         without locking, whether made from one spec or loaded from one
  *         model file: a read-only model is served to several threads by
@@ -44,8 +45,15 @@
  *       - A net's worker threads ("threads" in the spec) are started by
  *         create/load and joined by destroy; they run only inside a call on
  *         that net, which returns after they are done, and never call into
- *         the host. In a child process after fork(), do not use nets with
- *         worker threads that were made before the fork.
+ *         the host.
+ *       - fork(): the child has a copy of every net but none of their worker
+ *         threads. There a net made before the fork runs each call on the
+ *         calling thread alone, with the same bits (results never depend on
+ *         the thread count), and swann_destroy frees it without waiting for
+ *         workers; the parent's net keeps its workers. Nets created in the
+ *         child have workers of their own. Fork while no call runs on a net
+ *         (as with any state a fork copies): a net caught in the middle of a
+ *         call is only good for swann_destroy in the child.
  */
 #ifndef SWANN_H
 #define SWANN_H
@@ -119,7 +127,10 @@ swann_status swann_arena_size(const char *spec_json, size_t max_batch, size_t *b
 swann_status swann_create(const char *spec_json, size_t max_batch,
                           void *arena, size_t arena_bytes, swann_net **out);
 
-/* Frees a net (and its arena if the library allocated it). NULL is a no-op. */
+/* Frees a net (and its arena if the library allocated it), after joining its
+ * worker threads. NULL is a no-op. In a fork() child, a net made before the
+ * fork is freed without joining or waking anything: its workers exist only in
+ * the parent. */
 void swann_destroy(swann_net *net);
 
 /* ---- shape and spec ------------------------------------------------------ */
@@ -143,24 +154,37 @@ swann_status swann_spec_json(const swann_net *net, char *buf, size_t cap, size_t
  * batch x output_size floats. Non-finite input is SWANN_E_NUMERIC. */
 swann_status swann_forward(swann_net *net, const float *x, size_t batch, float *y);
 
+/* *rows receives the row count of the last successful forward, the rows the
+ * next backward uses (0 before any forward; a failed forward leaves it as it
+ * was). A host sizes its target, dy and dx buffers from this rather than from
+ * its own bookkeeping, which an interrupt between forward returning and the
+ * host recording the batch could leave stale. Addition to contract version 1. */
+swann_status swann_last_batch(const swann_net *net, size_t *rows);
+
 /* For the rows of the last successful forward: computes Div(Y_t, d_t) against
  * target (batch x output_size floats), runs the backward recursion and ADDS
  * the gradients into the accumulated ones, and adds the row count to T.
  * *loss (if not NULL) receives the mean Div over the rows; dx (if not NULL)
  * receives grad_x Div per row (batch x input_size floats).
- * All or nothing: on any error nothing is accumulated. Requires a loss other
+ * Targets must lie in the loss's domain: [0, 1] for "binary_cross_entropy",
+ * >= 0 for "cross_entropy"; another value is SWANN_E_ARG naming its row.
+ * SWANN_E_NUMERIC when a target, the loss, any gradient sum or dx would be
+ * NaN or Inf (values that overflow float inside the recursion included).
+ * All or nothing: on any error nothing is accumulated (gradients and T as
+ * they were) and neither *loss nor dx is written. Requires a loss other
  * than "none" (use swann_backward_grad then). */
 swann_status swann_backward(swann_net *net, const float *target, float *loss, float *dx);
 
 /* As swann_backward, with the host's own grad_Y Div per row in dy
- * (batch x output_size floats). */
+ * (batch x output_size floats; NaN or Inf is SWANN_E_NUMERIC). */
 swann_status swann_backward_grad(swann_net *net, const float *dy, float *dx);
 
 /* Applies the optimizer to the accumulated gradients averaged over T
  * (plain SGD: W -= (lr / T) * grad Err), then zeroes the gradients and T.
  * SWANN_E_STATE when nothing is accumulated; SWANN_E_NUMERIC when a gradient
- * is not finite, leaving parameters, optimizer state, gradients and T as
- * they were (discard them with swann_zero_grad). */
+ * is not finite (or the scheduled rate overflows float, see swann_get_lr),
+ * leaving parameters, optimizer state, gradients and T as they were (discard
+ * them with swann_zero_grad). */
 swann_status swann_step(swann_net *net);
 
 /* Data-parallel training (e.g. MPI): each process runs forward/backward on its
@@ -177,20 +201,26 @@ swann_status swann_step_rows(swann_net *net, size_t rows);
 /* Zeroes the accumulated gradients and T. */
 swann_status swann_zero_grad(swann_net *net);
 
-/* Sets the optimizer's base learning rate (finite, >= 0) for the steps that
- * follow; a schedule in the spec, if any, still scales it. The canonical spec
- * (swann_spec_json) and files saved from now on carry the new rate as "lr", so a
- * model loaded from them resumes with it. Addition to contract version 1. */
+/* Sets the optimizer's base learning rate (finite, in [0, 1e6]; -0.0 is stored
+ * as 0) for the steps that follow; a schedule in the spec, if any, still scales
+ * it, except that a base rate of 0 stays 0 under every schedule (so 0 pauses
+ * training). The canonical spec (swann_spec_json) and files saved from now on
+ * carry the new rate as "lr", so a model loaded from them resumes with it.
+ * Addition to contract version 1. */
 swann_status swann_set_lr(swann_net *net, double lr);
 
 /* The learning rate the next swann_step will use: the base rate with the
- * schedule and warm-up applied. Addition to contract version 1. */
+ * schedule and warm-up applied. Never NaN. A "step" schedule with gamma > 1
+ * grows it without bound: once it is beyond FLT_MAX (up to +Inf), swann_step
+ * refuses with SWANN_E_NUMERIC, changing nothing, and names the schedule.
+ * Addition to contract version 1. */
 swann_status swann_get_lr(const swann_net *net, double *lr);
 
 /* Sets how many threads run the net's large matrix products (and swann_step
  * of large nets): 1 (the calling thread alone) up to the spec's "threads",
  * whose workers create started. Work too small to gain from threads always
- * runs on the calling thread.
+ * runs on the calling thread, and so does all work in a fork() child on a net
+ * made before the fork (see Threads above).
  * Addition to contract version 1. */
 swann_status swann_set_threads(swann_net *net, size_t threads);
 
@@ -206,13 +236,41 @@ swann_status swann_grads(swann_net *net, float **data, size_t *count);
 
 /* ---- model files (safetensors) ------------------------------------------- */
 
-/* Writes the net to a safetensors file, atomically. */
+/* Writes the net to a safetensors file, atomically: a temporary file
+ * ".swann-XXXXXX.tmp" in the folder of the file to replace is written, fsynced
+ * and renamed over it, then the folder is fsynced. A crash leaves the old file
+ * or the new one (and perhaps a stray temporary file); a failed call removes
+ * its temporary file and leaves the old file as it was.
+ *   - A symbolic link at path (or a chain of them) is followed: the file it
+ *     leads to is replaced, in that file's folder, and the link stays. A
+ *     dangling link gets the file it names created (as the shell's > does),
+ *     when that file's folder exists.
+ *   - The new file keeps the replaced file's permission bits (a 0600 model
+ *     stays 0600, whatever the umask) and its group when the process may set
+ *     it; its owner is the saving process's user. A new file gets 0666 minus
+ *     the umask.
+ *   - A read-only file in a writable folder is replaced (the rename needs only
+ *     the folder's write permission, as with mv) and stays read-only. Other
+ *     hard links to the old file keep the old model.
+ *   - A FIFO, device, socket or folder at path (or where its links lead) is
+ *     SWANN_E_IO ("... is a FIFO, not a regular file"), refused without being
+ *     opened, so the call never blocks.
+ *   - The last path component may be as long as the file system allows (255
+ *     bytes on most): the temporary name does not depend on it.
+ * SWANN_E_NUMERIC when a parameter or optimizer value is not finite (nothing
+ * is written), SWANN_E_NOMEM, or SWANN_E_IO naming the step that failed. */
 swann_status swann_save(const swann_net *net, const char *path);
 
-/* Bytes of arena swann_load needs for this file and max_batch. */
+/* Bytes of arena swann_load needs for this file and max_batch. path as for
+ * swann_load. */
 swann_status swann_load_size(const char *path, size_t max_batch, size_t *bytes);
 
-/* Creates a net from a file written by swann_save (arena as in swann_create). */
+/* Creates a net from a file written by swann_save (arena as in swann_create).
+ * path must lead to a regular file (symbolic links are followed): a FIFO,
+ * device, socket or folder is SWANN_E_IO ("... is a character device, not a
+ * regular file"), refused without being opened, so the call never blocks. A
+ * file that is not exactly right is SWANN_E_FORMAT with what is wrong (e.g.
+ * 'tensor "layers.0.weight" has shape [5, 3], the spec needs [4, 3]'). */
 swann_status swann_load(const char *path, size_t max_batch, void *arena, size_t arena_bytes,
                         swann_net **out);
 

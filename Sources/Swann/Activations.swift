@@ -81,9 +81,27 @@ enum Activations {
 
     // MARK: backward
 
+    /// A bound on |grad_z| / max |grad_y| of `backward` for any finite grad_y,
+    /// given a finite y (then z may be +-Inf only where the result stays finite),
+    /// with room to spare for rounding: sigmoid, tanh, relu and softplus scale by
+    /// at most 1; leaky_relu by |alpha|; elu by |y + alpha| <= 2 |alpha|; gelu's
+    /// derivative stays below 59 (0 or 1 beyond |z| = 10); softmax's
+    /// y_i (d_i - sum_j d_j y_j) below 60 max |d| with float's sums.
+    static func derivativeBound(_ act: Activation, alpha: Float) -> Double {
+        let a = Double(Swift.abs(alpha))
+        switch act {
+        case .identity: return 1
+        case .sigmoid, .tanh, .relu, .softplus: return 2
+        case .leakyRelu: return 2 * max(1, a)
+        case .elu: return 2 * max(1, 2 * a)
+        case .gelu, .softmax: return 128
+        }
+    }
+
     /// On entry `d` holds grad_y Div; on exit grad_z Div = grad_y Div J_y(z).
     /// Scalar activations have a diagonal Jacobian (d_i *= f'(z_i)); softmax's is
     /// full: J_ij = y_i (delta_ij - y_j), so grad_z_i = y_i (d_i - sum_j d_j y_j).
+    @inline(never)  // compiled on its own, its loops vectorize (inlined into Net.walk they did not)
     static func backward(_ act: Activation, alpha: Float, z: UnsafePointer<Float>, y: UnsafePointer<Float>,
                          d: UnsafeMutablePointer<Float>, rows: Int, cols: Int) {
         let n = rows * cols

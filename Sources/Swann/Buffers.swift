@@ -58,3 +58,51 @@ func finiteMaxSquare(_ p: UnsafePointer<Float>, _ n: Int) -> Float? {
     guard (z0 + z1).sum() + tail == 0 else { return nil }
     return m
 }
+
+/// The largest |p[i]| over `n` floats (+Inf when its square overflows), or nil
+/// when any of them is NaN or Inf.
+func finiteMaxMagnitude(_ p: UnsafePointer<Float>, _ n: Int) -> Float? {
+    finiteMaxSquare(p, n).map { $0.squareRoot() }
+}
+
+/// dst[j] += rows[r * cols + j] for every row r in order (grad_b += column sums
+/// of grad_z), returning the largest |rows[i]| as `finiteMaxMagnitude` does
+/// (meaningful when all are finite).
+func addRows(_ rows: UnsafePointer<Float>, count: Int, cols: Int, into dst: UnsafeMutablePointer<Float>) -> Float {
+    var m0 = SIMD8<Float>()
+    var m: Float = 0
+    for r in 0..<count {
+        let row = rows + r * cols
+        var j = 0
+        while j + 8 <= cols {
+            let v = Gemm.load8(row + j)
+            Gemm.store8(Gemm.load8(dst + j) + v, dst + j)
+            let v2 = v * v
+            m0.replace(with: v2, where: v2 .> m0)
+            j += 8
+        }
+        while j < cols { dst[j] += row[j]; m = max(m, row[j] * row[j]); j += 1 }
+    }
+    for l in 0..<8 where m0[l] > m { m = m0[l] }
+    return m.squareRoot()
+}
+
+/// dst[i] += src[i] for `n` floats.
+func addFloats(_ dst: UnsafeMutablePointer<Float>, _ src: UnsafePointer<Float>, _ n: Int) {
+    for i in 0..<n { dst[i] += src[i] }
+}
+
+/// True when every a[i] + b[i] (rounded to float, as `addFloats` writes it) is finite.
+func sumsFinite(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ n: Int) -> Bool {
+    var z: Float = 0
+    for i in 0..<n { z += (a[i] + b[i]) * 0 }
+    return z == 0
+}
+
+/// True when sums of `count` products x * y with |x| <= `x` and |y| <= `y`, added
+/// to a value |old| <= `old`, cannot overflow float however they are ordered and
+/// rounded: each of the at most 2 * count + count / 256 + 2 roundings (count <= 2^24)
+/// grows a partial sum by a factor 1 + 2^-24 at most, under e^2.01 < 16 in all.
+func sumsBounded(old: Double, count: Int, x: Double, y: Double) -> Bool {
+    (old + Double(count) * x * y) * 16 <= Double(Float.greatestFiniteMagnitude)
+}

@@ -125,6 +125,14 @@ public func swann_forward(_ p: UnsafeMutableRawPointer?, _ x: UnsafePointer<Floa
     return net.forward(x, batch: Int(batch), output: y).rawValue
 }
 
+@_cdecl("swann_last_batch")
+public func swann_last_batch(_ p: UnsafeRawPointer?, _ rows: UnsafeMutablePointer<UInt>?) -> Int32 {
+    guard let net = Net.from(UnsafeMutableRawPointer(mutating: p), "last_batch") else { return Status.arg.rawValue }
+    guard let rows else { return Failure("last_batch: rows is NULL").status(.arg).rawValue }
+    rows.pointee = UInt(net.header.pointee.lastBatch)
+    return Status.ok.rawValue
+}
+
 /// Checks shared by both backward entry points.
 private func backwardReady(_ net: Net, _ function: StaticString) -> Status {
     guard net.header.pointee.lastBatch > 0 else {
@@ -193,6 +201,7 @@ public func swann_set_lr(_ p: UnsafeMutableRawPointer?, _ lr: Double) -> Int32 {
     guard lr.isFinite, lr >= 0, lr <= 1e6 else {
         return Failure("set_lr: lr ").number(lr).text(" must be finite and in [0, 1e6]").status(.arg).rawValue
     }
+    let lr = lr == 0 ? 0 : lr  // -0.0 is stored as 0: the canonical spec never says -0
     // The canonical spec (and so swann_spec_json and saved files) carries the new rate.
     var length = net.header.pointee.specLength
     guard rewriteCanonicalLR(net.specText, length: &length, room: net.header.pointee.specRoom, lr: lr) else {

@@ -65,8 +65,9 @@ func tensorAt(_ index: Int, _ plan: Plan) -> TensorSlot {
 
 // MARK: - save
 
-/// Writes the net atomically: a temporary file in the same folder, written in
-/// full, fsynced, renamed over `path`, and the folder fsynced.
+/// Writes the net atomically: a temporary file in the target's folder, written
+/// in full, fsynced, renamed over the target (`path`, or the file its symbolic
+/// links lead to), and the folder fsynced.
 func saveNet(_ net: Net, path: UnsafePointer<CChar>) -> Status {
     let h = net.header.pointee
     // A file that load would refuse is never written: the old one stays.
@@ -89,14 +90,12 @@ func saveNet(_ net: Net, path: UnsafePointer<CChar>) -> Status {
     let textLength = header.length
     let headerLength = (textLength + 7) / 8 * 8
 
-    var tmpName: UnsafeMutablePointer<CChar>? = nil
-    let fd = cs_temp_create(path, &tmpName)
-    guard fd >= 0, let tmpName else {
-        Failure("save: cannot create a temporary file next to \"").text(path).text("\"")
-        cs_err_append_errno()
-        return .io
-    }
-    defer { cs_free(tmpName) }
+    // A symbolic link at `path` is followed and stays; what it leads to is replaced.
+    var file = cs_save_file()
+    defer { cs_save_end(&file) }
+    guard cs_save_open(path, &file) == 0 else { return saveOpenFailed(file, path) }
+    let fd = file.fd
+    let tmpName = UnsafePointer(file.temp)  // set by cs_save_open; text() takes an optional
     var ok = true
     var lengthLE = UInt64(headerLength).littleEndian
     ok = ok && cs_write_all(fd, &lengthLE, 8) == 0
@@ -111,28 +110,46 @@ func saveNet(_ net: Net, path: UnsafePointer<CChar>) -> Status {
     if !ok {
         Failure("save: writing \"").text(tmpName).text("\" failed")
         cs_err_append_errno()
-        cs_close(fd)
-        cs_unlink(tmpName)
         return .io
     }
-    if cs_fsync_close(fd) != 0 {
-        Failure("save: flushing \"").text(tmpName).text("\" to disk failed")
-        cs_err_append_errno()
-        cs_unlink(tmpName)
-        return .io
-    }
-    if cs_rename(tmpName, path) != 0 {
-        Failure("save: renaming the temporary file to \"").text(path).text("\" failed")
-        cs_err_append_errno()
-        cs_unlink(tmpName)
-        return .io
-    }
-    if cs_sync_parent(path) != 0 {
-        Failure("save: the folder of \"").text(path).text("\" could not be synced")
+    guard cs_save_commit(&file) == 0 else {
+        let target = UnsafePointer(file.target)
+        switch Int(file.stage) {
+        case CS_SAVE_SYNC:
+            Failure("save: flushing \"").text(tmpName).text("\" to disk failed")
+        case CS_SAVE_RENAME:
+            Failure("save: renaming \"").text(tmpName).text("\" to \"").text(target).text("\" failed")
+        default:
+            Failure("save: the folder of \"").text(target).text("\" could not be synced")
+        }
         cs_err_append_errno()
         return .io
     }
     return .ok
+}
+
+/// The message and status of a save that could not start (cs_save_open).
+private func saveOpenFailed(_ file: cs_save_file, _ path: UnsafePointer<CChar>) -> Status {
+    let target = UnsafePointer(file.target)
+    switch Int(file.stage) {
+    case CS_SAVE_NOMEM:
+        Failure("save: out of memory for the file names")
+        return .nomem
+    case CS_SAVE_RESOLVE:
+        Failure("save: cannot look up \"").text(path).text("\"")
+    case CS_SAVE_KIND:
+        let f = Failure("save: \"").text(target).text("\" is ").text(cs_kind_name(file.mode))
+            .text(", not a regular file")
+        if let target, strcmp(target, path) != 0 { f.text(" (the link \"").text(path).text("\" leads there)") }
+        return .io
+    case CS_SAVE_CREATE:
+        Failure("save: cannot create a temporary file next to \"").text(target).text("\"")
+    default:
+        Failure("save: cannot give \"").text(UnsafePointer(file.temp)).text("\" the permissions of \"")
+            .text(target).text("\"")
+    }
+    cs_err_append_errno()
+    return .io
 }
 
 private func outOfMemory(_ function: StaticString) -> Status {
@@ -216,10 +233,16 @@ func withModelFile<R>(_ path: UnsafePointer<CChar>?, maxBatch: UInt, _ function:
         throw SwannError(status: .arg)
     }
     let mb = try checkMaxBatch(maxBatch, function)
-    let fd = cs_open_read(path)
+    var kind: UInt32 = 0
+    let fd = cs_open_read(path, &kind)  // never blocks: a FIFO or device is refused unopened
     guard fd >= 0 else {
-        Failure(function).text(": cannot open \"").text(path).text("\"")
-        cs_err_append_errno()
+        if fd == -2 {
+            Failure(function).text(": \"").text(path).text("\" is ").text(cs_kind_name(kind))
+                .text(", not a regular file")
+        } else {
+            Failure(function).text(": cannot open \"").text(path).text("\"")
+            cs_err_append_errno()
+        }
         throw SwannError(status: .io)
     }
     defer { cs_close(fd) }
@@ -443,14 +466,20 @@ private func readEntry(_ v: JSONValue, _ name: UnsafePointer<CChar>, _ t: Tensor
     guard let d = dtype.string, strcmp(d, cString(want)) == 0 else {
         throw t.layer < 0 ? fail("dtype must be I64") : fail("dtype must be F32")
     }
-    guard shape.kind == .array, shape.count == t.rank else {
-        throw fail("shape has the wrong number of dimensions for this spec")
-    }
     let dims = (t.rows, t.cols)
-    for i in 0..<t.rank {
-        guard let e = shape.element(i)?.integer, e == Int64(i == 0 ? dims.0 : dims.1) else {
-            throw fail("shape does not match the spec")
-        }
+    var sameShape = shape.kind == .array && shape.count == t.rank
+    for i in 0..<t.rank where sameShape {
+        sameShape = shape.element(i)?.integer == Int64(i == 0 ? dims.0 : dims.1)
+    }
+    guard sameShape else {
+        // Both shapes, so the host sees which file and spec disagree, and how.
+        let f = bad().text("tensor \"").text(name).text("\" has shape ")
+        appendShape(f, shape)
+        f.text(", the spec needs [")
+        if t.rank >= 1 { f.int(dims.0) }
+        if t.rank == 2 { f.text(", ").int(dims.1) }
+        f.text("]")
+        throw SwannError(status: .format)
     }
     guard offsets.kind == .array, offsets.count == 2 else {
         throw fail("data_offsets must be [begin, end]")
@@ -463,6 +492,24 @@ private func readEntry(_ v: JSONValue, _ name: UnsafePointer<CChar>, _ t: Tensor
     }
     guard end - begin == Int64(t.bytes) else { throw fail("data_offsets span the wrong number of bytes") }
     return (Int(begin), Int(end))
+}
+
+/// Appends a header's shape value as "[4, 5]": integers as written, other
+/// numbers as read, anything else as "?"; a long one cut after 8 dimensions
+/// (the message has a fixed size).
+private func appendShape(_ f: Failure, _ shape: JSONValue) {
+    guard shape.kind == .array else {
+        f.text("(not an array)")
+        return
+    }
+    f.text("[")
+    for i in 0..<min(shape.count, 8) {
+        if i > 0 { f.text(", ") }
+        guard let e = shape.element(i) else { break }
+        if let n = e.integer { f.int(Int(n)) } else if let d = e.double { f.number(d) } else { f.text("?") }
+    }
+    if shape.count > 8 { f.text(", ... (").int(shape.count).text(" dimensions)") }
+    f.text("]")
 }
 
 /// Reads the tensors of a checked file into a built net, checking every value is finite.

@@ -2,6 +2,22 @@ import CSupport
 
 /// The divergences `Div(Y, d)` of one row and their gradients.
 enum Losses {
+    /// The index of the first of `n` targets outside the loss's domain, or nil:
+    /// binary_cross_entropy takes targets in [0, 1], cross_entropy targets >= 0
+    /// (outside, Div has no minimum and training runs away). NaN and Inf are left
+    /// to the finite checks of the gradient, which report them as numeric.
+    static func firstTargetOutside(_ loss: Loss, _ d: UnsafePointer<Float>, count n: Int) -> Int? {
+        switch loss {
+        case .binaryCrossEntropy:
+            for i in 0..<n where d[i].isFinite && (d[i] < 0 || d[i] > 1) { return i }
+        case .crossEntropy:
+            for i in 0..<n where d[i].isFinite && d[i] < 0 { return i }
+        case .mse, .none:
+            break
+        }
+        return nil
+    }
+
     /// Writes the gradient for `rows x cols` outputs into `g` and returns the sum of
     /// `Div` over the rows. When `fused` (softmax + cross_entropy, sigmoid +
     /// binary_cross_entropy) `g` receives grad_z Div directly, and the loss is

@@ -171,8 +171,11 @@ struct OptimizerConfig {
 
     /// The learning rate of the step that follows `t` steps: the base rate under the
     /// schedule, times the warm-up factor (torch's StepLR, CosineAnnealingLR and
-    /// LinearLR in closed form, stepped once per optimizer step).
+    /// LinearLR in closed form, stepped once per optimizer step). A base rate of 0
+    /// stays 0 under every schedule. Never NaN: a step schedule with gamma > 1
+    /// grows towards +Inf, which `Net.step` refuses once float cannot hold it.
     func learningRate(afterSteps t: Int) -> Double {
+        guard lr != 0 else { return 0 }
         var r = lr
         switch schedule {
         case .constant: break
@@ -221,7 +224,7 @@ func parseOptimizer(_ value: JSONValue) throws(SwannError) -> OptimizerConfig {
         if isKey(key, "schedule") { try parseSchedule(v, &c); return }
         switch kind {
         case .sgd:
-            if isKey(key, "momentum") { c.momentum = try r.number(v, key, min: 0, max: 1) }
+            if isKey(key, "momentum") { c.momentum = try r.number(v, key, min: 0, max: 1, normalFloat: true) }
             else if isKey(key, "dampening") { c.dampening = try r.number(v, key, min: 0, max: 1) }
             else if isKey(key, "nesterov") { c.nesterov = try r.boolean(v, key) }
             else if isKey(key, "weight_decay") { c.weightDecay = try r.number(v, key, min: 0, max: 1e6) }
@@ -231,7 +234,7 @@ func parseOptimizer(_ value: JSONValue) throws(SwannError) -> OptimizerConfig {
         case .adam, .adamw:
             if isKey(key, "beta1") { c.beta1 = try r.number(v, key, min: 0, max: 1, openMax: true) }
             else if isKey(key, "beta2") { c.beta2 = try r.number(v, key, min: 0, max: 1, openMax: true) }
-            else if isKey(key, "eps") { c.eps = try r.number(v, key, min: 0, max: 1, openMin: true) }
+            else if isKey(key, "eps") { c.eps = try r.number(v, key, min: 0, max: 1, openMin: true, normalFloat: true) }
             else if isKey(key, "weight_decay") { c.weightDecay = try r.number(v, key, min: 0, max: 1e6) }
             else if isKey(key, "amsgrad") { c.amsgrad = try r.boolean(v, key) }
             else {
@@ -239,18 +242,22 @@ func parseOptimizer(_ value: JSONValue) throws(SwannError) -> OptimizerConfig {
             }
         case .rmsprop:
             if isKey(key, "alpha") { c.alpha = try r.number(v, key, min: 0, max: 1) }
-            else if isKey(key, "eps") { c.eps = try r.number(v, key, min: 0, max: 1, openMin: true) }
+            else if isKey(key, "eps") { c.eps = try r.number(v, key, min: 0, max: 1, openMin: true, normalFloat: true) }
             else if isKey(key, "weight_decay") { c.weightDecay = try r.number(v, key, min: 0, max: 1e6) }
-            else if isKey(key, "momentum") { c.momentum = try r.number(v, key, min: 0, max: 1) }
+            else if isKey(key, "momentum") { c.momentum = try r.number(v, key, min: 0, max: 1, normalFloat: true) }
             else if isKey(key, "centered") { c.centered = try r.boolean(v, key) }
             else {
                 throw r.fail(key, "is not a key of rmsprop (lr, alpha, eps, weight_decay, momentum, centered, clip_norm, schedule)")
             }
         case .rprop:
-            if isKey(key, "eta_minus") { c.etaMinus = try r.number(v, key, min: 0, max: 1, openMin: true, openMax: true) }
+            if isKey(key, "eta_minus") {
+                c.etaMinus = try r.number(v, key, min: 0, max: 1, openMin: true, openMax: true, normalFloat: true)
+            }
             else if isKey(key, "eta_plus") { c.etaPlus = try r.number(v, key, min: 1, max: 1e3, openMin: true) }
             else if isKey(key, "step_min") { c.stepMin = try r.number(v, key, min: 0, max: 1e6) }
-            else if isKey(key, "step_max") { c.stepMax = try r.number(v, key, min: 0, max: 1e6, openMin: true) }
+            else if isKey(key, "step_max") {
+                c.stepMax = try r.number(v, key, min: 0, max: 1e6, openMin: true, normalFloat: true)
+            }
             else {
                 throw r.fail(key, "is not a key of rprop (lr, eta_minus, eta_plus, step_min, step_max, clip_norm, schedule)")
             }

@@ -164,14 +164,24 @@ struct JSONReader {
         return x
     }
 
+    /// A number in the range. `normalFloat`: a value the update divides by, or
+    /// whose being non-zero decides what the optimizer keeps, so it must stay
+    /// non-zero as float32 math sees it: 0 (where the range allows it) or at least
+    /// float's smallest normal number (below, float holds 0 or a subnormal, which
+    /// flush-to-zero hosts read as 0: Adam's eps 1e-50 gave 0 / 0).
     func number(_ v: JSONValue, _ key: UnsafePointer<CChar>, min: Double, max: Double,
-                openMin: Bool = false, openMax: Bool = false) throws(SwannError) -> Double {
+                openMin: Bool = false, openMax: Bool = false, normalFloat: Bool = false) throws(SwannError) -> Double {
         guard let x = v.double else {
             throw fail(key, "must be a number")
         }
         guard x.isFinite, openMin ? x > min : x >= min, openMax ? x < max : x <= max else {
             let f = begin(key).text(" is ").number(x).text(", must be in ")
             f.text(openMin ? "(" : "[").number(min).text(", ").number(max).text(openMax ? ")" : "]")
+            throw SwannError(status: .spec)
+        }
+        if normalFloat && x != 0 && Swift.abs(x) < Double(Float.leastNormalMagnitude) {
+            let f = begin(key).text(" is ").number(x).text(", which float32 holds as 0 or a subnormal; must be ")
+            f.text(openMin ? "" : "0 or ").text("at least ").number(Double(Float.leastNormalMagnitude))
             throw SwannError(status: .spec)
         }
         return x == 0 ? 0 : x  // -0.0 reads as 0: the canonical spec never says -0

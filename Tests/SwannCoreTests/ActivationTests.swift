@@ -250,4 +250,35 @@ final class ActivationTests: XCTestCase {
         let diag = (0..<z.count).map { Double(d[$0]) * Double(y[$0]) * (1 - Double(y[$0])) }
         XCTAssertGreaterThan(zip(g, diag).map { abs(Double($0) - $1) }.max()!, 1e-2)
     }
+    /// derivativeBound, which backward's overflow proof relies on: |grad_z| stays
+    /// within it times max |grad_y| for every z whose y is finite (+-Inf included)
+    /// and grad_y up to 1e30, whatever the signs; alphas up to 1e6 and negative.
+    func testBackwardWithinDerivativeBound() {
+        let cases = Self.scalarCases + [("leaky_relu", .leakyRelu, 1e6), ("elu", .elu, -3), ("elu", .elu, 1e6)]
+        let zs = Self.points + [.infinity, -.infinity]
+        for (name, act, alpha) in cases {
+            for z in zs {
+                let y = forward(act, alpha: alpha, [z])
+                guard y[0].isFinite else { continue }
+                for d: Float in [1, -1, 1e30, -1e30, 3e-39] {
+                    let g = backward(act, alpha: alpha, z: [z], y: y, d: [d])[0]
+                    let limit = Activations.derivativeBound(act, alpha: alpha) * Double(Swift.abs(d))
+                    XCTAssertTrue(g.isFinite && Double(Swift.abs(g)) <= limit, "\(name)(\(alpha)) z \(z) d \(d): \(g)")
+                }
+            }
+        }
+        // softmax, rows of 1 to 64 units with mixed grad_y up to 1e30
+        var rng = TestRNG(5)
+        for n in [1, 2, 3, 10, 64] {
+            for _ in 0..<50 {
+                var z = rng.floats(n, -30, 30)
+                if n > 1 { z[0] = -.infinity }
+                let d = rng.floats(n, -1e30, 1e30)
+                let y = forward(.softmax, alpha: 0, z)
+                let g = backward(.softmax, alpha: 0, z: z, y: y, d: d)
+                let limit = Activations.derivativeBound(.softmax, alpha: 0) * Double(d.map { Swift.abs($0) }.max()!)
+                XCTAssertTrue(g.allSatisfy { $0.isFinite && Double(Swift.abs($0)) <= limit }, "softmax of \(n)")
+            }
+        }
+    }
 }

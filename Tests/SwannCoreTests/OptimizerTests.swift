@@ -267,4 +267,26 @@ final class OptimizerTests: XCTestCase {
         XCTAssertTrue(String(cString: swann_last_error()).contains("NaN or Inf"))
         swann_destroy(out)
     }
+    /// A base rate of 0 stays 0 under every schedule, and the rate is never NaN:
+    /// 0 * 1e6^52 was NaN from step 52 of a step schedule with gamma 1e6.
+    func testScheduledRateNeverNaN() {
+        var c = OptimizerConfig(kind: .sgd)
+        c.schedule = .step
+        c.stepSize = 1
+        c.gamma = 1e6
+        c.lr = 0
+        for t in [0, 1, 51, 52, 1000, 1 << 40] { XCTAssertEqual(c.learningRate(afterSteps: t), 0, "step \(t)") }
+        c.lr = 0.01
+        XCTAssertEqual(c.learningRate(afterSteps: 1000), .infinity, "grows to +Inf, not NaN")
+        c.warmupSteps = 10
+        c.warmupStartFactor = 0
+        XCTAssertEqual(c.learningRate(afterSteps: 0), 0)
+        XCTAssertEqual(c.learningRate(afterSteps: 1000), .infinity)
+        c = OptimizerConfig(kind: .adam)
+        c.schedule = .cosine
+        c.tMax = 10
+        c.etaMin = 0.5
+        c.lr = 0
+        for t in 0..<20 { XCTAssertEqual(c.learningRate(afterSteps: t), 0, "cosine, step \(t)") }
+    }
 }

@@ -175,6 +175,30 @@ final class SpecTests: XCTestCase {
         for (text, key) in cases { assertRejected(text, naming: key) }
     }
 
+    /// Values the update divides by, or whose being non-zero decides what the
+    /// optimizer keeps, must not become 0 (or a subnormal) in float32.
+    func testRejectsValuesFloatHoldsAsZero() throws {
+        let head = #"{"input": 4, "layers": [{"units": 3, "activation": "relu"}], "loss": "mse", "optimizer": "#
+        let cases: [(String, String)] = [
+            (#"{"type": "adam", "eps": 1e-50}"#, #""eps" is 1e-50"#),
+            (#"{"type": "adamw", "eps": 1e-39}"#, #""eps" is 1e-39"#),
+            (#"{"type": "rmsprop", "eps": 1e-46}"#, #""eps""#),
+            (#"{"type": "sgd", "momentum": 1e-45}"#, #""momentum""#),
+            (#"{"type": "rmsprop", "momentum": 1e-300}"#, #""momentum""#),
+            (#"{"type": "rprop", "eta_minus": 1e-50}"#, #""eta_minus""#),
+            (#"{"type": "rprop", "step_min": 0, "step_max": 1e-50}"#, #""step_max""#),
+        ]
+        for (opt, key) in cases {
+            assertRejected(head + opt + "}", naming: key)
+            XCTAssertTrue(lastError().contains("float32"), lastError())
+        }
+        // The smallest normal float and zero (where allowed) are fine.
+        for opt in [#"{"type": "adam", "eps": 1.1754944e-38}"#, #"{"type": "sgd", "momentum": 0}"#,
+                    #"{"type": "rprop", "step_min": 0, "step_max": 1e-30, "eta_minus": 1e-30}"#] {
+            _ = try parse(head + opt + "}").get()
+        }
+    }
+
     func testRejectsBadJSON() {
         let cases = [
             "", "   ", "{", "[]", "42", "null", #""text""#,

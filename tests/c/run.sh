@@ -101,7 +101,7 @@ else
     bad "build malloc_count.so [$(head -c 600 "$B/malloc_count.log" | tr '\n' ' ')]"
 fi
 
-PROGS=(test_api test_spec test_math test_xor test_noalloc test_parallel test_threads test_locale test_step_paths)
+PROGS=(test_api test_spec test_math test_xor test_noalloc test_parallel test_threads test_fork test_locale test_step_paths test_numeric_refusals)
 for t in "${PROGS[@]}"; do
     if $CC "${CFLAGS[@]}" -I"$INC" -I"$HERE" -o "$B/$t" "$HERE/$t.c" -L"$LIB" -lswann -lm -ldl -pthread \
         -Wl,-rpath,"$LIB" >"$B/$t.build.log" 2>&1; then
@@ -115,7 +115,7 @@ done
 for t in "${PROGS[@]}"; do
     [ -x "$B/$t" ] || continue
     echo "# ---- $t"
-    if [ "$t" = test_noalloc ]; then
+    if [ "$t" = test_noalloc ] || [ "$t" = test_fork ]; then
         (cd "$B" && LD_PRELOAD="$B/malloc_count.so" timeout -k 10 "$TIMEOUT" "./$t") >"$B/$t.out" 2>"$B/$t.err"
     else
         (cd "$B" && timeout -k 10 "$TIMEOUT" "./$t") >"$B/$t.out" 2>"$B/$t.err"

@@ -615,6 +615,56 @@ static void group_forward(void)
     swann_destroy(net);
 }
 
+/* ---- last_batch: the rows backward will use --------------------------------- */
+
+static void group_last_batch(void)
+{
+    swann_net *net = make_net(SPEC);
+    if (!net) return;
+    size_t rows = 12345;
+    float xnan[MAXB * IN];
+
+    CHECK_ST(swann_last_batch(NULL, &rows), SWANN_E_ARG, "last_batch(NULL net) is SWANN_E_ARG");
+    check_err_msg("last_batch(NULL net)");
+    CHECK(rows == 12345, "last_batch(NULL net) does not write rows");
+    CHECK_ST(swann_last_batch(net, NULL), SWANN_E_ARG, "last_batch(NULL rows) is SWANN_E_ARG");
+    check_err_msg("last_batch(NULL rows)");
+    CHECK_ST(swann_last_batch(net, &rows), SWANN_OK, "last_batch before any forward OK");
+    CHECKF(rows == 0, "last_batch is 0 before any forward", "rows %zu", rows);
+
+    CHECK_ST(swann_forward(net, X, 5, NULL), SWANN_OK, "forward(batch 5) OK");
+    CHECK_ST(swann_last_batch(net, &rows), SWANN_OK, "last_batch after forward OK");
+    CHECKF(rows == 5, "last_batch is 5 after forward(batch 5)", "rows %zu", rows);
+    CHECK_ST(swann_backward(net, T, NULL, NULL), SWANN_OK, "backward OK");
+    swann_last_batch(net, &rows);
+    CHECKF(rows == 5, "backward leaves last_batch as it was", "rows %zu", rows);
+    CHECK_ST(swann_step(net), SWANN_OK, "step OK");
+    swann_last_batch(net, &rows);
+    CHECKF(rows == 5, "step leaves last_batch as it was (backward may run again)", "rows %zu", rows);
+
+    /* failed forwards keep the rows of the last successful one */
+    memcpy(xnan, X, sizeof xnan);
+    xnan[IN] = NAN;
+    CHECK_ST(swann_forward(net, xnan, 2, NULL), SWANN_E_NUMERIC, "forward(NaN input) is SWANN_E_NUMERIC");
+    swann_last_batch(net, &rows);
+    CHECKF(rows == 5, "a forward refused for NaN input leaves last_batch 5", "rows %zu", rows);
+    CHECK_ST(swann_forward(net, X, MAXB + 1, NULL), SWANN_E_SHAPE, "forward(max_batch+1) is SWANN_E_SHAPE");
+    swann_last_batch(net, &rows);
+    CHECKF(rows == 5, "a forward refused for its batch leaves last_batch 5", "rows %zu", rows);
+    CHECK_ST(swann_forward(net, X, 0, NULL), SWANN_E_SHAPE, "forward(batch 0) is SWANN_E_SHAPE");
+    swann_last_batch(net, &rows);
+    CHECKF(rows == 5, "a forward of batch 0 leaves last_batch 5", "rows %zu", rows);
+
+    CHECK_ST(swann_forward(net, X, 1, NULL), SWANN_OK, "forward(batch 1) OK");
+    swann_last_batch(net, &rows);
+    CHECKF(rows == 1, "last_batch follows the next forward (1)", "rows %zu", rows);
+    CHECK_ST(swann_forward(net, X, MAXB, NULL), SWANN_OK, "forward(batch max_batch) OK");
+    swann_last_batch(net, &rows);
+    CHECKF(rows == MAXB, "last_batch is max_batch after forward(max_batch)", "rows %zu", rows);
+    swann_zero_grad(net);
+    swann_destroy(net);
+}
+
 /* ---- backward, backward_grad, step, zero_grad ------------------------------- */
 
 static int params_equal(swann_net *net, const float *copy)
@@ -1480,6 +1530,7 @@ int main(void)
     RUN_GROUP(group_create);
     RUN_GROUP(group_getters);
     RUN_GROUP(group_forward);
+    RUN_GROUP(group_last_batch);
     RUN_GROUP(group_backward);
     RUN_GROUP(group_views);
     RUN_GROUP(group_save_load);

@@ -84,25 +84,25 @@ static inline const char *make_tmpdir(const char *tag)
     return d;
 }
 
-/* Counts (and with remove, deletes) the files "<basename(path)>.tmp-*" next to path. */
+/* Counts (and with remove, deletes) swann's temporary files ".swann-XXXXXX.tmp"
+ * in the folder of path. */
 static inline int tmp_leftovers(const char *path, int remove)
 {
     char dir[1024];
     const char *slash = strrchr(path, '/');
-    const char *base = slash ? slash + 1 : path;
     if (slash) {
         snprintf(dir, sizeof dir, "%.*s", (int)(slash - path) < 1000 ? (int)(slash - path) : 1000, path);
     } else {
         snprintf(dir, sizeof dir, ".");
     }
-    char prefix[512];
-    snprintf(prefix, sizeof prefix, "%.400s.tmp-", base);
+    if (slash == path) snprintf(dir, sizeof dir, "/");
     DIR *d = opendir(dir);
     if (!d) return -1;
     int n = 0;
     struct dirent *e;
     while ((e = readdir(d)) != NULL) {
-        if (strncmp(e->d_name, prefix, strlen(prefix)) == 0) {
+        size_t len = strlen(e->d_name);
+        if (len == 17 && strncmp(e->d_name, ".swann-", 7) == 0 && strcmp(e->d_name + 13, ".tmp") == 0) {
             n++;
             if (remove) {
                 char full[1400];

@@ -7,6 +7,7 @@
 #                       test_roundtrip_static: the same linked with libswann.a)
 #   test_corrupt        every truncation, every bit flip, a corrupt-file corpus, leak checks (failalloc.so)
 #   test_atomic         SIGKILL during saves, and write failures (RLIMIT_FSIZE)
+#   test_files          symbolic links, permission bits, FIFOs and devices, long names, shape messages
 #   test_nomem          the n-th allocation fails, for save, load and load_size (failalloc.so)
 #   bench               a 1024-4096-4096-1024 net saved and loaded (MB/s)
 #   fuzz_load           libFuzzer on the loader, ASan-instrumented library when the sources and swiftc are there
@@ -113,6 +114,7 @@ if [ $HAVE_SHIM = 1 ]; then
     build test_nomem test_nomem.c $SHARED && run_test test_nomem LD_PRELOAD="$WORK/bin/failalloc.so"
 fi
 build test_atomic test_atomic.c $SHARED && run_test test_atomic
+build test_files test_files.c $SHARED && run_test test_files
 build bench bench.c $SHARED && run_test bench
 
 # ---- fuzzing --------------------------------------------------------------------

@@ -273,6 +273,8 @@ static void op_backward(fz_reader *r, int with_grad)
         if (kind_nonfinite(kind)) allowed = SM(SWANN_E_NUMERIC);
         else if (kind_extreme(kind) || S.taint || S.fwd_extreme) allowed = SM(SWANN_OK) | SM(SWANN_E_NUMERIC);
         else allowed = SM(SWANN_OK);
+        /* 1e30 or FLT_MAX targets: outside binary_cross_entropy's [0, 1], or -1e30 below cross_entropy's 0 */
+        if (!with_grad && (S.spec->loss == L_CE || S.spec->loss == L_BCE) && kind_extreme(kind)) allowed |= SM(SWANN_E_ARG);
     }
     const char *call = with_grad ? "backward_grad" : "backward";
     fz_expect(call, st, allowed, before);

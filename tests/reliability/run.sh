@@ -186,7 +186,7 @@ if want asan; then
                 "$src" "${WRAP[@]}" -o "$B/bin/asan-$t" "${ALINK[@]}" && run_prog "asan/$t" "$B/bin/asan-$t"
         done
         mkdir -p "$B/ckpt-tmp"
-        for t in test_roundtrip test_corrupt test_atomic; do
+        for t in test_roundtrip test_corrupt test_atomic test_files; do
             src="$ROOT/tests/checkpoint/$t.c"
             [ -f "$src" ] || continue
             compile "asan/checkpoint/$t" "$B/logs/asan-ckpt-$t.log" "$CLANG" "${ASAN_CFLAGS[@]}" -I"$AI" \

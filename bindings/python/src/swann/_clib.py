@@ -76,6 +76,7 @@ _REQUIRED = {
     "swann_set_threads": ([c_void_p, c_size_t], c_int),
     "swann_accumulated_rows": ([c_void_p, _size_p], c_int),
     "swann_step_rows": ([c_void_p, c_size_t], c_int),
+    "swann_last_batch": ([c_void_p, c_void_p], c_int),  # rows: a size_t's address
 }
 
 
@@ -101,6 +102,7 @@ class LibSwann:
     max_batch: Any
     spec_json: Any
     forward: Any
+    last_batch: Any
     backward: Any
     backward_grad: Any
     step: Any

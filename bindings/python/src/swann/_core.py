@@ -34,6 +34,7 @@ _SIZE_MAX = 2 ** (8 * ctypes.sizeof(c_size_t)) - 1
 _forward = lib.forward
 _backward = lib.backward
 _backward_grad = lib.backward_grad
+_last_batch = lib.last_batch
 _step = lib.step
 _zero_grad = lib.zero_grad
 _status_name = lib.status_name
@@ -133,6 +134,18 @@ def _shape_error(where: str, name: str, arr: np.ndarray, width: int, width_name:
     return SwannError(Status.SWANN_E_SHAPE,
                       "%s: %s must be a 2-D array of shape (batch, %d) (%s %d); got shape %s%s"
                       % (where, name, width, width_name, width, tuple(arr.shape), hint))
+
+
+def _check_finite(a: np.ndarray, where: str, name: str) -> None:
+    """SWANN_E_NUMERIC naming the first row of a 2-D float32 array with NaN or Inf."""
+    # One pass without a temporary: float32 values summed in float64 cannot
+    # overflow, so the sum is finite exactly when every value is.
+    if np.isfinite(np.sum(a, dtype=np.float64)):
+        return
+    r, c = np.argwhere(~np.isfinite(a))[0]
+    v = a[r, c]
+    raise SwannError(Status.SWANN_E_NUMERIC, "%s: %s has %s at row %d, column %d"
+                     % (where, name, "NaN" if np.isnan(v) else "Inf" if v > 0 else "-Inf", r, c))
 
 
 def _json_default(o: Any) -> Any:
@@ -236,7 +249,7 @@ class Net:
         TypeError: spec is neither a mapping nor a string.
     """
 
-    __slots__ = ("_h", "_in", "_out", "_nparams", "_max_batch", "_loss", "_last_batch",
+    __slots__ = ("_h", "_in", "_out", "_nparams", "_max_batch", "_loss", "_rowsbuf", "_rowsaddr",
                  "_params_addr", "_grads_addr", "_lossbuf", "_lossaddr", "__weakref__")
 
     def __init__(self, spec: Union[Mapping[str, Any], str, bytes], max_batch: int = 128) -> None:
@@ -258,9 +271,14 @@ class Net:
         self._out = int(lib.output_size(ptr))
         self._nparams = int(lib.param_count(ptr))
         self._max_batch = int(lib.max_batch(ptr))
-        self._last_batch: Optional[int] = None
         self._lossbuf = ctypes.c_float(0.0)
         self._lossaddr = _addressof(self._lossbuf)
+        # The row count of the last forward is asked from C (_c_rows), never kept
+        # here: an exception (a KeyboardInterrupt from a signal handler) between
+        # a C forward returning and Python recording its batch would leave such
+        # a count stale, and backward would hand C a target and dx of the wrong size.
+        self._rowsbuf = c_size_t(0)
+        self._rowsaddr = _addressof(self._rowsbuf)
         # The buffers' addresses are asked for on first use (see _view): while the
         # C library has not handed them out, a step takes shortcuts (swann.h).
         self._params_addr = 0
@@ -438,19 +456,31 @@ class Net:
         st = _forward(h.ptr, xa, b, _addressof(_char_from_buffer(y)))  # type: ignore[arg-type]
         if st:
             raise _error(st)
-        self._last_batch = b
         return y
 
-    def _targets(self, target: ArrayLike, rows: Optional[int], where: str, name: str = "target") -> np.ndarray:
-        """Targets as a (rows, output_size) float32 array; integer labels one-hot for cross_entropy."""
+    def _c_rows(self, p: Optional[int]) -> int:
+        """Rows of the C net's last successful forward (swann_last_batch), 0 before any."""
+        st = _last_batch(p, self._rowsaddr)
+        if st:
+            raise _error(st)
+        return self._rowsbuf.value
+
+    def _targets(self, target: ArrayLike, rows: Optional[int], where: str, name: str = "target",
+                 rows_of: Optional[str] = None) -> np.ndarray:
+        """Targets as a (rows, output_size) float32 array; integer labels one-hot for cross_entropy.
+
+        ``rows`` is the row count the targets must have: the C net's last forward,
+        or with ``rows_of`` the rows of that input array (fit: "x").
+        """
         a = target if type(target) is np.ndarray else np.asarray(target)
         out = self._out
         if a.ndim == 1 and a.dtype.kind in "iu" and self._loss == "cross_entropy":
             n = a.shape[0]
             if n and (a.min() < 0 or a.max() >= out):
-                bad = a[(a < 0) | (a >= out)][0]
+                r = int(np.flatnonzero((a < 0) | (a >= out))[0])
                 raise SwannError(Status.SWANN_E_ARG,
-                                 "%s: class label %d is outside 0...%d" % (where, int(bad), out - 1))
+                                 "%s: %s has class label %d at row %d; cross_entropy expects class indices in 0...%d"
+                                 % (where, name, int(a[r]), r, out - 1))
             t = np.zeros((n, out), _F32)
             t[np.arange(n), a] = 1.0
         elif a.ndim == 1 and out == 1:
@@ -465,9 +495,30 @@ class Net:
                                  "%s: %s must have shape (batch, %d) (output_size %d)%s; got shape %s"
                                  % (where, name, out, out, hint, tuple(t.shape)))
         if rows is not None and t.shape[0] != rows:
+            if rows_of is not None:
+                raise SwannError(Status.SWANN_E_SHAPE,
+                                 "%s: %s has %d rows, %s has %d" % (where, rows_of, rows, name, t.shape[0]))
             raise SwannError(Status.SWANN_E_SHAPE,
                              "%s: %s has %d rows, the last forward had %d" % (where, name, t.shape[0], rows))
         return t
+
+    def _check_labels(self, t: np.ndarray, where: str, name: str) -> None:
+        """SWANN_E_ARG naming the first target the loss cannot take (the C
+        library refuses them too, but only at that row's backward)."""
+        if self._loss == "binary_cross_entropy":
+            if not t.size or (t.min() >= 0 and t.max() <= 1):
+                return
+            expected = "binary_cross_entropy expects targets in [0, 1]"
+            r, c = np.argwhere((t < 0) | (t > 1))[0]
+        elif self._loss == "cross_entropy":
+            if not t.size or t.min() >= 0:
+                return
+            expected = "cross_entropy expects class indices (1-D integers) or non-negative (soft) labels"
+            r, c = np.argwhere(t < 0)[0]
+        else:
+            return
+        raise SwannError(Status.SWANN_E_ARG, "%s: %s has %g at row %d, column %d; %s"
+                         % (where, name, float(t[r, c]), r, c, expected))
 
     @overload
     def backward(self, target: ArrayLike, return_dx: Literal[False] = ...) -> float: ...
@@ -500,8 +551,8 @@ class Net:
         h = self._h
         if h is None:
             raise _closed("backward")
-        b = self._last_batch
-        t = self._targets(target, b, "backward")
+        b = self._c_rows(h.ptr)  # 0 before any forward: C refuses with SWANN_E_STATE
+        t = self._targets(target, b or None, "backward")
         dx = _empty((b, self._in), _F32) if (return_dx and b) else None
         st = _backward(h.ptr, _addr(t), self._lossaddr, None if dx is None else _addr(dx))
         if st:
@@ -528,13 +579,13 @@ class Net:
         h = self._h
         if h is None:
             raise _closed("backward_grad")
-        b = self._last_batch
+        b = self._c_rows(h.ptr)
         g = _as_f32(dy)
         if g.ndim != 2 or g.shape[1] != self._out:
             raise SwannError(Status.SWANN_E_SHAPE,
                              "backward_grad: dy must have shape (batch, %d) (output_size %d); got shape %s"
                              % (self._out, self._out, tuple(g.shape)))
-        if b is not None and g.shape[0] != b:
+        if b and g.shape[0] != b:
             raise SwannError(Status.SWANN_E_SHAPE,
                              "backward_grad: dy has %d rows, the last forward had %d" % (g.shape[0], b))
         dx = _empty((b, self._in), _F32) if (return_dx and b) else None
@@ -651,7 +702,6 @@ class Net:
             st = _forward(h.ptr, xa + s * xs, r, ya + s * ys)
             if st:
                 raise _error(st)
-            self._last_batch = r
         return y
 
     def fit(self, x: ArrayLike, y: ArrayLike, epochs: int = 1, batch_size: int = 32, shuffle: bool = True,
@@ -672,7 +722,10 @@ class Net:
             shuffle: visit the rows in a new random order each epoch.
             validation: ``(x_val, y_val)`` evaluated after each epoch.
             progress: show a progress bar on stderr (tqdm when installed).
-            seed: seed of the shuffling (None: fresh entropy).
+            seed: seed of the shuffling: an int gives the same order, and so
+                the same trained net, on every run; None (the default) takes
+                fresh OS entropy, so the order and the result differ from run
+                to run.
 
         Returns:
             The history, one entry per epoch under each key: ``"loss"`` (mean
@@ -680,14 +733,22 @@ class Net:
             ``"val_loss"`` and, for ``cross_entropy`` or
             ``binary_cross_entropy`` nets, ``"val_accuracy"``.
 
+        Before the first step fit checks every array, so bad data changes
+        nothing: shapes and row counts (``SWANN_E_SHAPE``), then NaN or Inf in
+        ``x``, ``y`` and the validation pair (``SWANN_E_NUMERIC``, naming the
+        array, row and column, e.g. ``fit: validation x has NaN at row 17, column 2``),
+        then the targets the loss can take (``SWANN_E_ARG``):
+        ``binary_cross_entropy`` targets in [0, 1]; ``cross_entropy`` class
+        indices in 0 .. output_size-1 or non-negative soft labels.
+
         Raises:
-            SwannError: from any failing call (``SWANN_E_NUMERIC`` for NaN data,
-                ``SWANN_E_STATE`` for a net whose loss is ``"none"``, ...).
+            SwannError: as above, or from any failing call (``SWANN_E_STATE``
+                for a net whose loss is ``"none"``, ...).
         """
         h = self._handle("fit")
         X = self._rows(x, "fit", "x")
         n = X.shape[0]
-        Y = self._targets(y, n, "fit", "y")
+        Y = self._targets(y, n, "fit", "y", rows_of="x")
         epochs = operator.index(epochs)
         batch_size = operator.index(batch_size)
         if epochs < 0:
@@ -703,10 +764,18 @@ class Net:
             except (TypeError, ValueError):
                 raise TypeError("fit: validation must be a pair (x_val, y_val)") from None
             VX = self._rows(vx, "fit", "validation x")
-            VY = self._targets(vy, VX.shape[0], "fit", "validation y")
+            VY = self._targets(vy, VX.shape[0], "fit", "validation y", rows_of="validation x")
             if VX.shape[0] == 0:
                 raise SwannError(Status.SWANN_E_SHAPE, "fit: validation x has no rows")
             val = (VX, VY)
+        # Every array is checked before the first step, so bad data changes
+        # nothing; the C library would find it only at its batch, mid-epoch.
+        inputs = [("x", X)] + ([("validation x", val[0])] if val else [])
+        targets = [("y", Y)] + ([("validation y", val[1])] if val else [])
+        for name, a in inputs + targets:
+            _check_finite(a, "fit", name)
+        for name, a in targets:
+            self._check_labels(a, "fit", name)
         history: Dict[str, List[float]] = {"loss": []}
         if val is not None:
             history["val_loss"] = []
@@ -735,7 +804,6 @@ class Net:
                         st = _forward(p, xa + s * xs, r, None)
                         if st:
                             raise _error(st)
-                        self._last_batch = r
                         st = _backward(p, ta + s * ts, lossaddr, None)
                         if st:
                             raise _error(st)
@@ -772,7 +840,6 @@ class Net:
                 st = _forward(p, xa + s * xs, r, ya + s * ys)
                 if st:
                     raise _error(st)
-                self._last_batch = r
                 st = _backward(p, ta + s * ys, self._lossaddr, None)
                 if st:
                     raise _error(st)

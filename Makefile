@@ -14,11 +14,12 @@ TARGET_CPU ?= haswell
 SWIFTC     ?= swiftc
 CC         ?= cc
 BUILD      ?= build
-VERSION    := $(shell sed -n 's/^let swannVersion: StaticString = "\(.*\)"/\1/p' Sources/Swann/Version.swift)
+VERSION    := $(shell sed -n 's/^let swannVersion: StaticString = "\(.*\)"/\1/p' Sources/Swann/Network/Version.swift)
 
 SWIFT_SRCS := $(sort $(shell find Sources/Swann -name '*.swift'))
-C_SRCS     := Sources/CSupport/csupport.c
-C_HDRS     := Sources/CSupport/include/csupport.h
+C_SRCS     := $(sort $(wildcard Sources/CSupport/*.c))
+C_HDRS     := $(wildcard Sources/CSupport/include/*.h)
+C_OBJS     := $(patsubst Sources/CSupport/%.c,$(BUILD)/cs/%.o,$(C_SRCS))
 EMBEDDED   := -enable-experimental-feature Embedded -wmo -parse-as-library -O \
               -target-cpu $(TARGET_CPU) -module-name Swann -I Sources/CSupport/include
 STAGE      := $(BUILD)/stage
@@ -33,9 +34,13 @@ lib: $(BUILD)/libswann.so $(BUILD)/libswann.a
 setup:
 	@sh tools/setup.sh
 
-$(BUILD)/csupport.o: $(C_SRCS) $(C_HDRS)
-	@mkdir -p $(BUILD)
-	$(CC) -std=c11 -O2 -fPIC -fvisibility=hidden -Wall -Wextra -I Sources/CSupport/include -c $(C_SRCS) -o $@
+# The platform layer (Sources/CSupport), one relocatable object.
+$(BUILD)/cs/%.o: Sources/CSupport/%.c $(C_HDRS)
+	@mkdir -p $(BUILD)/cs
+	$(CC) -std=c11 -O2 -fPIC -fvisibility=hidden -Wall -Wextra -I Sources/CSupport/include -c $< -o $@
+
+$(BUILD)/csupport.o: $(C_OBJS)
+	ld -r -o $@ $(C_OBJS)
 
 $(BUILD)/swann.o: $(SWIFT_SRCS) $(C_HDRS)
 	@mkdir -p $(BUILD)

@@ -24,10 +24,10 @@ if nm -D "$so" | grep -qiE ' U (swift_|_swift|\$s)'; then bad "needs Swift runti
 size=$(stat -c %s "$so")
 if [ "$size" -lt 1048576 ]; then ok "size: $size bytes"; else bad "size: $size bytes (>= 1 MB)"; fi
 
-# One version: Sources/Swann/Version.swift, which the build reads, and the header's macros agree.
+# One version: Sources/Swann/Network/Version.swift, which the build reads, and the header's macros agree.
 dir=$(cd "$(dirname "$0")/../.." && pwd)
-swift_v=$(sed -n 's/^let swannVersion: StaticString = "\(.*\)"/\1/p' "$dir/Sources/Swann/Version.swift")
-swift_n=$(sed -n 's/^let swannVersionNumber = \([0-9]*\)$/\1/p' "$dir/Sources/Swann/Version.swift")
+swift_v=$(sed -n 's/^let swannVersion: StaticString = "\(.*\)"/\1/p' "$dir/Sources/Swann/Network/Version.swift")
+swift_n=$(sed -n 's/^let swannVersionNumber = \([0-9]*\)$/\1/p' "$dir/Sources/Swann/Network/Version.swift")
 h_v=$(sed -n 's/^#define SWANN_VERSION  *"\(.*\)"$/\1/p' "$dir/include/swann.h")
 h_parts=$(sed -n 's/^#define SWANN_VERSION_\(MAJOR\|MINOR\|PATCH\)  *\([0-9]*\)$/\2/p' "$dir/include/swann.h" | tr '\n' '.')
 want_n=$(echo "$swift_v" | awk -F. '{print $1 * 1000000 + $2 * 1000 + $3}')

@@ -1,5 +1,11 @@
 import CSupport
 
+/// Activation functions `f_k` of a layer. All but `softmax` act on each unit
+/// alone (diagonal Jacobian); `softmax` acts on the whole layer (full Jacobian).
+enum Activation: Int32 {
+    case identity, sigmoid, tanh, relu, leakyRelu, elu, softplus, gelu, softmax
+}
+
 /// The activation functions `y = f(z)` and their backward step
 /// `grad_z Div = grad_y Div J_y(z)`, over `rows x cols` row-major blocks.
 enum Activations {

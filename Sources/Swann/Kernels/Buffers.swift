@@ -8,14 +8,14 @@ func allFinite(_ p: UnsafePointer<Float>, _ n: Int) -> Bool {
     var a0 = SIMD8<Float>(), a1 = SIMD8<Float>(), a2 = SIMD8<Float>(), a3 = SIMD8<Float>()
     var i = 0
     while i + 32 <= n {
-        a0 += Gemm.load8(p + i) * 0
-        a1 += Gemm.load8(p + i + 8) * 0
-        a2 += Gemm.load8(p + i + 16) * 0
-        a3 += Gemm.load8(p + i + 24) * 0
+        a0 += load8(p + i) * 0
+        a1 += load8(p + i + 8) * 0
+        a2 += load8(p + i + 16) * 0
+        a3 += load8(p + i + 24) * 0
         i += 32
     }
     while i + 8 <= n {
-        a0 += Gemm.load8(p + i) * 0
+        a0 += load8(p + i) * 0
         i += 8
     }
     var tail: Float = 0
@@ -42,7 +42,7 @@ func finiteMaxSquare(_ p: UnsafePointer<Float>, _ n: Int) -> Float? {
     var z0 = SIMD8<Float>(), z1 = SIMD8<Float>(), m0 = SIMD8<Float>(), m1 = SIMD8<Float>()
     var i = 0
     while i + 16 <= n {
-        let a = Gemm.load8(p + i), b = Gemm.load8(p + i + 8)
+        let a = load8(p + i), b = load8(p + i + 8)
         z0 += a * 0
         z1 += b * 0
         let a2 = a * a, b2 = b * b
@@ -75,8 +75,8 @@ func addRows(_ rows: UnsafePointer<Float>, count: Int, cols: Int, into dst: Unsa
         let row = rows + r * cols
         var j = 0
         while j + 8 <= cols {
-            let v = Gemm.load8(row + j)
-            Gemm.store8(Gemm.load8(dst + j) + v, dst + j)
+            let v = load8(row + j)
+            store8(load8(dst + j) + v, dst + j)
             let v2 = v * v
             m0.replace(with: v2, where: v2 .> m0)
             j += 8
@@ -105,4 +105,25 @@ func sumsFinite(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ n: Int) 
 /// grows a partial sum by a factor 1 + 2^-24 at most, under e^2.01 < 16 in all.
 func sumsBounded(old: Double, count: Int, x: Double, y: Double) -> Bool {
     (old + Double(count) * x * y) * 16 <= Double(Float.greatestFiniteMagnitude)
+}
+
+/// Sum over i < n of Double(g[i] * scale)^2, in a fixed order (16 lanes, then
+/// the lanes added in index order, then the tail).
+func sumOfSquares(_ g: UnsafePointer<Float>, _ n: Int, scale: Float) -> Double {
+    var s0 = SIMD4<Double>(), s1 = SIMD4<Double>(), s2 = SIMD4<Double>(), s3 = SIMD4<Double>()
+    @inline(__always) func wide(_ p: UnsafePointer<Float>) -> SIMD4<Double> {
+        SIMD4<Double>(Double(p[0] * scale), Double(p[1] * scale), Double(p[2] * scale), Double(p[3] * scale))
+    }
+    var i = 0
+    while i + 16 <= n {
+        let a = wide(g + i), b = wide(g + i + 4), c = wide(g + i + 8), d = wide(g + i + 12)
+        s0 = s0.addingProduct(a, a)
+        s1 = s1.addingProduct(b, b)
+        s2 = s2.addingProduct(c, c)
+        s3 = s3.addingProduct(d, d)
+        i += 16
+    }
+    var sum = ((s0 + s1) + (s2 + s3)).sum()
+    while i < n { let x = Double(g[i] * scale); sum += x * x; i += 1 }
+    return sum
 }

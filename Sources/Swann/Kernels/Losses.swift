@@ -1,5 +1,10 @@
 import CSupport
 
+/// The divergence `Div(Y, d)` per sample.
+enum Loss: Int32 {
+    case mse, crossEntropy, binaryCrossEntropy, none
+}
+
 /// The divergences `Div(Y, d)` of one row and their gradients.
 enum Losses {
     /// The index of the first of `n` targets outside the loss's domain, or nil:

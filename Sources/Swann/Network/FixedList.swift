@@ -1,6 +1,6 @@
 /// A list of at most `N` elements stored inline: no heap allocation, so nothing
 /// that can trap when memory runs out (Embedded Swift's `Array` traps when malloc
-/// fails). Callers check the capacity before `append`.
+/// fails). Callers check `capacity` before `append`.
 struct FixedList<let N: Int, Element>: RandomAccessCollection {
     private var storage: InlineArray<N, Element>
     private(set) var count = 0
@@ -10,7 +10,8 @@ struct FixedList<let N: Int, Element>: RandomAccessCollection {
 
     var startIndex: Int { 0 }
     var endIndex: Int { count }
-    var isFull: Bool { count == N }
+    /// The most elements it holds.
+    static var capacity: Int { N }
 
     subscript(i: Int) -> Element {
         get { storage[i] }

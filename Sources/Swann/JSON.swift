@@ -142,6 +142,8 @@ struct JSONDocument {
     private(set) var offset = 0
     /// What was wrong, in more words ("expected ':'").
     private(set) var detail: StaticString = ""
+    /// Work done by the duplicate-key check (slots probed): what the tests bound, not a clock.
+    private(set) var keyComparisons = 0
 
     /// Parses `length` bytes of `text`, allowing at most `maxValues` values.
     init(_ text: UnsafePointer<CChar>, length: Int, maxValues: Int = 1 << 20) {
@@ -172,7 +174,9 @@ struct JSONDocument {
         tree.table.initialize(repeating: (0, 0), count: tableSize)
         // Pass 2: the same scan, filling the tree in; only duplicate keys can fail here.
         var building = JSONScanner(bytes, length, maxValues: sizing.nodeCount, into: tree)
-        guard building.document() else {
+        let built = building.document()
+        keyComparisons = building.keyComparisons
+        guard built else {
             cs_free(raw)
             problem = building.problem
             offset = building.errorAt
@@ -212,6 +216,7 @@ private struct JSONScanner {
     var poolUsed = 0
     var maxMembers = 0
     var generation: Int32 = 0
+    var keyComparisons = 0
     var problem: JSONDocument.Problem = .syntax
     var errorAt = 0
     var message: StaticString = ""
@@ -512,7 +517,9 @@ private struct JSONScanner {
                 p += 1
             }
             var slot = Int(h) & tree.tableMask
+            keyComparisons += 1
             while tree.table[slot].0 == generation {
+                keyComparisons += 1
                 if strcmp(pool + Int(tree.table[slot].1), pool + Int(key)) == 0 {
                     // Key offsets in the text are not kept: point at the object.
                     return fail(.duplicateKey, "in the object that starts here", at: start)

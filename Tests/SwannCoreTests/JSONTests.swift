@@ -319,7 +319,7 @@ final class JSONTests: XCTestCase {
         }
         // Same key text as a string value elsewhere, and keys that are prefixes of each other.
         XCTAssertTrue(accepts(#"{"a": "a", "ab": 1, "abc": {"ab": 2, "a": 3}, "b": ["a", "a"]}"#))
-        // Many objects with the same keys, one after another and nested (the table is stamped per object).
+        // Many objects with the same keys, one after another and nested (one scratch serves every object).
         let many = "[" + (0..<500).map { #"{"k\#($0 % 7)": {"x": 1, "y": 2}, "z": [{"x": 1}]}"# }.joined(separator: ",") + "]"
         XCTAssertTrue(accepts(many))
     }
@@ -331,6 +331,90 @@ final class JSONTests: XCTestCase {
             XCTAssertEqual(r.count, n)
             XCTAssertEqual(r.element(n - 1)?.integer, Int64(n - 1))
         }
+    }
+
+    // MARK: - cost of the duplicate-key check (issue #13)
+
+    /// 32-bit FNV-1a, the unseeded hash the reader's duplicate-key table used before issue #13.
+    func fnv1a(_ key: [UInt8]) -> UInt32 {
+        var h: UInt32 = 2166136261
+        for b in key { h = (h ^ UInt32(b)) &* 16777619 }
+        return h
+    }
+
+    /// `n` distinct keys ("k" and base-36 digits) whose FNV-1a hashes all land in the first
+    /// `window` slots of the table that reader sized for an object of `n` members (the
+    /// smallest power of two >= 2n): each insertion probed past every key before it.
+    func collidingKeys(_ n: Int, window: Int) -> [[UInt8]] {
+        var size = 1
+        while size < 2 * n { size *= 2 }
+        let digits = Array("0123456789abcdefghijklmnopqrstuvwxyz".utf8)
+        var keys: [[UInt8]] = []
+        var i = 0
+        while keys.count < n {
+            var key: [UInt8] = []
+            var v = i
+            repeat { key.append(digits[v % 36]); v /= 36 } while v > 0
+            key.append(0x6b)  // "k"
+            key.reverse()
+            if Int(fnv1a(key)) & (size - 1) < window { keys.append(key) }
+            i += 1
+        }
+        return keys
+    }
+
+    /// Random distinct keys of the same lengths as `like`.
+    func randomKeys(like: [[UInt8]], seed: UInt64) -> [[UInt8]] {
+        var rng = TestRNG(seed)
+        let letters = Array("abcdefghijklmnopqrstuvwxyz0123456789".utf8)
+        var seen = Set<[UInt8]>()
+        return like.map { model in
+            while true {
+                let key = [0x6b] + (1..<model.count).map { _ in letters[Int(rng.next() % 36)] }
+                if seen.insert(key).inserted { return key }
+            }
+        }
+    }
+
+    /// The duplicate-key check's work (JSONDocument.keyComparisons) for one object with these keys;
+    /// nil when the object is refused.
+    func keyWork(_ keys: [[UInt8]]) -> Int? {
+        var text: [UInt8] = [0x7b]
+        for (k, key) in keys.enumerated() {
+            if k > 0 { text.append(0x2c) }
+            text += [0x22] + key + Array("\":0".utf8)
+        }
+        text.append(0x7d)
+        return withDocument(text) { $0.root == nil ? nil : $0.keyComparisons }
+    }
+
+    func testDuplicateCheckCostDoesNotDependOnTheKeys() throws {
+        // Before issue #13, keys crafted against the reader's fixed hash made the check
+        // quadratic: 2,048 such keys cost about 2,000,000 probes against about 3,000 for
+        // random keys. Whatever the keys, the check now costs at most a merge sort's
+        // comparisons and a pass over neighbours: n ceil(log2 n) + n.
+        let n = 2048
+        let colliding = collidingKeys(n, window: 32)
+        let random = randomKeys(like: colliding, seed: 13)
+        // One long shared prefix: every comparison of equal lengths reads 100 bytes before it decides.
+        let prefixed = random.map { Array(repeating: UInt8(0x70), count: 100) + $0 }
+        let ordered = (0..<n).map { Array("layers.\($0).weight".utf8) }  // document order is sorted order
+        let workRandom = try XCTUnwrap(keyWork(random))
+        let workColliding = try XCTUnwrap(keyWork(colliding))
+        let workPrefixed = try XCTUnwrap(keyWork(prefixed))
+        let workOrdered = try XCTUnwrap(keyWork(ordered))
+        let bound = n * 11 + n  // n = 2^11
+        XCTAssertLessThan(Double(workColliding), 2 * Double(workRandom),
+                          "colliding keys \(workColliding) vs random keys \(workRandom)")
+        for (name, work) in [("random", workRandom), ("colliding", workColliding), ("prefixed", workPrefixed),
+                             ("ordered", workOrdered)] {
+            XCTAssertLessThanOrEqual(work, bound, "\(name) keys: \(work) comparisons for \(n) keys")
+        }
+        // The check still finds a duplicate hidden among them.
+        var twice = colliding
+        twice.insert(colliding[n / 2], at: n / 3)
+        XCTAssertNil(keyWork(twice))
+        XCTAssertNil(keyWork(prefixed + [prefixed[0]]))
     }
 
     func testValueLimit() {
@@ -539,6 +623,24 @@ final class JSONTests: XCTestCase {
         // Many duplicates-free objects first, then one with a duplicate.
         let later = "[" + Array(repeating: #"{"a":1,"b":2}"#, count: 100).joined(separator: ",") + #",{"b":1,"b":2}]"#
         assertRefused(later, .duplicateKey, at: 1 + 100 * 14)
+    }
+
+    func testDuplicateKeysAroundTheCachedHead() {
+        // Keys are sorted by length, then by their first 8 bytes (kept as an integer), then by the rest.
+        XCTAssertTrue(accepts(#"{"abcdefgh": 1, "abcdefgi": 2, "abcdefghX": 3, "abcdefghY": 4, "abcdefg": 5, "#
+                              + #""abcdefgh\u0001": 6, "abcdefghijklmnoX": 7, "abcdefghijklmnoY": 8, "": 9}"#))
+        XCTAssertTrue(accepts("{\"\u{e9}\": 1, \"e\": 2, \"\u{ff}\u{ff}\": 3, \"\u{fe}\u{ff}\": 4, \"\u{7f}\": 5}"))
+        assertRefused(#"{"abcdefgh": 1, "x": 2, "abcdefgh": 3}"#, .duplicateKey, at: 0)
+        assertRefused(#"{"abcdefghijk": 1, "abcdefghijj": 2, "abcdefghijk": 3}"#, .duplicateKey, at: 0)
+        assertRefused(#"{"abcdefghijklmnopq": 1, "abcdefghijklmnopr": 2, "abcdefghijklmnopq": 3}"#, .duplicateKey, at: 0)
+        assertRefused("{\"\u{ff}\u{ff}x\": 1, \"\u{ff}\u{ff}y\": 2, \"\u{ff}\u{ff}x\": 3}", .duplicateKey, at: 0)
+        // Every position of the duplicate in an object of 9 keys (merge runs of odd sizes).
+        let keys = (0..<9).map { "\"k\($0)\": \($0)" }
+        for at in 0...9 {
+            var members = keys
+            members.insert(#""k4": 0"#, at: at)
+            assertRefused("{" + members.joined(separator: ",") + "}", .duplicateKey, at: 0)
+        }
     }
 
     func testEmbeddedNULInsideLength() {

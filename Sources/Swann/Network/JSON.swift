@@ -4,9 +4,9 @@ import CSupport
 //
 // Untrusted text goes through two passes of one recursive-descent scanner. The
 // first only checks the text and counts what the tree needs; then one checked
-// allocation holds the whole tree (a flat array of nodes in document order, a
-// hash table for duplicate keys, and a pool of NUL-terminated strings); the
-// second pass fills it in. A failed allocation is therefore one clean
+// allocation holds the whole tree (a flat array of nodes in document order,
+// scratch for sorting one object's keys, and a pool of NUL-terminated strings);
+// the second pass fills it in. A failed allocation is therefore one clean
 // `outOfMemory` and nothing else: no partial tree, no leak, no crash. (json-c
 // 0.16, which swann used before, crashes or returns partial trees when an
 // allocation inside its parser fails; see docs/reliability.md.)
@@ -14,6 +14,12 @@ import CSupport
 // Refused beyond RFC 8259's grammar: duplicate keys in one object, "\u0000"
 // (strings are handed on as C strings), unpaired surrogate escapes, invalid
 // UTF-8, nesting deeper than 64 levels, and more values than the caller allows.
+//
+// Duplicate keys are found by sorting each object's keys, not by hashing them: a
+// fixed hash let crafted keys collide and made the check quadratic (issue #13:
+// 520,000 keys kept a load busy for minutes), and a seeded one only hides the
+// weakness. A merge sort costs O(n log n) comparisons whatever the keys, and its
+// scratch is part of the one allocation.
 
 enum JSONKind: UInt8 {
     case null, boolean, integer, number, string, array, object
@@ -142,6 +148,8 @@ struct JSONDocument {
     private(set) var offset = 0
     /// What was wrong, in more words ("expected ':'").
     private(set) var detail: StaticString = ""
+    /// Key comparisons made by the duplicate-key check: the work tests bound, rather than a clock.
+    private(set) var keyComparisons = 0
 
     /// Parses `length` bytes of `text`, allowing at most `maxValues` values.
     init(_ text: UnsafePointer<CChar>, length: Int, maxValues: Int = 1 << 20) {
@@ -154,25 +162,24 @@ struct JSONDocument {
             detail = sizing.message
             return
         }
-        var tableSize = 1
-        while tableSize < 2 * sizing.maxMembers { tableSize *= 2 }
         let nodeBytes = sizing.nodeCount * MemoryLayout<JSONNode>.stride
-        let tableBytes = tableSize * MemoryLayout<(Int32, Int32)>.stride
-        guard let raw = cs_aligned_alloc(nodeBytes + tableBytes + sizing.poolUsed) else {
+        let keyBytes = 2 * sizing.maxMembers * MemoryLayout<JSONKeyRef>.stride
+        guard let raw = cs_aligned_alloc(nodeBytes + keyBytes + sizing.poolUsed) else {
             problem = .outOfMemory
             return
         }
         let tree = JSONTree(
             nodes: raw.bindMemory(to: JSONNode.self, capacity: sizing.nodeCount),
             nodeCapacity: sizing.nodeCount,
-            table: (raw + nodeBytes).bindMemory(to: (Int32, Int32).self, capacity: tableSize),
-            tableMask: tableSize - 1,
-            pool: (raw + nodeBytes + tableBytes).bindMemory(to: UInt8.self, capacity: sizing.poolUsed),
+            keys: (raw + nodeBytes).bindMemory(to: JSONKeyRef.self, capacity: 2 * sizing.maxMembers),
+            keyCapacity: sizing.maxMembers,
+            pool: (raw + nodeBytes + keyBytes).bindMemory(to: UInt8.self, capacity: sizing.poolUsed),
             poolCapacity: sizing.poolUsed)
-        tree.table.initialize(repeating: (0, 0), count: tableSize)
         // Pass 2: the same scan, filling the tree in; only duplicate keys can fail here.
         var building = JSONScanner(bytes, length, maxValues: sizing.nodeCount, into: tree)
-        guard building.document() else {
+        let built = building.document()
+        keyComparisons = building.keyComparisons
+        guard built else {
             cs_free(raw)
             problem = building.problem
             offset = building.errorAt
@@ -192,12 +199,20 @@ struct JSONDocument {
     }
 }
 
+/// One key of the object being checked: where its text is in the pool, its length, and its
+/// first 8 bytes big-endian (zero-padded), which decide most comparisons without reading the pool.
+private struct JSONKeyRef {
+    var head: UInt64
+    var offset: Int32
+    var length: Int32
+}
+
 /// Where the second pass writes.
 private struct JSONTree {
     let nodes: UnsafeMutablePointer<JSONNode>
     let nodeCapacity: Int
-    let table: UnsafeMutablePointer<(Int32, Int32)>  // (object generation, key offset)
-    let tableMask: Int
+    let keys: UnsafeMutablePointer<JSONKeyRef>  // scratch: twice the keys of the largest object
+    let keyCapacity: Int
     let pool: UnsafeMutablePointer<UInt8>
     let poolCapacity: Int
 }
@@ -211,7 +226,7 @@ private struct JSONScanner {
     var nodeCount = 0
     var poolUsed = 0
     var maxMembers = 0
-    var generation: Int32 = 0
+    var keyComparisons = 0
     var problem: JSONDocument.Problem = .syntax
     var errorAt = 0
     var message: StaticString = ""
@@ -285,6 +300,8 @@ private struct JSONScanner {
                         guard poolUsed < Int(Int32.max) else { return fail(.tooManyValues, "text too long", at: i) }
                         memberKey = Int32(poolUsed)
                         guard string() else { return false }
+                        // The duplicate-key check keeps a key's offset and length as Int32.
+                        guard poolUsed <= Int(Int32.max) else { return fail(.tooManyValues, "text too long", at: i) }
                         skipSpace()
                         guard i < n, s[i] == 0x3a else { return fail(.syntax, "expected ':' after a key", at: i) }
                         i += 1
@@ -496,32 +513,60 @@ private struct JSONScanner {
         }
     }
 
-    /// Refuses an object (node `obj`, complete, starting at text byte `start`) with two equal keys: one pass over
-    /// its members through a hash table whose entries are stamped per object.
+    /// Refuses an object (node `obj`, complete, starting at text byte `start`) with two equal keys.
+    /// Its keys are merge-sorted by (length, bytes) in the tree's scratch, then neighbours compared:
+    /// at most n ceil(log2 n) + n comparisons for n keys whatever the keys are, each reading at most
+    /// the two keys' bytes.
     mutating func uniqueKeys(of obj: Int, _ tree: JSONTree, start: Int) -> Bool {
-        generation &+= 1
-        let nodes = tree.nodes
-        let pool = UnsafeRawPointer(tree.pool).assumingMemoryBound(to: CChar.self)
+        let n = Int(tree.nodes[obj].count)
+        guard n > 1 else { return true }
+        guard n <= tree.keyCapacity else { return fail(.tooManyValues, "", at: start) }
+        var src = tree.keys, dst = tree.keys + n
         var c = obj + 1
-        for _ in 0..<Int(nodes[obj].count) {
-            let key = nodes[c].key
-            var h: UInt32 = 2166136261
-            var p = pool + Int(key)
-            while p.pointee != 0 {
-                h = (h ^ UInt32(UInt8(bitPattern: p.pointee))) &* 16777619
-                p += 1
-            }
-            var slot = Int(h) & tree.tableMask
-            while tree.table[slot].0 == generation {
-                if strcmp(pool + Int(tree.table[slot].1), pool + Int(key)) == 0 {
-                    // Key offsets in the text are not kept: point at the object.
-                    return fail(.duplicateKey, "in the object that starts here", at: start)
+        for k in 0..<n {
+            let offset = Int(tree.nodes[c].key)
+            let text = tree.pool + offset
+            // Fits Int32: the pass before refused texts whose keys end beyond Int32.max.
+            let length = strlen(UnsafeRawPointer(text).assumingMemoryBound(to: CChar.self))
+            var head: UInt64 = 0
+            for j in 0..<8 { head = head << 8 | UInt64(j < length ? text[j] : 0) }
+            src[k] = JSONKeyRef(head: head, offset: Int32(offset), length: Int32(length))
+            c = Int(tree.nodes[c].next)
+        }
+        // Bottom-up merge sort: runs of width 1, 2, 4, ... merged from src into dst, then swapped.
+        var width = 1
+        while width < n {
+            var lo = 0
+            while lo < n {
+                let mid = min(lo + width, n), hi = min(lo + 2 * width, n)
+                var i = lo, j = mid, k = lo
+                while i < mid && j < hi {
+                    if compareKeys(src[i], src[j], tree.pool) <= 0 {
+                        dst[k] = src[i]; i += 1
+                    } else {
+                        dst[k] = src[j]; j += 1
+                    }
+                    k += 1
                 }
-                slot = (slot + 1) & tree.tableMask
+                while i < mid { dst[k] = src[i]; i += 1; k += 1 }
+                while j < hi { dst[k] = src[j]; j += 1; k += 1 }
+                lo = hi
             }
-            tree.table[slot] = (generation, key)
-            c = Int(nodes[c].next)
+            swap(&src, &dst)
+            width *= 2
+        }
+        for k in 1..<n where compareKeys(src[k - 1], src[k], tree.pool) == 0 {
+            // Key offsets in the text are not kept: point at the object.
+            return fail(.duplicateKey, "in the object that starts here", at: start)
         }
         return true
+    }
+
+    /// Orders keys by length, then bytes (unsigned); counts the comparison.
+    mutating func compareKeys(_ a: JSONKeyRef, _ b: JSONKeyRef, _ pool: UnsafeMutablePointer<UInt8>) -> Int32 {
+        keyComparisons += 1
+        if a.length != b.length { return a.length < b.length ? -1 : 1 }
+        if a.head != b.head { return a.head < b.head ? -1 : 1 }
+        return a.length <= 8 ? 0 : memcmp(pool + Int(a.offset) + 8, pool + Int(b.offset) + 8, Int(a.length) - 8)
     }
 }

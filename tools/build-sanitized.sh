@@ -8,7 +8,7 @@
 #                 clang's shared ASan runtime (DT_NEEDED + rpath), so a host links
 #                 with -fsanitize=address -shared-libsan, or preloads the runtime
 #                 (Python). Also a staged prefix build/asan/stage (include, lib,
-#                 lib/pkgconfig/swann.pc) for tests/c/run.sh.
+#                 lib/pkgconfig/swann.pc) for Tests/c/run.sh.
 #   build/tsan/   The same sources in normal Swift mode (Embedded mode takes no
 #                 -sanitize=thread), -sanitize=thread; C support -fsanitize=thread.
 #                 A host links with -fsanitize=thread.
@@ -66,7 +66,7 @@ build_asan() {
         "$out/swann.o" "$out/csupport.o" -Wl,-soname,libswann.so.0 -Wl,--version-script=tools/exports.map \
         -Wl,-z,defs -Wl,--gc-sections -Wl,-rpath,"$RTDIR" -lm
     ln -sf libswann.so "$out/libswann.so.0"
-    # a prefix as `make install` lays it out, for tests/c/run.sh
+    # a prefix as `make install` lays it out, for Tests/c/run.sh
     rm -rf "$out/stage"
     mkdir -p "$out/stage/include" "$out/stage/lib/pkgconfig"
     cp include/swann.h "$out/stage/include/"

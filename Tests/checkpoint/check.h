@@ -1,5 +1,5 @@
 /*
- * check.h -- the check macros shared by the checkpoint tests (tests/checkpoint).
+ * check.h -- the check macros shared by the checkpoint tests (Tests/checkpoint).
  *
  * Every check prints one line,
  *     ok   file:line what

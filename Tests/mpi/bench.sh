@@ -3,7 +3,7 @@
 # on 2 threads, for the digits net at a few global batch sizes and for a wider
 # net. Not part of `make test`.
 #
-#   sh tests/mpi/bench.sh PREFIX [REPEATS]
+#   sh Tests/mpi/bench.sh PREFIX [REPEATS]
 #
 # PREFIX is an install prefix of swann (make install PREFIX=...). Each setting
 # runs REPEATS times (default 5); printed are the median and the best time per

@@ -2,7 +2,7 @@
 # Data-parallel training over MPI (Open MPI): the equality test, the C example
 # and the Python example, against an installed swann.
 #
-#   sh tests/mpi/run.sh PREFIX
+#   sh Tests/mpi/run.sh PREFIX
 #
 # PREFIX is an install prefix of swann (make install PREFIX=...). Installs Open
 # MPI (openmpi-bin, libopenmpi-dev) with apt-get when mpicc or mpirun is
@@ -13,7 +13,7 @@
 # /dev/shm work too. Set SWANN_MPIRUN to use your own mpirun command line.
 #
 # Checks:
-#   - tests/mpi/test_mpi_equal.c on 2 ranks (and 3, uneven shards): two ranks
+#   - Tests/mpi/test_mpi_equal.c on 2 ranks (and 3, uneven shards): two ranks
 #     with half the batch each end, after 20 steps, with the parameters of one
 #     process with the whole batch (to float32 rounding), for SGD with momentum,
 #     Adam and two more optimizers; all ranks bit-identical; a control showing
@@ -24,7 +24,7 @@
 #   - examples/python/mpi_train.py does the same with mpi4py (SKIP only if
 #     mpi4py cannot be installed).
 # Ends with one line "N passed, N failed"; exits non-zero on a failure.
-prefix=${1:?usage: sh tests/mpi/run.sh PREFIX}
+prefix=${1:?usage: sh Tests/mpi/run.sh PREFIX}
 prefix=$(cd "$prefix" && pwd) || exit 2
 cd "$(dirname "$0")/../.." || exit 2
 root=$(pwd)
@@ -128,8 +128,8 @@ build() { # name, compiler, source
     fi
 }
 build mpi_train mpicc examples/c/mpi_train.c
-build test_mpi_equal mpicc tests/mpi/test_mpi_equal.c
-build check_model cc tests/mpi/check_model.c
+build test_mpi_equal mpicc Tests/mpi/test_mpi_equal.c
+build check_model cc Tests/mpi/check_model.c
 
 # ---- equality: P ranks with shards == one process with the whole batch --------------------
 equality() { # ranks

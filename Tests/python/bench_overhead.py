@@ -10,7 +10,7 @@ microseconds per call:
 
 The overhead of the binding is Net.forward minus raw C.
 
-    SWANN_LIBRARY=build/libswann.so python3 tests/python/bench_overhead.py [--calls N]
+    SWANN_LIBRARY=build/libswann.so python3 Tests/python/bench_overhead.py [--calls N]
 """
 
 from __future__ import annotations

@@ -1,10 +1,10 @@
 #!/bin/sh
 # Runs the Python binding's tests in a virtualenv against the built library.
 #
-#   sh tests/python/run.sh [pytest arguments...]
+#   sh Tests/python/run.sh [pytest arguments...]
 #
 # Uses build/venv (tools/venv.sh), installs ./bindings/python into it, and runs
-# pytest on tests/python with SWANN_LIBRARY pointing at build/libswann.so (or at
+# pytest on Tests/python with SWANN_LIBRARY pointing at build/libswann.so (or at
 # $SWANN_LIBRARY when it is set). Exits with pytest's status.
 set -eu
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -24,5 +24,5 @@ rm -rf bindings/python/build
 "$VPY" -m pip install -q --disable-pip-version-check --force-reinstall --no-deps ./bindings/python
 
 status=0
-SWANN_LIBRARY="$LIB" "$VPY" -m pytest -p no:cacheprovider tests/python "$@" || status=$?
+SWANN_LIBRARY="$LIB" "$VPY" -m pytest -p no:cacheprovider Tests/python "$@" || status=$?
 exit $status

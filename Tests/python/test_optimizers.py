@@ -1,7 +1,7 @@
 """Optimizers against PyTorch and against numpy, step for step.
 
-tests/fixtures/torch_refs.safetensors holds 10-step trajectories that
-torch.optim produced (tests/fixtures/make_torch_refs.py) for every optimizer,
+Tests/fixtures/torch_refs.safetensors holds 10-step trajectories that
+torch.optim produced (Tests/fixtures/make_torch_refs.py) for every optimizer,
 clipping and schedule. Each is replayed through libswann.so (ctypes, the C
 contract alone) and must match to float32 rounding. A numpy implementation of
 the same update rules, written here from torch.optim's documented algorithms,

@@ -4,7 +4,7 @@
 #   fuzz_spec   the spec parser: JSON text -> arena_size, create, canonical spec
 #   fuzz_api    random sequences of API calls with random sizes, NULLs, NaN/Inf data
 #               against one net, checked against a model of the net's state
-# (The model-file loader has its own fuzzer: tests/checkpoint/fuzz_load.c.)
+# (The model-file loader has its own fuzzer: Tests/checkpoint/fuzz_load.c.)
 #
 # Both link the library built by `tools/build-sanitized.sh fuzz` (Embedded Swift at
 # -Onone with -sanitize=fuzzer,address; C with ASan+UBSan), so libFuzzer sees the

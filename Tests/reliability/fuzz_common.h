@@ -1,5 +1,5 @@
 /*
- * fuzz_common.h -- helpers shared by the libFuzzer harnesses of tests/reliability.
+ * fuzz_common.h -- helpers shared by the libFuzzer harnesses of Tests/reliability.
  *
  * A violated property prints what was expected and what happened, then aborts:
  * libFuzzer reports the abort as a crash and saves the input. ASan, UBSan and

@@ -12,7 +12,7 @@
  *     where it was);
  *   - leave the library working: the same call, with the heap back, succeeds
  *     and the net trains, and destroying it frees everything.
- * (Save, load and load_size are swept by tests/checkpoint/test_nomem.c.)
+ * (Save, load and load_size are swept by Tests/checkpoint/test_nomem.c.)
  *
  * Prints "# points tried: N" for the report.
  */

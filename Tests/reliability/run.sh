@@ -5,14 +5,14 @@
 # sanitizer builds come from tools/build-sanitized.sh (build/asan, build/tsan,
 # build/fuzz; rebuilt only when Sources/ changed). Sections, all by default:
 #
-#   asan      the C contract tests (tests/c/test_*.c but test_noalloc, which counts
+#   asan      the C contract tests (Tests/c/test_*.c but test_noalloc, which counts
 #             heap calls) and the checkpoint round-trip/corruption/atomicity tests
-#             (tests/checkpoint), built with -fsanitize=address,undefined against
+#             (Tests/checkpoint), built with -fsanitize=address,undefined against
 #             the ASan+UBSan library; LeakSanitizer also checks every forked test
 #             group (lsan_exit.c); plus numeric.c and threads.c under ASan
-#   python    the Python binding's pytest suite (tests/python) against the ASan
+#   python    the Python binding's pytest suite (Tests/python) against the ASan
 #             library (LD_PRELOAD of clang's ASan runtime, leak checks off: CPython)
-#   tsan      threads.c, tests/c/test_threads.c and tests/c/test_api.c against the
+#   tsan      threads.c, Tests/c/test_threads.c and Tests/c/test_api.c against the
 #             ThreadSanitizer build; any data race fails
 #   numeric   numeric.c against PREFIX
 #   threads   threads.c against PREFIX
@@ -22,7 +22,7 @@
 #             against json-c (libjson-c-dev, tools/setup.sh) on mutated specs for
 #             JSONORACLE_SECONDS (default 20)
 #   fuzz      fuzz_spec and fuzz_api, FUZZ_SECONDS each (default 45), from the
-#             seeds in tests/reliability/seeds
+#             seeds in Tests/reliability/seeds
 #
 # Prints every check as "ok ..." or "FAIL ..." (ok lines of the big suites are
 # counted, not shown: VERBOSE=1 shows them), and ends with exactly one line
@@ -161,7 +161,7 @@ if [ -f "$PREFIX/include/swann.h" ] && [ -e "$PREFIX/lib/libswann.so" ]; then
 elif want numeric || want threads || want nomem || want longrun || want jsonoracle; then
     bad "no library at $PREFIX (run make stage, or pass the prefix)"
 fi
-PLAIN=(-std=c11 -O2 -g -Wall -Wextra -I"$PREFIX/include" -I"$ROOT/tests/c" -L"$PREFIX/lib" -Wl,-rpath,"$PREFIX/lib")
+PLAIN=(-std=c11 -O2 -g -Wall -Wextra -I"$PREFIX/include" -I"$ROOT/Tests/c" -L"$PREFIX/lib" -Wl,-rpath,"$PREFIX/lib")
 
 # failmalloc.so: allocation failure injection and live-block counts
 if want nomem || want longrun; then
@@ -179,22 +179,22 @@ if want asan; then
         ALINK=(-L"$ASAN" -lswann -Wl,-rpath,"$ASAN" -Wl,-rpath,"$RTDIR" -lm -ldl -pthread)
         compile lsan_exit "$B/logs/lsan_exit.log" "$CLANG" "${ASAN_CFLAGS[@]}" -c "$HERE/lsan_exit.c" -o "$B/bin/lsan_exit.o"
         WRAP=("$B/bin/lsan_exit.o" -Wl,--wrap=_exit)
-        for src in "$ROOT"/tests/c/test_*.c; do
+        for src in "$ROOT"/Tests/c/test_*.c; do
             t=$(basename "$src" .c)
             [ "$t" = test_noalloc ] && continue  # counts malloc calls through its own shim
-            compile "asan/$t" "$B/logs/asan-$t.log" "$CLANG" "${ASAN_CFLAGS[@]}" -I"$AI" -I"$ROOT/tests/c" \
+            compile "asan/$t" "$B/logs/asan-$t.log" "$CLANG" "${ASAN_CFLAGS[@]}" -I"$AI" -I"$ROOT/Tests/c" \
                 "$src" "${WRAP[@]}" -o "$B/bin/asan-$t" "${ALINK[@]}" && run_prog "asan/$t" "$B/bin/asan-$t"
         done
         mkdir -p "$B/ckpt-tmp"
         for t in test_roundtrip test_corrupt test_atomic; do
-            src="$ROOT/tests/checkpoint/$t.c"
+            src="$ROOT/Tests/checkpoint/$t.c"
             [ -f "$src" ] || continue
             compile "asan/checkpoint/$t" "$B/logs/asan-ckpt-$t.log" "$CLANG" "${ASAN_CFLAGS[@]}" -I"$AI" \
-                -I"$ROOT/tests/checkpoint" "$src" "${WRAP[@]}" -o "$B/bin/asan-ckpt-$t" "${ALINK[@]}" &&
+                -I"$ROOT/Tests/checkpoint" "$src" "${WRAP[@]}" -o "$B/bin/asan-ckpt-$t" "${ALINK[@]}" &&
                 run_prog "asan/checkpoint/$t" "$B/bin/asan-ckpt-$t" CKPT_TMP="$B/ckpt-tmp" CKPT_KILLS=20
         done
         for t in numeric threads; do
-            compile "asan/$t" "$B/logs/asan-$t.log" "$CLANG" "${ASAN_CFLAGS[@]}" -I"$AI" -I"$ROOT/tests/c" \
+            compile "asan/$t" "$B/logs/asan-$t.log" "$CLANG" "${ASAN_CFLAGS[@]}" -I"$AI" -I"$ROOT/Tests/c" \
                 "$HERE/$t.c" "${WRAP[@]}" -o "$B/bin/asan-$t" "${ALINK[@]}" && run_prog "asan/$t" "$B/bin/asan-$t"
         done
     fi
@@ -208,14 +208,14 @@ if want python; then
     elif ! VPY=$(sh "$ROOT/tools/venv.sh" 2>"$B/logs/venv.log" | tail -1) || [ ! -x "$VPY" ]; then
         bad "python: tools/venv.sh could not make the virtualenv [$(tail -c 600 "$B/logs/venv.log" | tr '\n' ' ')]"
     else
-        echo "# ---- python (pytest tests/python, SWANN_LIBRARY=$ASAN/libswann.so, LD_PRELOAD=$(basename "$ASAN_RT"))"
+        echo "# ---- python (pytest Tests/python, SWANN_LIBRARY=$ASAN/libswann.so, LD_PRELOAD=$(basename "$ASAN_RT"))"
         t0=$(date +%s)
         # The binding from the working tree (PYTHONPATH first), the instrumented library;
         # CPython's own allocations are not leak-checked, and a small quarantine keeps
         # the binding's RSS-based leak test meaningful.
         (cd "$ROOT" && PYTHONPATH="$ROOT/bindings/python/src" SWANN_LIBRARY="$ASAN/libswann.so" \
             LD_PRELOAD="$ASAN_RT" ASAN_OPTIONS="detect_leaks=0:quarantine_size_mb=8:abort_on_error=1" \
-            timeout -k 10 "$TIMEOUT" "$VPY" -m pytest -p no:cacheprovider -q tests/python) \
+            timeout -k 10 "$TIMEOUT" "$VPY" -m pytest -p no:cacheprovider -q Tests/python) \
             >"$B/logs/python.out" 2>&1
         rc=$?
         tail -5 "$B/logs/python.out" | sed 's/^/#   /'
@@ -224,7 +224,7 @@ if want python; then
         nf=$(echo "$summary" | grep -o -E "[0-9]+ failed" | grep -o -E "[0-9]+" || echo 0)
         ne=$(echo "$summary" | grep -o -E "[0-9]+ error" | grep -o -E "[0-9]+" || echo 0)
         if [ "$rc" -eq 0 ] && [ "${np:-0}" -gt 0 ]; then
-            ok "python: pytest tests/python against the ASan+UBSan library: ${np} passed ($(( $(date +%s) - t0 )) s)"
+            ok "python: pytest Tests/python against the ASan+UBSan library: ${np} passed ($(( $(date +%s) - t0 )) s)"
         else
             bad "python: pytest against the ASan+UBSan library: exit $rc, ${np:-0} passed, ${nf:-0} failed, ${ne:-0} errors"
             grep -a -E "^(FAILED|ERROR)|AddressSanitizer|runtime error" "$B/logs/python.out" | head -20 | sed 's/^/#   /'
@@ -234,14 +234,14 @@ fi
 
 # ---- TSan --------------------------------------------------------------------------------
 if want tsan; then
-    section "ThreadSanitizer: threads.c, tests/c/test_threads.c, tests/c/test_api.c"
+    section "ThreadSanitizer: threads.c, Tests/c/test_threads.c, Tests/c/test_api.c"
     if ! have tsan; then
         bad "tsan section skipped: no TSan library"
     else
         TLINK=(-L"$TSAN" -lswann -Wl,-rpath,"$TSAN" -L"$SWIFT_LIB" -ldispatch -lBlocksRuntime -Wl,-rpath,"$SWIFT_LIB"
                -lm -ldl -pthread)
-        TFLAGS=(-std=c11 -O1 -g -fsanitize=thread -Wall -Wextra -I"$ROOT/include" -I"$ROOT/tests/c")
-        for src in "$HERE/threads.c" "$ROOT/tests/c/test_threads.c" "$ROOT/tests/c/test_api.c"; do
+        TFLAGS=(-std=c11 -O1 -g -fsanitize=thread -Wall -Wextra -I"$ROOT/include" -I"$ROOT/Tests/c")
+        for src in "$HERE/threads.c" "$ROOT/Tests/c/test_threads.c" "$ROOT/Tests/c/test_api.c"; do
             [ -f "$src" ] || continue
             t=$(basename "$src" .c)
             compile "tsan/$t" "$B/logs/tsan-$t.log" "$CLANG" "${TFLAGS[@]}" "$src" -o "$B/bin/tsan-$t" "${TLINK[@]}" &&

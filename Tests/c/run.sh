@@ -101,7 +101,12 @@ else
     bad "build malloc_count.so [$(head -c 600 "$B/malloc_count.log" | tr '\n' ' ')]"
 fi
 
-PROGS=(test_api test_spec test_math test_xor test_noalloc test_parallel test_threads test_locale test_step_paths)
+# every test_*.c in this folder is a program (a new one is picked up without editing this file)
+PROGS=()
+for src in "$HERE"/test_*.c; do
+    [ -e "$src" ] && PROGS+=("$(basename "$src" .c)")
+done
+[ ${#PROGS[@]} -gt 0 ] || bad "no test_*.c programs in $HERE"
 for t in "${PROGS[@]}"; do
     if $CC "${CFLAGS[@]}" -I"$INC" -I"$HERE" -o "$B/$t" "$HERE/$t.c" -L"$LIB" -lswann -lm -ldl -pthread \
         -Wl,-rpath,"$LIB" >"$B/$t.build.log" 2>&1; then

@@ -2,7 +2,8 @@
 # run.sh PREFIX -- the checkpoint (model file) tests of swann.
 #
 # PREFIX is an install prefix: PREFIX/include/swann.h, PREFIX/lib/libswann.so,
-# PREFIX/lib/libswann.a (make install PREFIX=...). Builds and runs:
+# PREFIX/lib/libswann.a (make install PREFIX=...). Builds and runs every test_*.c
+# (with the allocation shim preloaded), among them:
 #   test_roundtrip      round trips, resumed training, arenas, max_batch, errors (libswann.so;
 #                       test_roundtrip_static: the same linked with libswann.a)
 #   test_corrupt        every truncation, every bit flip, a corrupt-file corpus, leak checks (failalloc.so)
@@ -106,13 +107,18 @@ else
     note_fail "building failalloc.so"
     cat "$WORK/logs/build-failalloc.log"
 fi
-build test_roundtrip test_roundtrip.c $SHARED && run_test test_roundtrip
+# Every test_*.c here is a program, built against libswann.so and run with the
+# allocation shim preloaded (it only counts until a test arms it; the leak and
+# allocation-failure checks of test_corrupt and test_nomem need it).
+PRELOAD=()
+[ $HAVE_SHIM = 1 ] && PRELOAD=(LD_PRELOAD="$WORK/bin/failalloc.so")
+for src in "$HERE"/test_*.c; do
+    [ -e "$src" ] || continue
+    t=$(basename "$src" .c)
+    build "$t" "$t.c" $SHARED && run_test "$t" "${PRELOAD[@]}"
+done
+# and the round trips once more with the static library
 build test_roundtrip_static test_roundtrip.c $STATIC && run_test test_roundtrip_static
-if [ $HAVE_SHIM = 1 ]; then
-    build test_corrupt test_corrupt.c $SHARED && run_test test_corrupt LD_PRELOAD="$WORK/bin/failalloc.so"
-    build test_nomem test_nomem.c $SHARED && run_test test_nomem LD_PRELOAD="$WORK/bin/failalloc.so"
-fi
-build test_atomic test_atomic.c $SHARED && run_test test_atomic
 build bench bench.c $SHARED && run_test bench
 
 # ---- fuzzing --------------------------------------------------------------------

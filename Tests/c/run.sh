@@ -17,6 +17,7 @@ if [ $# -ne 1 ] || [ -z "$1" ]; then
 fi
 PREFIX=$(cd "$1" 2>/dev/null && pwd) || { echo "run.sh: no such prefix: $1" >&2; echo "0 passed, 1 failed"; exit 1; }
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+COMMON=$(cd "$HERE/../common" && pwd) # check.h, the allocation shim
 CC=${CC:-gcc}
 TIMEOUT=${TEST_TIMEOUT:-600}
 B=$(mktemp -d /tmp/swann-ctest.XXXXXX)
@@ -95,10 +96,10 @@ if [ -f "$LIB/libswann.so" ]; then
 fi
 
 # ---- build ---------------------------------------------------------------------
-if $CC "${CFLAGS[@]}" -fPIC -shared -o "$B/malloc_count.so" "$HERE/malloc_count.c" -ldl >"$B/malloc_count.log" 2>&1; then
-    ok "build malloc_count.so"
+if $CC "${CFLAGS[@]}" -fPIC -shared -o "$B/alloc_shim.so" "$COMMON/alloc_shim.c" -ldl >"$B/alloc_shim.log" 2>&1; then
+    ok "build alloc_shim.so"
 else
-    bad "build malloc_count.so [$(head -c 600 "$B/malloc_count.log" | tr '\n' ' ')]"
+    bad "build alloc_shim.so [$(head -c 600 "$B/alloc_shim.log" | tr '\n' ' ')]"
 fi
 
 # every test_*.c in this folder is a program (a new one is picked up without editing this file)
@@ -108,7 +109,7 @@ for src in "$HERE"/test_*.c; do
 done
 [ ${#PROGS[@]} -gt 0 ] || bad "no test_*.c programs in $HERE"
 for t in "${PROGS[@]}"; do
-    if $CC "${CFLAGS[@]}" -I"$INC" -I"$HERE" -o "$B/$t" "$HERE/$t.c" -L"$LIB" -lswann -lm -ldl -pthread \
+    if $CC "${CFLAGS[@]}" -I"$INC" -I"$COMMON" -o "$B/$t" "$HERE/$t.c" -L"$LIB" -lswann -lm -ldl -pthread \
         -Wl,-rpath,"$LIB" >"$B/$t.build.log" 2>&1; then
         ok "build $t"
     else
@@ -121,7 +122,7 @@ for t in "${PROGS[@]}"; do
     [ -x "$B/$t" ] || continue
     echo "# ---- $t"
     if [ "$t" = test_noalloc ]; then
-        (cd "$B" && LD_PRELOAD="$B/malloc_count.so" timeout -k 10 "$TIMEOUT" "./$t") >"$B/$t.out" 2>"$B/$t.err"
+        (cd "$B" && LD_PRELOAD="$B/alloc_shim.so" timeout -k 10 "$TIMEOUT" "./$t") >"$B/$t.out" 2>"$B/$t.err"
     else
         (cd "$B" && timeout -k 10 "$TIMEOUT" "./$t") >"$B/$t.out" 2>"$B/$t.err"
     fi

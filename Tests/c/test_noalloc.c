@@ -2,25 +2,20 @@
  * test_noalloc.c -- after swann_create returns, no call on the net allocates
  * heap memory; with a host arena, create/destroy allocate nothing lasting.
  *
- * Run with LD_PRELOAD=malloc_count.so (run.sh does). The counter is found
- * with dlsym(RTLD_DEFAULT, "malloc_count_get"); without the shim every
- * counting check FAILS (nothing is skipped).
+ * Run with LD_PRELOAD=alloc_shim.so (run.sh does; Tests/common/alloc_shim.h
+ * finds its counters); without the shim every counting check FAILS (nothing is
+ * skipped).
  */
 #include "check.h"
+#include "alloc_shim.h"
 
-#include <dlfcn.h>
 #include <pthread.h>
 
-static unsigned long (*mc_get)(void);
-static unsigned long (*mc_detail)(int);
-static long (*mc_live)(void);
-
-static const char *MC_NAMES[] = {"malloc",         "calloc",        "realloc",  "reallocarray", "free",
-                                 "posix_memalign", "aligned_alloc", "memalign", "valloc",       "pvalloc"};
-#define MC_N 10
+/* the shim's functions, looked up once in main (the lookup may allocate) */
+static int have_shim;
 
 struct snapshot {
-    unsigned long total, d[MC_N];
+    unsigned long total, d[SHIM_N];
     long live;
 };
 
@@ -28,10 +23,10 @@ static struct snapshot snap(void)
 {
     struct snapshot s;
     memset(&s, 0, sizeof s);
-    if (!mc_get) return s;
-    for (int i = 0; i < MC_N; i++) s.d[i] = mc_detail ? mc_detail(i) : 0;
-    s.live = mc_live ? mc_live() : 0;
-    s.total = mc_get(); /* last: the detail reads do not allocate either */
+    if (!have_shim) return s;
+    for (int i = 0; i < SHIM_N; i++) s.d[i] = shim_calls_of(i);
+    s.live = shim_live();
+    s.total = shim_calls(); /* last: the detail reads do not allocate either */
     return s;
 }
 
@@ -39,14 +34,14 @@ static struct snapshot snap(void)
 static void check_window(const struct snapshot *a, const struct snapshot *b, const char *what)
 {
     char detail[512] = "";
-    if (!mc_get) {
-        CHECKF(0, what, "malloc_count shim not loaded (run under LD_PRELOAD=malloc_count.so)");
+    if (!have_shim) {
+        CHECKF(0, what, "allocation shim not loaded (run under LD_PRELOAD=alloc_shim.so)");
         return;
     }
     size_t o = 0;
-    for (int i = 0; i < MC_N; i++)
+    for (int i = 0; i < SHIM_N; i++)
         if (b->d[i] != a->d[i] && o < sizeof detail)
-            o += (size_t)snprintf(detail + o, sizeof detail - o, " %s x%lu", MC_NAMES[i], b->d[i] - a->d[i]);
+            o += (size_t)snprintf(detail + o, sizeof detail - o, " %s x%lu", shim_fn_name(i), b->d[i] - a->d[i]);
     CHECKF(b->total == a->total, what, "%lu heap calls:%s", b->total - a->total, detail);
 }
 
@@ -209,8 +204,8 @@ static void exercise(swann_net *net, int use_grad, const char *label)
 
 static void group_shim(void)
 {
-    CHECK(mc_get != NULL, "malloc_count shim is loaded (malloc_count_get found via dlsym)");
-    if (!mc_get) return;
+    CHECK(have_shim, "allocation shim is loaded (alloc_shim_calls found via dlsym)");
+    if (!have_shim) return;
     struct snapshot a = snap();
     void *(*volatile m)(size_t) = malloc;
     void (*volatile f)(void *) = free;
@@ -220,7 +215,8 @@ static void group_shim(void)
     p = c(3, 8);
     f(p);
     struct snapshot b = snap();
-    CHECKF(b.total - a.total == 4 && b.d[0] - a.d[0] == 1 && b.d[1] - a.d[1] == 1 && b.d[4] - a.d[4] == 2,
+    CHECKF(b.total - a.total == 4 && b.d[SHIM_MALLOC] - a.d[SHIM_MALLOC] == 1 &&
+               b.d[SHIM_CALLOC] - a.d[SHIM_CALLOC] == 1 && b.d[SHIM_FREE] - a.d[SHIM_FREE] == 2,
            "shim counts malloc, calloc and free (sanity: the counter can see heap calls)", "total +%lu",
            b.total - a.total);
     CHECK(b.live == a.live, "shim's live count balances malloc/free");
@@ -305,11 +301,11 @@ static void group_library_arena(void)
     exercise(net, 0, "sgd momentum, library arena");
     swann_destroy(net);
     struct snapshot c1 = snap();
-    if (mc_get)
+    if (have_shim)
         CHECKF(c1.live == c0.live, "library arena: create ... destroy leaves no live heap block",
                "%ld blocks left", c1.live - c0.live);
     else
-        CHECK(0, "library arena leak check needs the malloc_count shim");
+        CHECK(0, "library arena leak check needs the allocation shim");
 
     net = NULL;
     const char *label = "loss none + backward_grad, rmsprop, library arena";
@@ -375,12 +371,12 @@ static void group_host_arena(void)
     CHECK_ST(swann_create(spec, MAXB, blk, need, &net), SWANN_OK, "create (host arena)");
     struct snapshot c1 = snap();
     if (!net) return;
-    if (mc_get)
+    if (have_shim)
         CHECKF(c1.live == c0.live,
                "host arena: create allocates nothing beyond the transient parse (no live block after create)",
                "%ld blocks left", c1.live - c0.live);
     else
-        CHECK(0, "host arena transient check needs the malloc_count shim");
+        CHECK(0, "host arena transient check needs the allocation shim");
     exercise(net, 0, label);
     struct snapshot d0 = snap();
     swann_destroy(net);
@@ -393,9 +389,7 @@ int main(void)
 {
     check_init("test_noalloc");
     fill();
-    mc_get = (unsigned long (*)(void))dlsym(RTLD_DEFAULT, "malloc_count_get");
-    mc_detail = (unsigned long (*)(int))dlsym(RTLD_DEFAULT, "malloc_count_get_detail");
-    mc_live = (long (*)(void))dlsym(RTLD_DEFAULT, "malloc_count_live");
+    have_shim = shim_loaded();
     RUN_GROUP(group_shim);
     RUN_GROUP(group_cold_error);
     RUN_GROUP(group_other_thread);

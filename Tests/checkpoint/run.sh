@@ -6,9 +6,9 @@
 # (with the allocation shim preloaded), among them:
 #   test_roundtrip      round trips, resumed training, arenas, max_batch, errors (libswann.so;
 #                       test_roundtrip_static: the same linked with libswann.a)
-#   test_corrupt        every truncation, every bit flip, a corrupt-file corpus, leak checks (failalloc.so)
+#   test_corrupt        every truncation, every bit flip, a corrupt-file corpus, leak checks (alloc_shim.so)
 #   test_atomic         SIGKILL during saves, and write failures (RLIMIT_FSIZE)
-#   test_nomem          the n-th allocation fails, for save, load and load_size (failalloc.so)
+#   test_nomem          the n-th allocation fails, for save, load and load_size (alloc_shim.so)
 #   bench               a 1024-4096-4096-1024 net saved and loaded (MB/s)
 #   fuzz_load           libFuzzer on the loader, ASan-instrumented library when the sources and swiftc are there
 #   interop.py          the Python safetensors package reads and writes swann files
@@ -27,6 +27,7 @@ fi
 PREFIX=$(cd "$1" 2>/dev/null && pwd) || { echo "run.sh: no such prefix: $1" >&2; exit 2; }
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
+COMMON="$ROOT/Tests/common" # check.h, the allocation shim
 CC=${CC:-gcc}
 CLANG=${CLANG:-clang}
 SWIFTC=${SWIFTC:-swiftc}
@@ -57,7 +58,7 @@ note_fail() { # one failed check that is not a test's own (a build, a crash)
     echo "FAIL run.sh $*"
 }
 
-CFLAGS="-std=c11 -O2 -g -Wall -Wextra -Werror -I$PREFIX/include -I$HERE"
+CFLAGS="-std=c11 -O2 -g -Wall -Wextra -Werror -I$PREFIX/include -I$COMMON"
 SHARED="-L$PREFIX/lib -lswann -Wl,-rpath,$PREFIX/lib -lm -ldl"
 STATIC="$PREFIX/lib/libswann.a -lm -lpthread -ldl"
 
@@ -99,19 +100,19 @@ run_test() {
 echo "# swann checkpoint tests against $PREFIX (library $(sed -n 's/^Version: //p' "$PREFIX/lib/pkgconfig/swann.pc" 2>/dev/null))"
 
 # ---- C tests ------------------------------------------------------------------
-if $CC -std=c11 -O2 -Wall -Wextra -Werror -fPIC -shared "$HERE/failalloc.c" -o "$WORK/bin/failalloc.so" -ldl \
-        >"$WORK/logs/build-failalloc.log" 2>&1; then
+if $CC -std=c11 -O2 -Wall -Wextra -Werror -fPIC -shared "$COMMON/alloc_shim.c" -o "$WORK/bin/alloc_shim.so" -ldl \
+        >"$WORK/logs/build-alloc_shim.log" 2>&1; then
     HAVE_SHIM=1
 else
     HAVE_SHIM=0
-    note_fail "building failalloc.so"
-    cat "$WORK/logs/build-failalloc.log"
+    note_fail "building alloc_shim.so"
+    cat "$WORK/logs/build-alloc_shim.log"
 fi
 # Every test_*.c here is a program, built against libswann.so and run with the
 # allocation shim preloaded (it only counts until a test arms it; the leak and
 # allocation-failure checks of test_corrupt and test_nomem need it).
 PRELOAD=()
-[ $HAVE_SHIM = 1 ] && PRELOAD=(LD_PRELOAD="$WORK/bin/failalloc.so")
+[ $HAVE_SHIM = 1 ] && PRELOAD=(LD_PRELOAD="$WORK/bin/alloc_shim.so")
 for src in "$HERE"/test_*.c; do
     [ -e "$src" ] || continue
     t=$(basename "$src" .c)

@@ -5,12 +5,12 @@
  * with a message, *out NULL, and no leak. Also the variants the loader must
  * accept: any tensor order, any header padding, no optimizer tensors.
  *
- * Run with LD_PRELOAD=failalloc.so to check leaks (the shim counts blocks);
+ * Run with LD_PRELOAD=alloc_shim.so to check leaks (the shim counts blocks);
  * without it the leak checks are skipped.
  */
 #include "check.h"
 #include "ckpt_util.h"
-#include "fa.h"
+#include "alloc_shim.h"
 #include "specs.h"
 
 #define MB 4
@@ -42,7 +42,7 @@ static int values_only; /* the corruption is in tensor values: load_size need no
 static void expect_format_at(const char *name, const char *path)
 {
     char what[300];
-    long live0 = fa_live_now();
+    long live0 = shim_live();
     swann_net *out = (swann_net *)0x1;
     swann_status st = swann_load(path, MB, NULL, 0, &out);
     const char *e = swann_last_error();
@@ -64,8 +64,8 @@ static void expect_format_at(const char *name, const char *path)
     snprintf(what, sizeof what, "%s: load into a host arena -> SWANN_E_FORMAT", name);
     CHECKF(st == SWANN_E_FORMAT && out == NULL, what, "got %s; last_error: %s", st_name(st), last_err());
     if (st == SWANN_OK && out != (swann_net *)0x1) swann_destroy(out);
-    if (fa_ok()) {
-        long live1 = fa_live_now();
+    if (shim_loaded()) {
+        long live1 = shim_live();
         snprintf(what, sizeof what, "%s: no heap block leaked", name);
         CHECKF(live1 == live0, what, "%ld blocks before, %ld after", live0, live1);
     }
@@ -128,7 +128,7 @@ static void expect_ok(const char *name, unsigned char *buf, size_t len, int full
     case_path(path, sizeof path);
     write_file(path, buf, len);
     free(buf);
-    long live0 = fa_live_now();
+    long live0 = shim_live();
     swann_net *n = NULL;
     swann_status st = swann_load(path, MB, NULL, 0, &n);
     snprintf(what, sizeof what, "%s: loads", name);
@@ -151,8 +151,8 @@ static void expect_ok(const char *name, unsigned char *buf, size_t len, int full
         swann_destroy(r);
     }
     swann_destroy(n);
-    if (fa_ok()) {
-        long live1 = fa_live_now();
+    if (shim_loaded()) {
+        long live1 = shim_live();
         snprintf(what, sizeof what, "%s: load + destroy leaks nothing", name);
         CHECKF(live1 == live0, what, "%ld blocks before, %ld after", live0, live1);
     }
@@ -190,7 +190,7 @@ static void truncations(const char *label, const unsigned char *file, size_t len
 {
     char path[600], what[200];
     snprintf(path, sizeof path, "%s/truncated-%s.safetensors", DIR_, label);
-    long live0 = fa_live_now();
+    long live0 = shim_live();
     long bad_load = -1, bad_size = -1, bad_out = -1;
     const char *why = "";
     static char why_buf[512];
@@ -221,9 +221,9 @@ static void truncations(const char *label, const unsigned char *file, size_t len
     CHECKF(bad_load < 0, what, "first failure at %ld bytes (%s)", bad_load, why);
     snprintf(what, sizeof what, "%s: all %zu truncations refused by load_size with SWANN_E_FORMAT", label, len);
     CHECKF(bad_size < 0, what, "first failure at %ld bytes", bad_size);
-    if (fa_ok()) {
+    if (shim_loaded()) {
         snprintf(what, sizeof what, "%s: the refused truncations leaked nothing", label);
-        CHECKF(fa_live_now() == live0, what, "%ld blocks before, %ld after", live0, fa_live_now());
+        CHECKF(shim_live() == live0, what, "%ld blocks before, %ld after", live0, shim_live());
     }
     unlink(path);
 }
@@ -255,7 +255,7 @@ static void group_byte_flips(void)
     char path[600], what[200];
     snprintf(path, sizeof path, "%s/flipped.safetensors", DIR_);
     unsigned char *f = malloc(VL);
-    long live0 = fa_live_now();
+    long live0 = shim_live();
     long bad = -1, oks = 0;
     static char why[512];
     check_quiet = 1;
@@ -284,7 +284,7 @@ static void group_byte_flips(void)
     check_limit_fail_lines(0);
     CHECKF(bad < 0, "every single-bit change of a valid file: OK or SWANN_E_FORMAT", "byte %ld: %s", bad, why);
     printf("# %ld of %zu single-bit changes still load (data values, digits of the spec)\n", oks, 2 * VL);
-    if (fa_ok()) CHECKF(fa_live_now() == live0, "the changed files leaked nothing", "%ld vs %ld", live0, fa_live_now());
+    if (shim_loaded()) CHECKF(shim_live() == live0, "the changed files leaked nothing", "%ld vs %ld", live0, shim_live());
     free(f);
 }
 
@@ -896,7 +896,7 @@ static void group_step_extremes(void)
 int main(void)
 {
     check_init("test_corrupt");
-    printf("# leak checks %s\n", fa_ok() ? "on (failalloc.so preloaded)" : "OFF (failalloc.so not preloaded)");
+    printf("# leak checks %s\n", shim_loaded() ? "on (alloc_shim.so preloaded)" : "OFF (alloc_shim.so not preloaded)");
     setup();
     RUN_GROUP(group_truncations);
     RUN_GROUP(group_byte_flips);

@@ -1,7 +1,7 @@
 /*
  * test_nomem.c -- save, load and load_size when the heap runs out.
  *
- * Run with LD_PRELOAD=failalloc.so. For each call, for n = 1, 2, ... the n-th
+ * Run with LD_PRELOAD=alloc_shim.so. For each call, for n = 1, 2, ... the n-th
  * heap allocation inside the call fails (in a forked child, so a crash is one
  * FAIL line), until the call makes fewer than n allocations and succeeds.
  * Every injected failure must give a non-OK status (SWANN_E_NOMEM; for save
@@ -14,7 +14,7 @@
  */
 #include "check.h"
 #include "ckpt_util.h"
-#include "fa.h"
+#include "alloc_shim.h"
 #include "specs.h"
 
 #define MB 4
@@ -63,12 +63,12 @@ static void child(enum op op, long n)
     char what[300];
     swann_net *net = (swann_net *)0x1;
     size_t bytes = 0;
-    long live0 = fa_live_p();
-    fa_arm_p(n);
+    long live0 = shim_live();
+    shim_arm(n);
     swann_status st = run_op(op, &net, &bytes);
-    int injected = fa_injected_p();
-    fa_arm_p(0);
-    long live1 = fa_live_p();
+    int injected = shim_injected();
+    shim_arm(0);
+    long live1 = shim_live();
     const char *e = swann_last_error();
     int is_load = op == OP_LOAD || op == OP_LOAD_HOST || op == OP_LOAD_BAD;
     if (!injected) {
@@ -104,7 +104,7 @@ static void child(enum op op, long n)
             swann_spec_json(net, spec_buf, sizeof spec_buf, &need) == SWANN_OK)
             got_spec = spec_buf;
         if (is_load && net && net != (swann_net *)0x1) swann_destroy(net);
-        live1 = fa_live_p();
+        live1 = shim_live();
     }
     snprintf(what, sizeof what, "%s: allocation %ld fails -> %s", OP_NAME[op], n,
              op == OP_SAVE ? "SWANN_E_NOMEM or SWANN_E_IO" : op == OP_LOAD_BAD ? "SWANN_E_NOMEM or SWANN_E_FORMAT"
@@ -192,25 +192,25 @@ static void sweep(enum op op)
 
 static void group_heap_use(void)
 {
-    long live0 = fa_live_p();
+    long live0 = shim_live();
     swann_net *n = NULL;
     CHECK_ST(swann_load(PATH_OLD, MB, ARENA, ARENA_NEED, &n), SWANN_OK, "load into a host arena");
-    CHECKF(fa_live_p() == live0, "load into a host arena keeps no heap block", "%ld blocks kept", fa_live_p() - live0);
+    CHECKF(shim_live() == live0, "load into a host arena keeps no heap block", "%ld blocks kept", shim_live() - live0);
     swann_destroy(n);
-    CHECKF(fa_live_p() == live0, "... and destroy frees nothing more", "%ld", fa_live_p() - live0);
+    CHECKF(shim_live() == live0, "... and destroy frees nothing more", "%ld", shim_live() - live0);
     n = NULL;
     CHECK_ST(swann_load(PATH_OLD, MB, NULL, 0, &n), SWANN_OK, "load with a library arena");
-    CHECKF(fa_live_p() == live0 + 1, "load with a library arena keeps exactly one block (the arena)",
-           "%ld blocks kept", fa_live_p() - live0);
+    CHECKF(shim_live() == live0 + 1, "load with a library arena keeps exactly one block (the arena)",
+           "%ld blocks kept", shim_live() - live0);
     swann_destroy(n);
-    CHECKF(fa_live_p() == live0, "destroy frees it", "%ld blocks kept", fa_live_p() - live0);
+    CHECKF(shim_live() == live0, "destroy frees it", "%ld blocks kept", shim_live() - live0);
     char p[700];
     snprintf(p, sizeof p, "%s/heap.safetensors", DIR_);
     CHECK_ST(swann_save(NET_NEW, p), SWANN_OK, "save");
-    CHECKF(fa_live_p() == live0, "save keeps no heap block", "%ld blocks kept", fa_live_p() - live0);
+    CHECKF(shim_live() == live0, "save keeps no heap block", "%ld blocks kept", shim_live() - live0);
     size_t bytes;
     CHECK_ST(swann_load_size(PATH_OLD, MB, &bytes), SWANN_OK, "load_size");
-    CHECKF(fa_live_p() == live0, "load_size keeps no heap block", "%ld blocks kept", fa_live_p() - live0);
+    CHECKF(shim_live() == live0, "load_size keeps no heap block", "%ld blocks kept", shim_live() - live0);
 }
 
 static void group_save(void) { sweep(OP_SAVE); }
@@ -222,8 +222,8 @@ static void group_load_bad(void) { sweep(OP_LOAD_BAD); }
 int main(void)
 {
     check_init("test_nomem");
-    if (!fa_ok()) {
-        CHECK(0, "failalloc.so is preloaded (run with LD_PRELOAD=failalloc.so)");
+    if (!shim_loaded()) {
+        CHECK(0, "alloc_shim.so is preloaded (run with LD_PRELOAD=alloc_shim.so)");
         return check_finish();
     }
     DIR_ = make_tmpdir("nomem");

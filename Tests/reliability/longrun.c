@@ -12,15 +12,15 @@
  * schedule and warm-up, centered RMSprop with momentum, Rprop, AMSGrad Adam).
  * Memory is measured after a warm-up of EVERY steps and at the end of each run,
  * with the net alive both times:
- *   - heap blocks in use (counted by failmalloc.so, when preloaded) must be
+ *   - heap blocks in use (counted by alloc_shim.so, when preloaded) must be
  *     exactly equal: no block leaked, not one per save/load cycle;
  *   - resident memory (/proc/self/statm) may grow by at most 256 KiB (code and
  *     stack pages touched late, allocator noise).
  * Prints "# rss ... KiB" lines for the report.
  */
 #include "check.h"
+#include "alloc_shim.h"
 
-#include <dlfcn.h>
 #include <sys/stat.h>
 #include <time.h>
 
@@ -39,10 +39,9 @@ static const char *NAMES[] = {"adam, cosine schedule", "sgd nesterov, step sched
                               "rmsprop centered, momentum", "rprop", "adamw amsgrad, clip_norm"};
 static const char *SPEC;
 
-/* Heap blocks allocated and not freed, from failmalloc.so when it is preloaded
+/* Heap blocks allocated and not freed, from alloc_shim.so when it is preloaded
  * (run.sh does); -1 without it (the check is then skipped). */
-static long (*fm_live)(void);
-static long heap_in_use(void) { return fm_live ? fm_live() : -1; }
+static long heap_in_use(void) { return shim_loaded() ? shim_live() : -1; }
 
 static const float X[8] = {0, 0, 0, 1, 1, 0, 1, 1};
 static const float D[4] = {0, 1, 1, 0};
@@ -128,8 +127,7 @@ static void train(long steps, long every, const char *path, struct run *r)
 int main(int argc, char **argv)
 {
     check_init("longrun");
-    fm_live = (long (*)(void))dlsym(RTLD_DEFAULT, "fm_live");
-    if (!fm_live) printf("# failmalloc.so not preloaded: heap blocks not counted\n");
+    if (!shim_loaded()) printf("# alloc_shim.so not preloaded: heap blocks not counted\n");
     long steps = argc > 1 ? atol(argv[1]) : 1000000;
     long every = argc > 2 ? atol(argv[2]) : 10000;
     char dir[] = "/tmp/swann-longrun-XXXXXX", path[300];
@@ -160,7 +158,7 @@ int main(int argc, char **argv)
         CHECKF(!a.failed, what, "%s", a.what);
         snprintf(what, sizeof what, "%s: ... and with save / destroy / load every %ld steps", NAMES[c], every);
         CHECKF(!b.failed, what, "%s", b.what);
-        if (fm_live) {
+        if (shim_loaded()) {
             snprintf(what, sizeof what, "%s: heap blocks in use identical at start and end, both runs (no leak)",
                      NAMES[c]);
             CHECKF(a.heap0 == a.heap1 && b.heap0 == b.heap1, what, "%ld -> %ld, %ld -> %ld blocks", a.heap0, a.heap1,

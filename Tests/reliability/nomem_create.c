@@ -1,7 +1,7 @@
 /*
  * nomem_create.c -- swann_arena_size and swann_create when the heap runs out.
  *
- * Run with LD_PRELOAD=failmalloc.so. For each spec and each call (arena_size,
+ * Run with LD_PRELOAD=alloc_shim.so. For each spec and each call (arena_size,
  * create with a library arena, create into a host arena), and for n = 1, 2, ...,
  * the n-th heap allocation inside the call fails, in a forked child (so a
  * crash is one FAIL line and the sweep goes on), until the call makes fewer
@@ -17,14 +17,7 @@
  * Prints "# points tried: N" for the report.
  */
 #include "check.h"
-
-#include <dlfcn.h>
-
-static void (*fm_arm)(long);
-static long (*fm_seen)(void);
-static int (*fm_injected)(void);
-static long (*fm_live)(void);
-static const char *(*fm_site)(void);
+#include "alloc_shim.h"
 
 static const char *SPECS[] = {
     "{\"input\": 4, \"layers\": [{\"units\": 8, \"activation\": \"relu\"}, {\"units\": 3, \"activation\": \"softmax\"}],"
@@ -104,7 +97,7 @@ static int same_as_reference(swann_net *net)
 /* A child that crashes still says where the failed allocation was. */
 static void on_crash(int sig)
 {
-    snprintf(R->site, sizeof R->site, "%s", fm_site());
+    snprintf(R->site, sizeof R->site, "%s", shim_site());
     R->flags |= 2048 | (sig << 16);
     _exit(3);
 }
@@ -118,23 +111,23 @@ static void child(enum call c, const char *spec, long n, void *arena, size_t byt
     signal(SIGABRT, on_crash);
     signal(SIGILL, on_crash);
     signal(SIGTRAP, on_crash);
-    long live0 = fm_live();
-    fm_arm(n);
+    long live0 = shim_live();
+    shim_arm(n);
     swann_status st = run_call(c, spec, &net, arena, bytes);
-    int injected = fm_injected();
-    fm_arm(0);
+    int injected = shim_injected();
+    shim_arm(0);
     if (!injected) {
         /* fewer than n allocations: the call ran to the end */
         if (st != SWANN_OK) {
             R->flags |= F_STATUS;
-            snprintf(R->note, sizeof R->note, "made %ld allocations, none failed, and returned %s (%s)", fm_seen(),
+            snprintf(R->note, sizeof R->note, "made %ld allocations, none failed, and returned %s (%s)", shim_seen(),
                      swann_status_name(st), swann_last_error());
         }
         if (st == SWANN_OK && c != C_SIZE) swann_destroy(net);
         R->flags |= DONE;
         _exit(0);
     }
-    snprintf(R->site, sizeof R->site, "%s", fm_site());
+    snprintf(R->site, sizeof R->site, "%s", shim_site());
     if (st == SWANN_OK) {
         /* the library got by without the block: fine if the result is right */
         char canon[2048] = "";
@@ -153,13 +146,13 @@ static void child(enum call c, const char *spec, long n, void *arena, size_t byt
         if (c != C_SIZE && net != NULL) R->flags |= F_OUT;
         snprintf(R->note, sizeof R->note, "%s (%s)", swann_status_name(st), swann_last_error());
     }
-    if (fm_live() != live0) {
+    if (shim_live() != live0) {
         R->flags |= F_LEAK;
         size_t k = strlen(R->note);
-        snprintf(R->note + k, sizeof R->note - k, "; %ld blocks leaked", fm_live() - live0);
+        snprintf(R->note + k, sizeof R->note - k, "; %ld blocks leaked", shim_live() - live0);
     }
     /* with the heap back, the call works and the net trains */
-    long live1 = fm_live();
+    long live1 = shim_live();
     net = NULL;
     st = run_call(c, spec, &net, arena, bytes);
     if (st != SWANN_OK) R->flags |= F_RETRY;
@@ -173,7 +166,7 @@ static void child(enum call c, const char *spec, long n, void *arena, size_t byt
         if (bs != SWANN_OK || swann_step(net) != SWANN_OK) R->flags |= F_RETRY;
         swann_destroy(net);
     }
-    if (fm_live() != live1) R->flags |= F_LEAK;
+    if (shim_live() != live1) R->flags |= F_LEAK;
     _exit(0);
 }
 
@@ -267,22 +260,22 @@ static void group_sweeps(void)
  * create keeps one block (the arena), and destroy returns both to zero. */
 static void group_heap_use(void)
 {
-    long live0 = fm_live();
+    long live0 = shim_live();
     size_t bytes = 0;
     swann_net *net = NULL;
     CHECK_ST(swann_arena_size(SPECS[0], MB, &bytes), SWANN_OK, "arena_size");
-    CHECKF(fm_live() == live0, "arena_size keeps no heap block", "%ld kept", fm_live() - live0);
+    CHECKF(shim_live() == live0, "arena_size keeps no heap block", "%ld kept", shim_live() - live0);
     CHECK_ST(swann_create(SPECS[0], MB, NULL, 0, &net), SWANN_OK, "create");
-    CHECKF(fm_live() == live0 + 1, "a library-arena net holds exactly one heap block", "%ld held", fm_live() - live0);
+    CHECKF(shim_live() == live0 + 1, "a library-arena net holds exactly one heap block", "%ld held", shim_live() - live0);
     swann_destroy(net);
-    CHECKF(fm_live() == live0, "destroy frees it", "%ld left", fm_live() - live0);
+    CHECKF(shim_live() == live0, "destroy frees it", "%ld left", shim_live() - live0);
     void *arena = NULL;
     if (posix_memalign(&arena, 64, bytes) != 0) return;
-    long live1 = fm_live();
+    long live1 = shim_live();
     CHECK_ST(swann_create(SPECS[0], MB, arena, bytes, &net), SWANN_OK, "create into a host arena");
-    CHECKF(fm_live() == live1, "a host-arena net holds no heap block", "%ld held", fm_live() - live1);
+    CHECKF(shim_live() == live1, "a host-arena net holds no heap block", "%ld held", shim_live() - live1);
     swann_destroy(net);
-    CHECKF(fm_live() == live1, "destroy of a host-arena net frees nothing of the host's", "%ld", fm_live() - live1);
+    CHECKF(shim_live() == live1, "destroy of a host-arena net frees nothing of the host's", "%ld", shim_live() - live1);
     free(arena);
 }
 
@@ -291,13 +284,8 @@ int main(void)
     check_init("nomem_create");
     R = mmap(NULL, sizeof *R, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     if (R == MAP_FAILED) return 1;
-    fm_arm = (void (*)(long))dlsym(RTLD_DEFAULT, "fm_arm");
-    fm_seen = (long (*)(void))dlsym(RTLD_DEFAULT, "fm_seen");
-    fm_injected = (int (*)(void))dlsym(RTLD_DEFAULT, "fm_injected");
-    fm_live = (long (*)(void))dlsym(RTLD_DEFAULT, "fm_live");
-    fm_site = (const char *(*)(void))dlsym(RTLD_DEFAULT, "fm_site");
-    if (!fm_arm || !fm_seen || !fm_injected || !fm_live || !fm_site) {
-        CHECK(0, "failmalloc.so is preloaded (LD_PRELOAD)");
+    if (!shim_loaded()) {
+        CHECK(0, "alloc_shim.so is preloaded (LD_PRELOAD)");
         return check_finish();
     }
     group_heap_use();

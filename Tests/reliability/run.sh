@@ -38,6 +38,7 @@ set -u
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
+COMMON="$ROOT/Tests/common" # check.h, the allocation shim
 PREFIX=""
 if [ $# -gt 0 ] && [ -d "$1" ]; then
     PREFIX=$(cd "$1" && pwd)
@@ -162,12 +163,12 @@ if [ -f "$PREFIX/include/swann.h" ] && [ -e "$PREFIX/lib/libswann.so" ]; then
 elif want numeric || want threads || want nomem || want longrun || want jsonoracle; then
     bad "no library at $PREFIX (run make stage, or pass the prefix)"
 fi
-PLAIN=(-std=c11 -O2 -g -Wall -Wextra -I"$PREFIX/include" -I"$ROOT/Tests/c" -L"$PREFIX/lib" -Wl,-rpath,"$PREFIX/lib")
+PLAIN=(-std=c11 -O2 -g -Wall -Wextra -I"$PREFIX/include" -I"$COMMON" -L"$PREFIX/lib" -Wl,-rpath,"$PREFIX/lib")
 
-# failmalloc.so: allocation failure injection and live-block counts
+# alloc_shim.so: allocation failure injection and live-block counts
 if want nomem || want longrun; then
-    compile failmalloc.so "$B/logs/failmalloc.log" \
-        "$CC" -std=c11 -O2 -Wall -Wextra -fPIC -shared -o "$B/bin/failmalloc.so" "$HERE/failmalloc.c" -ldl
+    compile alloc_shim.so "$B/logs/alloc_shim.log" \
+        "$CC" -std=c11 -O2 -Wall -Wextra -fPIC -shared -o "$B/bin/alloc_shim.so" "$COMMON/alloc_shim.c" -ldl
 fi
 
 # ---- ASan + UBSan: the C tests ------------------------------------------------------
@@ -183,7 +184,7 @@ if want asan; then
         for src in "$ROOT"/Tests/c/test_*.c; do
             t=$(basename "$src" .c)
             [ "$t" = test_noalloc ] && continue  # counts malloc calls through its own shim
-            compile "asan/$t" "$B/logs/asan-$t.log" "$CLANG" "${ASAN_CFLAGS[@]}" -I"$AI" -I"$ROOT/Tests/c" \
+            compile "asan/$t" "$B/logs/asan-$t.log" "$CLANG" "${ASAN_CFLAGS[@]}" -I"$AI" -I"$COMMON" \
                 "$src" "${WRAP[@]}" -o "$B/bin/asan-$t" "${ALINK[@]}" && run_prog "asan/$t" "$B/bin/asan-$t"
         done
         mkdir -p "$B/ckpt-tmp"
@@ -191,11 +192,11 @@ if want asan; then
             t=$(basename "$src" .c)
             [ "$t" = test_nomem ] && continue  # fails allocations through its own shim
             compile "asan/checkpoint/$t" "$B/logs/asan-ckpt-$t.log" "$CLANG" "${ASAN_CFLAGS[@]}" -I"$AI" \
-                -I"$ROOT/Tests/checkpoint" "$src" "${WRAP[@]}" -o "$B/bin/asan-ckpt-$t" "${ALINK[@]}" &&
+                -I"$COMMON" "$src" "${WRAP[@]}" -o "$B/bin/asan-ckpt-$t" "${ALINK[@]}" &&
                 run_prog "asan/checkpoint/$t" "$B/bin/asan-ckpt-$t" CKPT_TMP="$B/ckpt-tmp" CKPT_KILLS=20
         done
         for t in numeric threads; do
-            compile "asan/$t" "$B/logs/asan-$t.log" "$CLANG" "${ASAN_CFLAGS[@]}" -I"$AI" -I"$ROOT/Tests/c" \
+            compile "asan/$t" "$B/logs/asan-$t.log" "$CLANG" "${ASAN_CFLAGS[@]}" -I"$AI" -I"$COMMON" \
                 "$HERE/$t.c" "${WRAP[@]}" -o "$B/bin/asan-$t" "${ALINK[@]}" && run_prog "asan/$t" "$B/bin/asan-$t"
         done
     fi
@@ -241,7 +242,7 @@ if want tsan; then
     else
         TLINK=(-L"$TSAN" -lswann -Wl,-rpath,"$TSAN" -L"$SWIFT_LIB" -ldispatch -lBlocksRuntime -Wl,-rpath,"$SWIFT_LIB"
                -lm -ldl -pthread)
-        TFLAGS=(-std=c11 -O1 -g -fsanitize=thread -Wall -Wextra -I"$ROOT/include" -I"$ROOT/Tests/c")
+        TFLAGS=(-std=c11 -O1 -g -fsanitize=thread -Wall -Wextra -I"$ROOT/include" -I"$COMMON")
         for src in "$HERE/threads.c" "$ROOT/Tests/c/test_threads.c" "$ROOT/Tests/c/test_api.c"; do
             [ -f "$src" ] || continue
             t=$(basename "$src" .c)
@@ -259,16 +260,16 @@ if [ "$HAVE_PREFIX" = 1 ]; then
         compile "$t" "$B/logs/$t.log" "$CC" "${PLAIN[@]}" "$HERE/$t.c" -o "$B/bin/$t" -lswann -lm -ldl -pthread &&
             run_prog "$t" "$B/bin/$t"
     done
-    if want nomem && [ -f "$B/bin/failmalloc.so" ]; then
+    if want nomem && [ -f "$B/bin/alloc_shim.so" ]; then
         section "allocation failure: create and arena_size"
         compile nomem_create "$B/logs/nomem_create.log" "$CC" "${PLAIN[@]}" "$HERE/nomem_create.c" \
             -o "$B/bin/nomem_create" -lswann -lm -ldl &&
-            run_prog nomem_create "$B/bin/nomem_create" LD_PRELOAD="$B/bin/failmalloc.so"
+            run_prog nomem_create "$B/bin/nomem_create" LD_PRELOAD="$B/bin/alloc_shim.so"
     fi
-    if want longrun && [ -f "$B/bin/failmalloc.so" ]; then
+    if want longrun && [ -f "$B/bin/alloc_shim.so" ]; then
         section "long run: a million steps"
         compile longrun "$B/logs/longrun.log" "$CC" "${PLAIN[@]}" "$HERE/longrun.c" -o "$B/bin/longrun" -lswann -lm -ldl &&
-            run_prog longrun "$B/bin/longrun" LD_PRELOAD="$B/bin/failmalloc.so" -- "${LONGRUN_STEPS:-1000000}" 10000
+            run_prog longrun "$B/bin/longrun" LD_PRELOAD="$B/bin/alloc_shim.so" -- "${LONGRUN_STEPS:-1000000}" 10000
     fi
     if want jsonoracle; then
         section "JSON oracle: swann's reader against json-c, ${JSONORACLE_SECONDS:-20} s"

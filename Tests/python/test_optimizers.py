@@ -18,7 +18,7 @@ import pytest
 from safetensors import safe_open
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
-FIXTURES = ROOT / "tests" / "fixtures" / "torch_refs.safetensors"
+FIXTURES = ROOT / "Tests" / "fixtures" / "torch_refs.safetensors"
 LIB_PATH = os.environ.get("SWANN_LIBRARY", str(ROOT / "build" / "libswann.so"))
 
 

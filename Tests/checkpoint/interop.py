@@ -24,6 +24,10 @@ import numpy as np
 from safetensors import safe_open
 from safetensors.numpy import load_file, save_file
 
+# the shared numpy reference of the forward pass: Tests/common/numpy_ref.py
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "common"))
+from numpy_ref import layer_sizes, ref_forward_tensors, split_params  # noqa: E402
+
 PASSED = 0
 FAILED = 0
 
@@ -125,58 +129,6 @@ class Swann:
             raise RuntimeError(f"step: {st}: {self.error()}")
 
 
-# ---- numpy reference ---------------------------------------------------------
-
-def activation(name, z, alpha):
-    if name == "identity":
-        return z
-    if name == "sigmoid":
-        return 1.0 / (1.0 + np.exp(-z))
-    if name == "tanh":
-        return np.tanh(z)
-    if name == "relu":
-        return np.maximum(z, 0.0)
-    if name == "leaky_relu":
-        return np.where(z > 0, z, (0.01 if alpha is None else alpha) * z)
-    if name == "elu":
-        return np.where(z > 0, z, (1.0 if alpha is None else alpha) * np.expm1(z))
-    if name == "softplus":
-        return np.logaddexp(0.0, z)
-    if name == "gelu":
-        return 0.5 * z * (1.0 + np.tanh(np.sqrt(2.0 / np.pi) * (z + 0.044715 * z ** 3)))
-    if name == "softmax":
-        e = np.exp(z - z.max(axis=1, keepdims=True))
-        return e / e.sum(axis=1, keepdims=True)
-    raise ValueError(name)
-
-
-def numpy_forward(spec, tensors, x):
-    """y_k = f_k(W_k y_{k-1} + b_k) in float64, rows of x as y_0."""
-    y = np.asarray(x, dtype=np.float64)
-    for k, layer in enumerate(spec["layers"]):
-        W = tensors[f"layers.{k}.weight"].astype(np.float64)
-        b = tensors[f"layers.{k}.bias"].astype(np.float64)
-        y = activation(layer["activation"], y @ W.T + b, layer.get("alpha"))
-    return y
-
-
-def layer_sizes(spec):
-    return [spec["input"]] + [l["units"] for l in spec["layers"]]
-
-
-def split_params(spec, flat):
-    """swann's flat parameters as the file's tensors: per layer weight [out,in] then bias."""
-    out, at, sizes = {}, 0, layer_sizes(spec)
-    for k in range(len(spec["layers"])):
-        i, o = sizes[k], sizes[k + 1]
-        out[f"layers.{k}.weight"] = flat[at:at + o * i].reshape(o, i)
-        at += o * i
-        out[f"layers.{k}.bias"] = flat[at:at + o]
-        at += o
-    assert at == len(flat)
-    return out
-
-
 def close(a, b, rtol=1e-4, atol=1e-5):
     return a.shape == b.shape and np.allclose(a, b, rtol=rtol, atol=atol)
 
@@ -257,7 +209,7 @@ def part_a(sw, tmp):
     check(mom_ok, "(a) momentum_buffer after one step is the gradient / T (PyTorch's first-step rule), bit for bit")
     xs = rng.uniform(-2, 2, (8, spec["input"])).astype(np.float32)
     y_swann = sw.forward(net, xs)
-    y_np = numpy_forward(json.loads(spec_json), tensors, xs)
+    y_np = ref_forward_tensors(json.loads(spec_json), tensors, xs)
     check(close(y_swann, y_np), "(a) numpy forward with the file's weights equals swann's forward output",
           f"max diff {np.abs(y_swann - y_np).max()}")
     np.save(os.path.join(tmp, "swann_forward.npy"), y_swann)
@@ -292,7 +244,7 @@ def part_b(sw, tmp):
         path = os.path.join(tmp, f"from-python-{name}.safetensors")
         save_file(tensors, path, metadata={"format": "swann", "swann.spec": json.dumps(spec, indent=2)})
         x = rng.uniform(-2, 2, (8, spec["input"])).astype(np.float32)
-        y_np = numpy_forward(spec, tensors, x)
+        y_np = ref_forward_tensors(spec, tensors, x)
 
         def loads_and_matches(p, label):
             st, net = sw.load(p)

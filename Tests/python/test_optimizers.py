@@ -4,8 +4,9 @@ Tests/fixtures/torch_refs.safetensors holds 10-step trajectories that
 torch.optim produced (Tests/fixtures/make_torch_refs.py) for every optimizer,
 clipping and schedule. Each is replayed through libswann.so (ctypes, the C
 contract alone) and must match to float32 rounding. A numpy implementation of
-the same update rules, written here from torch.optim's documented algorithms,
-is the second reference.
+the same update rules, written here from torch.optim's documented algorithms
+on the gradients of the shared numpy reference (Tests/common/numpy_ref.py), is
+the second reference.
 """
 import ctypes
 import json
@@ -16,6 +17,8 @@ import pathlib
 import numpy as np
 import pytest
 from safetensors import safe_open
+
+from numpy_ref import ref_mean_gradient  # Tests/common, on sys.path through conftest.py
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "Tests" / "fixtures" / "torch_refs.safetensors"
@@ -78,52 +81,6 @@ def swann_trajectory(spec, initial, x, d):
         LIB.swann_destroy(net)
 
 
-# ---- the numpy reference -------------------------------------------------------
-
-def shapes(spec):
-    fan_in, out = spec["input"], []
-    for layer in spec["layers"]:
-        out += [(layer["units"], fan_in), (layer["units"],)]
-        fan_in = layer["units"]
-    return out
-
-
-def unflatten(flat, spec):
-    parts, at = [], 0
-    for shp in shapes(spec):
-        n = int(np.prod(shp))
-        parts.append(flat[at:at + n].reshape(shp))
-        at += n
-    return parts
-
-
-def numpy_gradient(flat, spec, x, d):
-    """The lecture's forward and backward pass in float64; returns grad Err / T."""
-    p = [a.astype(np.float64) for a in unflatten(flat, spec)]
-    ys, zs, y = [x.astype(np.float64)], [], x.astype(np.float64)
-    for k, layer in enumerate(spec["layers"]):
-        z = y @ p[2 * k].T + p[2 * k + 1]
-        if layer["activation"] == "tanh":
-            y = np.tanh(z)
-        elif layer["activation"] == "relu":
-            y = np.maximum(z, 0)
-        else:
-            e = np.exp(z - z.max(axis=1, keepdims=True))
-            y = e / e.sum(axis=1, keepdims=True)
-        zs.append(z)
-        ys.append(y)
-    dz = ys[-1] * d.sum(axis=1, keepdims=True) - d  # softmax + cross-entropy
-    grads = [None] * len(p)
-    for k in range(len(spec["layers"]) - 1, -1, -1):
-        grads[2 * k] = dz.T @ ys[k]
-        grads[2 * k + 1] = dz.sum(axis=0)
-        if k > 0:
-            dy = dz @ p[2 * k]
-            act = spec["layers"][k - 1]["activation"]
-            dz = dy * (1 - ys[k] ** 2) if act == "tanh" else dy * (zs[k - 1] > 0)
-    return np.concatenate([g.ravel() for g in grads]) / x.shape[0]
-
-
 def scheduled_lr(c, t):
     lr, s = c["lr"], c.get("schedule")
     if not s:
@@ -148,7 +105,7 @@ def numpy_trajectory(spec, initial, x, d):
     state = {}
     out = [p.copy()]
     for t in range(x.shape[0]):
-        g = numpy_gradient(p, spec, x[t], d[t])
+        g = ref_mean_gradient(spec, p, x[t], d[t])
         if "clip_norm" in c:
             g = g * min(1.0, c["clip_norm"] / (np.sqrt((g * g).sum()) + 1e-6))
         lr = scheduled_lr(c, t)

@@ -135,11 +135,13 @@ fuzz() {
         note_fail "fuzz_load: no clang (set CLANG) to build the libFuzzer harness"
         return
     fi
-    local mode
-    if command -v "$SWIFTC" >/dev/null 2>&1 && [ -d "$ROOT/Sources/Swann" ] &&
+    local mode swift_srcs=()
+    # the Swift sources, in subfolders too
+    [ -d "$ROOT/Sources/Swann" ] && mapfile -t swift_srcs < <(find "$ROOT/Sources/Swann" -name '*.swift' | LC_ALL=C sort)
+    if command -v "$SWIFTC" >/dev/null 2>&1 && [ ${#swift_srcs[@]} -gt 0 ] &&
         "$SWIFTC" -enable-experimental-feature Embedded -wmo -parse-as-library -Onone \
             -sanitize=fuzzer,address -target-cpu "${TARGET_CPU:-haswell}" -module-name Swann \
-            -I "$ROOT/Sources/CSupport/include" -c "$ROOT"/Sources/Swann/*.swift -o "$fz/obj/swann.o" \
+            -I "$ROOT/Sources/CSupport/include" -c "${swift_srcs[@]}" -o "$fz/obj/swann.o" \
             >"$WORK/logs/build-fuzz.log" 2>&1 &&
         "$CLANG" -std=c11 -O1 -g -fsanitize=fuzzer-no-link,address -I "$ROOT/Sources/CSupport/include" \
             -c "$ROOT/Sources/CSupport/csupport.c" -o "$fz/obj/csupport.o" >>"$WORK/logs/build-fuzz.log" 2>&1 &&

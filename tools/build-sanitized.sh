@@ -48,10 +48,13 @@ VARIANTS=${*:-asan tsan fuzz}
 snapshot() {
     rm -rf "$1"
     mkdir -p "$1/Swann" "$1/CSupport"
-    cp Sources/Swann/*.swift "$1/Swann/"
+    cp -R Sources/Swann/. "$1/Swann/"
     cp -R Sources/CSupport/. "$1/CSupport/"
     (cd "$1" && find . -type f | LC_ALL=C sort | xargs cat) | cat - tools/exports.map "$SELF" | sha256sum | cut -c1-64
 }
+
+# swift_srcs SRC_DIR: the snapshot's Swift files, in subfolders too (paths without spaces)
+swift_srcs() { find "$1/Swann" -name '*.swift' | LC_ALL=C sort; }
 
 EMBEDDED="-enable-experimental-feature Embedded -wmo -parse-as-library -module-name Swann"
 CWARN="-std=c11 -g -fPIC -fvisibility=hidden -fno-omit-frame-pointer -Wall -Wextra"
@@ -61,7 +64,7 @@ build_asan() {
     "$CLANG" $CWARN -O1 -fsanitize=address,undefined -fno-sanitize-recover=undefined \
         -I "$src/CSupport/include" -c "$src/CSupport/csupport.c" -o "$out/csupport.o"
     "$SWIFTC" $EMBEDDED -O -target-cpu "$TARGET_CPU" -sanitize=address -I "$src/CSupport/include" \
-        -c "$src"/Swann/*.swift -o "$out/swann.o"
+        -c $(swift_srcs "$src") -o "$out/swann.o"
     "$CLANG" -shared -fsanitize=address,undefined -shared-libsan -fuse-ld=lld -o "$out/libswann.so" \
         "$out/swann.o" "$out/csupport.o" -Wl,-soname,libswann.so.0 -Wl,--version-script=tools/exports.map \
         -Wl,-z,defs -Wl,--gc-sections -Wl,-rpath,"$RTDIR" -lm
@@ -83,7 +86,7 @@ build_tsan() {
         -c "$src/CSupport/csupport.c" -o "$out/csupport.o"
     # Normal mode links the Swift runtime (libswiftCore.so, rpath set by swiftc).
     "$SWIFTC" -wmo -parse-as-library -module-name Swann -O -target-cpu "$TARGET_CPU" -sanitize=thread \
-        -I "$src/CSupport/include" -emit-library -o "$out/libswann.so" "$src"/Swann/*.swift "$out/csupport.o" \
+        -I "$src/CSupport/include" -emit-library -o "$out/libswann.so" $(swift_srcs "$src") "$out/csupport.o" \
         -Xlinker --version-script=tools/exports.map -Xlinker -soname=libswann.so.0 -use-ld=lld -lm
     ln -sf libswann.so "$out/libswann.so.0"
 }
@@ -93,7 +96,7 @@ build_fuzz() {
     "$CLANG" $CWARN -O1 -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined \
         -I "$src/CSupport/include" -c "$src/CSupport/csupport.c" -o "$out/csupport.o"
     "$SWIFTC" $EMBEDDED -Onone -target-cpu "$TARGET_CPU" -sanitize=fuzzer,address -I "$src/CSupport/include" \
-        -c "$src"/Swann/*.swift -o "$out/swann.o"
+        -c $(swift_srcs "$src") -o "$out/swann.o"
 }
 
 # one_variant V: builds build/V unless up to date; its output goes to build/V/build.log.

@@ -1,6 +1,7 @@
 /*
  * test_api.c -- every entry point of swann.h, its documented behaviour and
- * its bad inputs (contract: shared/design/c-api.md, include/swann.h).
+ * its bad inputs (contract: include/swann.h; the design it was written from,
+ * c-api.md, is kept outside this repository, in ../shared/design).
  */
 #include "check.h"
 

@@ -2,10 +2,12 @@
  * test_step_paths.c -- a step gives the same result whether or not the host holds
  * the parameter and gradient buffers' addresses.
  *
- * c-api.md: swann_step "updates the parameters ..., then zeroes gradients and T";
- * swann_params / swann_grads "expose the flat parameter and gradient buffers ... so a
- * host can read, write or all-reduce them in place"; a step refused with
- * SWANN_E_NUMERIC "leaves parameters, optimizer state, gradients and T unchanged".
+ * The contract (include/swann.h, and the design's c-api.md, kept outside this
+ * repository in ../shared/design): swann_step "updates the parameters ..., then
+ * zeroes gradients and T"; swann_params / swann_grads "expose the flat parameter
+ * and gradient buffers ... so a host can read, write or all-reduce them in place";
+ * a step refused with SWANN_E_NUMERIC "leaves parameters, optimizer state,
+ * gradients and T unchanged".
  *
  * Every case drives two nets made from the same spec through the same calls: net A
  * never asks for a buffer's address until the end, net B asks for both right after

@@ -3,8 +3,9 @@
  * bit-exact round trips, resuming training, host arenas, max_batch, argument
  * and I/O errors, and the exact bytes swann writes.
  *
- * Contract: shared/design/c-api.md ("Model files: safetensors", "Details that
- * hosts rely on") and include/swann.h.
+ * Contract: include/swann.h and README.md ("Model files"); the design behind
+ * them is c-api.md ("Model files: safetensors", "Details that hosts rely on"),
+ * kept outside this repository, in ../shared/design.
  */
 #include "check.h"
 #include "ckpt_util.h"

@@ -1,5 +1,6 @@
 #!/bin/sh
-# Checks what the shipped library must be (docs/architecture.md, "The library"):
+# Checks what the shipped library must be (docs/architecture.md, decision 1,
+# "Embedded Swift for the shipped library"):
 # no Swift runtime and no other library (only libc and libm), only swann_* exported,
 # well under 1 MB, and a static archive whose only globals are swann_*.
 # Ends with "N passed, N failed".

@@ -74,7 +74,7 @@ install: lib $(BUILD)/swann.pc
 
 # What the shipped library must be: no Swift runtime, only swann_* exported, small.
 check-lib: lib
-	@sh tests/lib/check_lib.sh $(BUILD)/libswann.so $(BUILD)/libswann.a
+	@sh Tests/lib/check_lib.sh $(BUILD)/libswann.so $(BUILD)/libswann.a
 
 demo: setup lib
 	$(CC) -std=c11 -O2 -Wall -Wextra -I include examples/c/train_digits.c -o $(BUILD)/train_digits \
@@ -93,39 +93,39 @@ stage: lib
 	$(MAKE) --no-print-directory install PREFIX=$(STAGE) BUILD=$(BUILD)
 
 test-c: stage
-	bash tests/c/run.sh $(abspath $(STAGE))
+	bash Tests/c/run.sh $(abspath $(STAGE))
 
 test-checkpoint: stage
-	bash tests/checkpoint/run.sh $(abspath $(STAGE))
+	bash Tests/checkpoint/run.sh $(abspath $(STAGE))
 
 test-examples: stage
-	sh tests/examples/run.sh $(abspath $(STAGE))
+	sh Tests/examples/run.sh $(abspath $(STAGE))
 
 # Data-parallel training over MPI (installs Open MPI and mpi4py when missing).
 test-mpi: stage
-	sh tests/mpi/run.sh $(abspath $(STAGE))
+	sh Tests/mpi/run.sh $(abspath $(STAGE))
 
 bench-mpi: stage
-	sh tests/mpi/bench.sh $(abspath $(STAGE))
+	sh Tests/mpi/bench.sh $(abspath $(STAGE))
 
 # Reliability (docs/reliability.md): sanitizers, fuzzing, threads, allocation failure, long run.
 test-reliability: stage
-	bash tests/reliability/run.sh $(abspath $(STAGE))
+	bash Tests/reliability/run.sh $(abspath $(STAGE))
 
 # The sanitizer runs alone: C, checkpoint and Python tests under ASan+UBSan, thread tests under TSan.
 test-sanitize: stage
-	bash tests/reliability/run.sh $(abspath $(STAGE)) asan python tsan
+	bash Tests/reliability/run.sh $(abspath $(STAGE)) asan python tsan
 
 # Longer fuzzing: FUZZ_SECONDS (600) per fuzzer; the corpus grows in build/reliability/corpus.
 fuzz:
-	bash tests/reliability/fuzz.sh
+	bash Tests/reliability/fuzz.sh
 
 # The instrumented libraries (build/asan, build/tsan, build/fuzz), rebuilt when Sources/ change.
 sanitized:
 	sh tools/build-sanitized.sh
 
 test-python: lib
-	bash tests/python/run.sh
+	bash Tests/python/run.sh
 
 # Ships a copy of the library inside the Python package (found before the system's).
 python: lib

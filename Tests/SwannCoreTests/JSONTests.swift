@@ -5,7 +5,7 @@ import CSupport
 
 /// swann's JSON reader (`JSONDocument`, `JSONValue`): every kind of valid text and
 /// what it reads as, and every refusal with its `problem` and `offset`. The same
-/// reader is checked differentially against json-c in tests/reliability/json_oracle.c.
+/// reader is checked differentially against json-c in Tests/reliability/json_oracle.c.
 final class JSONTests: XCTestCase {
     // MARK: - helpers
 

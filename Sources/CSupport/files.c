@@ -2,6 +2,7 @@
 #define _GNU_SOURCE
 #include "cs_os.h"
 #include <stdio.h>
+#include <stdlib.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>

@@ -1,3 +1,4 @@
+#define _GNU_SOURCE
 /* The heap: what a freestanding target without one leaves out. */
 #include "cs_os.h"
 #include <stdlib.h>

@@ -3,6 +3,7 @@
 #define _GNU_SOURCE
 #include "cs_os.h"
 #include <errno.h>
+#include <stdlib.h>
 #include <limits.h>
 #include <unistd.h>
 #include <pthread.h>

@@ -3,6 +3,7 @@
 #define _GNU_SOURCE
 #include "cs_text.h"
 #include <stdio.h>
+#include <stdlib.h>
 #include <errno.h>
 #include <locale.h>
 #include <pthread.h>
@@ -70,6 +71,8 @@ void cs_message_prefix(cs_message *m, const char *text, const char *joint) {
 int cs_errno(void) { return errno; }
 
 cs_message *cs_pending(void) { return &cs_pending_message; }
+
+const char *cs_pending_text(void) { return cs_pending_message.text; }
 
 void cs_err_publish(void) {
     memcpy(cs_err_buf, cs_pending_message.text, cs_pending_message.length + 1);

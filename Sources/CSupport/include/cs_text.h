@@ -33,6 +33,8 @@ void cs_message_prefix(cs_message *m, const char *text, const char *joint);
 int cs_errno(void);
 /* The calling thread's pending message: the one of the failure in flight. */
 cs_message *cs_pending(void);
+/* Its text. */
+const char *cs_pending_text(void);
 /* Makes the pending message the calling thread's error text. */
 void cs_err_publish(void);
 const char *cs_err_text(void);

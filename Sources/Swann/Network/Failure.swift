@@ -42,6 +42,9 @@ struct SwannError: Error {
 
     fileprivate init(_ status: Status) { self.status = status }
 
+    /// The message (until the thread's next failure).
+    var message: UnsafePointer<CChar> { cs_pending_text() }
+
     /// The same failure under another status, its message prefixed: a bad spec
     /// inside a model file becomes `load: the file's spec: ...`, a format error.
     func within(_ function: StaticString, as status: Status) -> SwannError {

@@ -1,5 +1,5 @@
 import XCTest
-@testable import SwannCore
+@testable import Swann
 
 /// The small C entry points: version, status names, NULL and dead handles.
 final class CAPITests: XCTestCase {

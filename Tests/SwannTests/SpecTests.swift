@@ -1,6 +1,6 @@
 import Foundation
 import XCTest
-@testable import SwannCore
+@testable import Swann
 import CSupport
 
 /// parseSpec and the canonical spec: what is accepted, what is rejected (and how
@@ -23,7 +23,7 @@ final class SpecTests: XCTestCase {
             XCTFail("accepted: \(text)", file: file, line: line)
         case .failure(let e):
             XCTAssertEqual(e.status, .spec, "status for \(text)", file: file, line: line)
-            let message = lastError()
+            let message = String(cString: e.message)
             XCTAssertTrue(message.hasPrefix("spec"), "message \"\(message)\"", file: file, line: line)
             XCTAssertTrue(message.contains(key), "message \"\(message)\" should name \(key) (spec \(text))",
                           file: file, line: line)
@@ -215,13 +215,17 @@ final class SpecTests: XCTestCase {
             case .success: XCTFail("accepted \(text.debugDescription)")
             case .failure(let e):
                 XCTAssertEqual(e.status, .spec, text)
-                XCTAssertTrue(lastError().hasPrefix("spec: "), lastError())
+                XCTAssertTrue(String(cString: e.message).hasPrefix("spec: "), String(cString: e.message))
             }
             var out: UnsafeMutableRawPointer? = nil
             XCTAssertEqual(swann_create(text, 4, nil, 0, &out), Status.spec.rawValue, text)
             XCTAssertNil(out)
         }
-        XCTAssertTrue({ _ = parse("{\"input\": 4,"); return lastError() }().contains("offset"), lastError())
+        if case .failure(let e) = parse("{\"input\": 4,") {
+            XCTAssertTrue(String(cString: e.message).contains("offset"), String(cString: e.message))
+        } else {
+            XCTFail("accepted a cut text")
+        }
     }
 
     func testNullSpecIsArgumentError() {

@@ -1,6 +1,6 @@
 import Foundation
 import XCTest
-@testable import SwannCore
+@testable import Swann
 
 /// Activations.forward against each formula (in Double), and Activations.backward
 /// (diagonal Jacobians and softmax's full one) against derivatives and central

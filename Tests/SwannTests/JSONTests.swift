@@ -1,6 +1,6 @@
 import Foundation
 import XCTest
-@testable import SwannCore
+@testable import Swann
 import CSupport
 
 /// swann's JSON reader (`JSONDocument`, `JSONValue`): every kind of valid text and
@@ -299,7 +299,7 @@ final class JSONTests: XCTestCase {
             do throws(SwannError) {
                 try r.forEachMember { (key, _) throws(SwannError) in
                     visited += 1
-                    if strcmp(key, "b") == 0 { throw SwannError(status: .spec) }
+                    if strcmp(key, "b") == 0 { throw Failure("b").error(.spec) }
                 }
                 XCTFail("no error")
             } catch {

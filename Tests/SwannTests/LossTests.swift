@@ -1,6 +1,6 @@
 import Foundation
 import XCTest
-@testable import SwannCore
+@testable import Swann
 
 /// Losses.gradient: values and gradients against the formulas and finite
 /// differences, the fused paths against the general ones, extreme logits, and allFinite.

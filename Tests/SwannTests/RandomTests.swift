@@ -1,6 +1,6 @@
 import Foundation
 import XCTest
-@testable import SwannCore
+@testable import Swann
 
 /// portableLog, SplitMix64 and the parameter initialisation built on them.
 final class RandomTests: XCTestCase {

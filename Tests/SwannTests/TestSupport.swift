@@ -1,6 +1,6 @@
 import Foundation
 import XCTest
-@testable import SwannCore
+@testable import Swann
 
 // Shared helpers: a deterministic test RNG, a net created through the C ABI,
 // and a Double-precision reference of the lecture's forward pass and losses.

@@ -1,5 +1,5 @@
 import XCTest
-@testable import SwannCore
+@testable import Swann
 
 /// `Gemm.multiply` against a naive Double triple loop, over shapes that cross
 /// the micro-tile (6 x 16), the MC (96), KC (256) and NC (2048) block edges,

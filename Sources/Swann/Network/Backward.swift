@@ -20,7 +20,7 @@ extension Net {
         if let i = Losses.firstTargetOutside(h.loss, target, count: batch * cols) {
             throw Failure("backward: target row ").int(i / cols).text(", column ").int(i % cols)
                 .text(" is ").number(Double(target[i]))
-                .text(h.loss == .crossEntropy ? "; cross_entropy needs targets >= 0"
+                .text(h.loss == .crossEntropy ? "; cross_entropy needs targets >= 0" as StaticString
                                               : "; binary_cross_entropy needs targets in [0, 1]")
                 .text("; nothing accumulated").error(.arg)
         }

@@ -135,7 +135,7 @@ private func withFileTensors<R>(_ plan: Plan, _ function: StaticString,
                                 _ body: (UnsafeMutablePointer<FileTensor>, UnsafeMutablePointer<Int>, Int)
                                     throws(SwannError) -> R) throws(SwannError) -> R {
     let table = TensorTable(plan.records, slotCount: plan.header.slotCount, inputSize: plan.header.inputSize,
-                            maxBatch: plan.header.maxBatch)
+                            maxBatch: plan.header.maxBatch, start: plan.header.params)
     let count = table.fileTensorCount
     let entryBytes = count * MemoryLayout<FileTensor>.stride
     guard let raw = cs_aligned_alloc(entryBytes + count * MemoryLayout<Int>.stride) else {
@@ -144,9 +144,11 @@ private func withFileTensors<R>(_ plan: Plan, _ function: StaticString,
     defer { cs_free(raw) }
     let tensors = raw.bindMemory(to: FileTensor.self, capacity: count)
     let byKey = (raw + entryBytes).bindMemory(to: Int.self, capacity: count)
-    table.forEachInFile(from: plan.header.params) { i, t in
+    var i = 0
+    for t in table where t.role.inFile {
         (tensors + i).initialize(to: FileTensor(tensor: t))
         byKey[t.key(layers: plan.records.count)] = i
+        i += 1
     }
     return try body(tensors, byKey, count)
 }

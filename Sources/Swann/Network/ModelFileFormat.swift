@@ -31,10 +31,10 @@ func writeHeader(_ t: inout TextBuffer, _ net: Net) {
     t.quoted(net.specText)
     t.text("}")
     var offset = 0
-    net.tensors.forEachInFile(from: net.header.pointee.params) { _, tensor in
+    for tensor in net.tensors where tensor.role.inFile {
         t.text(",")
         tensor.withName(optimizer) { name in t.quoted(name) }  // names need no escapes; quoted() is exact anyway
-        t.text(tensor.dtype == .i64 ? ":{\"dtype\":\"I64\",\"shape\":[" : ":{\"dtype\":\"F32\",\"shape\":[")
+        t.text(tensor.dtype == .i64 ? ":{\"dtype\":\"I64\",\"shape\":[" as StaticString : ":{\"dtype\":\"F32\",\"shape\":[")
         if tensor.rank >= 1 { t.number(tensor.rows) }
         if tensor.rank == 2 { t.text(","); t.number(tensor.cols) }
         t.text("],\"data_offsets\":[")

@@ -56,24 +56,27 @@ struct Plan {
         // before the total is checked below.
         var table = records
         var params = 0, firstParam = -1, firstGrad = -1, firstSlot = -1
-        cursor = TensorTable(records, slotCount: h.slotCount, inputSize: spec.input, maxBatch: maxBatch)
-            .forEach(from: cursor) { t in
-                switch t.role {
-                case .parameter:
-                    if firstParam < 0 { firstParam = t.offset }
-                    params += t.bytes / f
-                    if t.isBias { table[t.layer].bias = t.offset } else { table[t.layer].weight = t.offset }
-                case .gradient:
-                    if firstGrad < 0 { firstGrad = t.offset }
-                    if t.isBias { table[t.layer].gradBias = t.offset } else { table[t.layer].gradWeight = t.offset }
-                case .slot: if firstSlot < 0 { firstSlot = t.offset }
-                case .input: h.input = t.offset
-                case .preActivation: table[t.layer].z = t.offset; table[t.layer].y = t.offset
-                case .activation: table[t.layer].y = t.offset
-                case .scratch: if t.layer == 0 { h.scratch0 = t.offset } else { h.scratch1 = t.offset }
-                case .step: break
-                }
+        let tensors = TensorTable(records, slotCount: h.slotCount, inputSize: spec.input, maxBatch: maxBatch,
+                                  start: cursor)
+        var it = tensors.makeIterator()
+        while let t = it.next() {
+            switch t.role {
+            case .parameter:
+                if firstParam < 0 { firstParam = t.offset }
+                params += t.bytes / f
+                if t.isBias { table[t.layer].bias = t.offset } else { table[t.layer].weight = t.offset }
+            case .gradient:
+                if firstGrad < 0 { firstGrad = t.offset }
+                if t.isBias { table[t.layer].gradBias = t.offset } else { table[t.layer].gradWeight = t.offset }
+            case .slot: if firstSlot < 0 { firstSlot = t.offset }
+            case .input: h.input = t.offset
+            case .preActivation: table[t.layer].z = t.offset; table[t.layer].y = t.offset
+            case .activation: table[t.layer].y = t.offset
+            case .scratch: if t.layer == 0 { h.scratch0 = t.offset } else { h.scratch1 = t.offset }
+            case .step: break
             }
+        }
+        cursor = Plan.aligned(it.cursor)
         records = table
         h.paramCount = params
         h.params = firstParam

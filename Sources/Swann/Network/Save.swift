@@ -34,8 +34,7 @@ func saveNet(_ net: Net, path: UnsafePointer<CChar>) throws(SwannError) {
     var spaces: UInt64 = 0x2020_2020_2020_2020
     ok = ok && cs_write_all(fd, &spaces, headerLength - textLength) == 0
     // The data: the file tensors in table order, as writeHeader listed them.
-    net.tensors.forEachInFile(from: h.params) { _, t in
-        guard ok else { return }
+    for t in net.tensors where ok && t.role.inFile {
         if t.role == .step {
             var step = Int64(h.steps).littleEndian
             ok = cs_write_all(fd, &step, 8) == 0

@@ -47,11 +47,11 @@ struct JSONReader {
         }
         guard x.isFinite, openMin ? x > min : x >= min, openMax ? x < max : x <= max else {
             throw begin(key).text(" is ").number(x).text(", must be in ")
-                .text(openMin ? "(" : "[").number(min).text(", ").number(max).text(openMax ? ")" : "]").error(.spec)
+                .text(openMin ? "(" as StaticString : "[").number(min).text(", ").number(max).text(openMax ? ")" as StaticString : "]").error(.spec)
         }
         if normalFloat && x != 0 && Swift.abs(x) < Double(Float.leastNormalMagnitude) {
             throw begin(key).text(" is ").number(x).text(", which float32 holds as 0 or a subnormal; must be ")
-                .text(openMin ? "" : "0 or ").text("at least ").number(Double(Float.leastNormalMagnitude)).error(.spec)
+                .text(openMin ? "" as StaticString : "0 or ").text("at least ").number(Double(Float.leastNormalMagnitude)).error(.spec)
         }
         return x == 0 ? 0 : x  // -0.0 reads as 0: the canonical spec never says -0
     }

@@ -59,77 +59,112 @@ protocol LayerShapes {
 /// The one list of a net's tensors. Its order is the arena's, and the file tensors
 /// (the step, the parameters, the optimizer slots) are in the order model files
 /// hold them. The plan, save, load, swann_params / swann_grads and the passes all
-/// go through it; adding a tensor is one line in `forEach`.
-struct TensorTable<Layers: LayerShapes> {
+/// go through it; adding a tensor is one case in `TensorIterator.next`.
+///
+/// Offsets are laid from `start` (64-byte aligned): the blocks of parameters, of
+/// gradients and of the slots packed tensor after tensor (so each is one flat
+/// view), every other tensor on its own 64-byte boundary. An iterator, not a
+/// closure: walking the table allocates nothing.
+struct TensorTable<Layers: LayerShapes>: Sequence {
     let layers: Layers
     let slotCount: Int
     let inputSize: Int
     let maxBatch: Int
+    let start: Int
     let width: Int  // the widest layer, input included
 
-    init(_ layers: Layers, slotCount: Int, inputSize: Int, maxBatch: Int) {
+    init(_ layers: Layers, slotCount: Int, inputSize: Int, maxBatch: Int, start: Int) {
         self.layers = layers
         self.slotCount = slotCount
         self.inputSize = inputSize
         self.maxBatch = maxBatch
+        self.start = start
         var w = inputSize
-        for k in 0..<layers.layerCount { w = max(w, layers.layer(k).fanOut) }
+        for k in 0..<layers.layerCount { w = Swift.max(w, layers.layer(k).fanOut) }
         width = w
     }
 
     var fileTensorCount: Int { 1 + 2 * layers.layerCount * (1 + slotCount) }
 
-    /// Calls `body` with every tensor, offsets laid from byte `start` (64-byte
-    /// aligned): blocks of parameters, gradients and each slot packed tensor after
-    /// tensor (so each block is one flat view), every other tensor on its own
-    /// 64-byte boundary. Returns the end of the last one.
-    @discardableResult
-    func forEach(from start: Int, _ body: (Tensor) -> Void) -> Int {
-        var cursor = start
-        let f = MemoryLayout<Float>.stride
-        func put(_ t: Tensor, aligned: Bool) {
-            var t = t
-            if aligned { cursor = Plan.aligned(cursor) }
-            t.offset = cursor
-            t.bytes = (t.cols == 0 ? t.rows : t.rows * t.cols) * f
-            cursor += t.bytes
-            body(t)
-        }
-        func block(_ role: TensorRole, slot: Int) {
-            // The slots follow each other unpadded: the update reads slot s of
-            // parameter i at slots[s * paramCount + i].
-            if slot <= 0 { cursor = Plan.aligned(cursor) }
-            for k in 0..<layers.layerCount {
-                let l = layers.layer(k)
-                put(Tensor(role: role, layer: k, isBias: false, slot: slot, rows: l.fanOut, cols: l.fanIn), aligned: false)
-                put(Tensor(role: role, layer: k, isBias: true, slot: slot, rows: l.fanOut), aligned: false)
-            }
-        }
-        body(Tensor(role: .step, dtype: .i64, offset: -1, bytes: 8))
-        block(.parameter, slot: -1)
-        block(.gradient, slot: -1)
-        for s in 0..<slotCount { block(.slot, slot: s) }
-        put(Tensor(role: .input, rows: maxBatch, cols: inputSize), aligned: true)
-        for k in 0..<layers.layerCount {
-            let l = layers.layer(k)
-            put(Tensor(role: .preActivation, layer: k, rows: maxBatch, cols: l.fanOut), aligned: true)
-            if l.activation != .identity {
-                put(Tensor(role: .activation, layer: k, rows: maxBatch, cols: l.fanOut), aligned: true)
-            }
-        }
-        put(Tensor(role: .scratch, layer: 0, rows: maxBatch, cols: width), aligned: true)
-        put(Tensor(role: .scratch, layer: 1, rows: maxBatch, cols: width), aligned: true)
-        return Plan.aligned(cursor)
+    func makeIterator() -> TensorIterator<Layers> { TensorIterator(table: self) }
+
+    /// The byte just past the last tensor, aligned.
+    var end: Int {
+        var it = makeIterator()
+        while it.next() != nil {}
+        return Plan.aligned(it.cursor)
+    }
+}
+
+/// Walks a `TensorTable`, laying each tensor's offset as it goes.
+struct TensorIterator<Layers: LayerShapes>: IteratorProtocol {
+    private enum Stage { case step, parameters, gradients, slots, input, activations, scratch, done }
+
+    let table: TensorTable<Layers>
+    private(set) var cursor: Int
+    private var stage = Stage.step
+    private var layer = 0, part = 0, slot = 0
+
+    init(table: TensorTable<Layers>) {
+        self.table = table
+        cursor = table.start
     }
 
-    /// Calls `body` with the file tensors only, with their index in file order.
-    func forEachInFile(from start: Int, _ body: (Int, Tensor) -> Void) {
-        var i = 0
-        forEach(from: start) { t in
-            guard t.role.inFile else { return }
-            body(i, t)
-            i += 1
+    mutating func next() -> Tensor? {
+        let n = table.layers.layerCount
+        switch stage {
+        case .step:
+            stage = .parameters
+            return Tensor(role: .step, dtype: .i64, offset: -1, bytes: 8)
+        case .parameters, .gradients, .slots:
+            let role: TensorRole = stage == .parameters ? .parameter : (stage == .gradients ? .gradient : .slot)
+            // The slots follow each other unpadded: the update reads slot s of
+            // parameter i at slots[s * paramCount + i].
+            let aligned = layer == 0 && part == 0 && (stage != .slots || slot == 0)
+            let l = table.layers.layer(layer)
+            let t = Tensor(role: role, layer: layer, isBias: part == 1, slot: role == .slot ? slot : -1,
+                           rows: l.fanOut, cols: part == 0 ? l.fanIn : 0)
+            part += 1
+            if part == 2 { part = 0; layer += 1 }
+            if layer == n {
+                layer = 0
+                switch stage {
+                case .parameters: stage = .gradients
+                case .gradients: stage = table.slotCount > 0 ? .slots : .input
+                default:
+                    slot += 1
+                    if slot == table.slotCount { stage = .input }
+                }
+            }
+            return lay(t, aligned: aligned)
+        case .input:
+            stage = .activations
+            return lay(Tensor(role: .input, rows: table.maxBatch, cols: table.inputSize), aligned: true)
+        case .activations:
+            let l = table.layers.layer(layer)
+            let t = Tensor(role: part == 0 ? .preActivation : .activation, layer: layer,
+                           rows: table.maxBatch, cols: l.fanOut)
+            // y is z itself for identity layers.
+            if part == 0 && l.activation != .identity { part = 1 } else { part = 0; layer += 1 }
+            if layer == n { stage = .scratch }
+            return lay(t, aligned: true)
+        case .scratch:
+            let t = Tensor(role: .scratch, layer: part, rows: table.maxBatch, cols: table.width)
+            part += 1
+            if part == 2 { stage = .done }
+            return lay(t, aligned: true)
+        case .done:
+            return nil
         }
+    }
+
+    private mutating func lay(_ tensor: Tensor, aligned: Bool) -> Tensor {
+        var t = tensor
+        if aligned { cursor = Plan.aligned(cursor) }
+        t.offset = cursor
+        t.bytes = (t.cols == 0 ? t.rows : t.rows * t.cols) * MemoryLayout<Float>.stride
+        cursor += t.bytes
+        return t
     }
 }
 
@@ -145,6 +180,6 @@ extension Net: LayerShapes {
     /// The net's tensor table (laid out as when it was planned).
     var tensors: TensorTable<Net> {
         let h = header.pointee
-        return TensorTable(self, slotCount: h.slotCount, inputSize: h.inputSize, maxBatch: h.maxBatch)
+        return TensorTable(self, slotCount: h.slotCount, inputSize: h.inputSize, maxBatch: h.maxBatch, start: h.params)
     }
 }

@@ -124,6 +124,15 @@ build test_roundtrip_static test_roundtrip.c $STATIC && run_test test_roundtrip_
 build bench bench.c $SHARED && run_test bench
 
 # ---- fuzzing --------------------------------------------------------------------
+# platform_objects DIR: the platform layer's C files (Sources/CSupport/*.c), instrumented, as DIR/cs-*.o
+platform_objects() {
+    local c
+    for c in "$ROOT"/Sources/CSupport/*.c; do
+        "$CLANG" -std=c11 -O1 -g -fsanitize=fuzzer-no-link,address -I "$ROOT/Sources/CSupport/include" \
+            -c "$c" -o "$1/cs-$(basename "$c" .c).o" || return 1
+    done
+}
+
 fuzz() {
     echo "==> fuzz_load (${FUZZ_SECONDS} s, seed $FUZZ_SEED)"
     local fz="$WORK/fuzz" log="$WORK/logs/fuzz.log"
@@ -144,10 +153,9 @@ fuzz() {
             -sanitize=fuzzer,address -target-cpu "${TARGET_CPU:-haswell}" -module-name Swann \
             -I "$ROOT/Sources/CSupport/include" -c "${swift_srcs[@]}" -o "$fz/obj/swann.o" \
             >"$WORK/logs/build-fuzz.log" 2>&1 &&
-        "$CLANG" -std=c11 -O1 -g -fsanitize=fuzzer-no-link,address -I "$ROOT/Sources/CSupport/include" \
-            -c "$ROOT/Sources/CSupport/csupport.c" -o "$fz/obj/csupport.o" >>"$WORK/logs/build-fuzz.log" 2>&1 &&
+        platform_objects "$fz/obj" >>"$WORK/logs/build-fuzz.log" 2>&1 &&
         "$CLANG" -O1 -g -fsanitize=fuzzer,address -I "$PREFIX/include" "$HERE/fuzz_load.c" \
-            "$fz/obj/swann.o" "$fz/obj/csupport.o" -lm -fuse-ld=lld -o "$WORK/bin/fuzz_load" \
+            "$fz/obj/swann.o" "$fz/obj"/cs-*.o -lm -lpthread -fuse-ld=lld -o "$WORK/bin/fuzz_load" \
             >>"$WORK/logs/build-fuzz.log" 2>&1; then
         mode="library built from $ROOT/Sources with -Onone -sanitize=fuzzer,address (coverage-guided, ASan+LSan)"
     elif "$CLANG" -O1 -g -fsanitize=fuzzer,address -I "$PREFIX/include" "$HERE/fuzz_load.c" \

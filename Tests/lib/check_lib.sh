@@ -63,5 +63,17 @@ else
     bad "static link against libswann.a"
 fi
 rm -rf "$tmp"
+
+# The house's arrows (docs/architecture.md): Boundary -> Network -> Kernels -> the
+# platform layer. Kernels name no network type; the network calls nothing of the
+# boundary; the sources name no JSON library but their own.
+src="$dir/Sources/Swann"
+net_types='NetSpec|LayerSpec|OptimizerConfig|Limits|InitKind|ScheduleKind|NetHeader|Net|Plan|LayerRecord|SwannError|Failure|Status|StepJob|StepChunks|TensorTable|JSONValue|JSONDocument'
+hits=$(grep -nwE "$net_types" "$src"/Kernels/*.swift | grep -vE '^[^:]+:[0-9]+:\s*//' | grep -vE '//.*\b('"$net_types"')\b' | head -5)
+if [ -z "$hits" ]; then ok "layers: Kernels name no network type"; else bad "layers: Kernels name network types: $hits"; fi
+hits=$(grep -nE '\b(boundary|liveNet|required|checkMaxBatch|checkArena|checkPath)\(|\bswann_[a-z_]+\(' "$src"/Network/*.swift | head -5)
+if [ -z "$hits" ]; then ok "layers: Network calls nothing of the boundary"; else bad "layers: Network reaches up into Boundary: $hits"; fi
+hits=$(grep -rln 'json-c' "$dir/Sources" | head -3)
+if [ -z "$hits" ]; then ok "sources: no json-c"; else bad "sources name json-c: $hits"; fi
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

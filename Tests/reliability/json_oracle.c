@@ -1,5 +1,5 @@
 /*
- * json_oracle.c -- swann's JSON reader (Sources/Swann/JSON.swift) against json-c.
+ * json_oracle.c -- swann's JSON reader (Sources/Swann/Network/JSON.swift) against json-c.
  *
  * swann parses specs with its own strict RFC 8259 reader; json-c (libjson-c-dev,
  * the parser swann used before) stays on as an oracle. For JSONORACLE_SECONDS

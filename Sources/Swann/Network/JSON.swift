@@ -7,9 +7,10 @@ import CSupport
 // allocation holds the whole tree (a flat array of nodes in document order,
 // scratch for sorting one object's keys, and a pool of NUL-terminated strings);
 // the second pass fills it in. A failed allocation is therefore one clean
-// `outOfMemory` and nothing else: no partial tree, no leak, no crash. (json-c
-// 0.16, which swann used before, crashes or returns partial trees when an
-// allocation inside its parser fails; see docs/reliability.md.)
+// `outOfMemory` and nothing else: no partial tree, no leak, no crash. (The
+// parser swann used before crashes or returns partial trees when an allocation
+// inside it fails; docs/reliability.md tells the story, and the tests keep that
+// parser as the oracle this one is compared against.)
 //
 // Refused beyond RFC 8259's grammar: duplicate keys in one object, "\u0000"
 // (strings are handed on as C strings), unpaired surrogate escapes, invalid

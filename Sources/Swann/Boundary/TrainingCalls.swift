@@ -115,24 +115,26 @@ public func swann_get_lr(_ p: UnsafeRawPointer?, _ lr: UnsafeMutablePointer<Doub
     }
 }
 
+/// A flat view into the arena for the host (`share` says what handing it out changes).
+private func view(_ p: UnsafeMutableRawPointer?, _ data: UnsafeMutablePointer<UnsafeMutablePointer<Float>?>?,
+                  _ count: UnsafeMutablePointer<UInt>?, _ function: StaticString,
+                  _ share: (Net) -> UnsafeMutablePointer<Float>) -> Int32 {
+    boundary { () throws(SwannError) in
+        let net = try liveNet(p, function)
+        guard let data, let count else { throw Failure(function).text(": data or count is NULL").error(.arg) }
+        data.pointee = share(net)
+        count.pointee = UInt(net.header.pointee.paramCount)
+    }
+}
+
 @_cdecl("swann_params")
 public func swann_params(_ p: UnsafeMutableRawPointer?, _ data: UnsafeMutablePointer<UnsafeMutablePointer<Float>?>?,
                          _ count: UnsafeMutablePointer<UInt>?) -> Int32 {
-    boundary { () throws(SwannError) in
-        let net = try liveNet(p, "params")
-        guard let data, let count else { throw Failure("params: data or count is NULL").error(.arg) }
-        data.pointee = net.shareParams()
-        count.pointee = UInt(net.header.pointee.paramCount)
-    }
+    view(p, data, count, "params") { $0.shareParams() }
 }
 
 @_cdecl("swann_grads")
 public func swann_grads(_ p: UnsafeMutableRawPointer?, _ data: UnsafeMutablePointer<UnsafeMutablePointer<Float>?>?,
                         _ count: UnsafeMutablePointer<UInt>?) -> Int32 {
-    boundary { () throws(SwannError) in
-        let net = try liveNet(p, "grads")
-        guard let data, let count else { throw Failure("grads: data or count is NULL").error(.arg) }
-        data.pointee = net.shareGrads()
-        count.pointee = UInt(net.header.pointee.paramCount)
-    }
+    view(p, data, count, "grads") { $0.shareGrads() }
 }

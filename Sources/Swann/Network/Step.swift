@@ -77,7 +77,7 @@ extension Net {
         let chunks = StepChunks.of(h.paramCount)
         var results = StepResults(repeating: ChunkResult())
         try withUnsafeMutablePointer(to: &results) { (rp) throws(SwannError) in
-            var job = StepJob(rule: UpdateRule(h.optimizer, stepIndex: h.steps), params: params, grads: grads,
+            var job = StepJob(rule: UpdateRule(h.optimizer, stepIndex: h.steps, rate: rate), params: params, grads: grads,
                               slots: slots, count: h.paramCount, chunkSize: chunks.size, scale: 1 / Float(t),
                               phase: .update, zeroGrad: h.gradsShared,
                               results: UnsafeMutableRawPointer(rp).assumingMemoryBound(to: ChunkResult.self))
@@ -187,10 +187,9 @@ func clippedScale(_ c: OptimizerConfig, t: Int, sumSquares: Double) -> Float {
 }
 
 extension UpdateRule {
-    /// The rule of the step that follows `stepIndex` steps: the hyper-parameters as
-    /// floats, the rate under the schedule, Adam's bias corrections.
-    init(_ c: OptimizerConfig, stepIndex: Int) {
-        let lr = c.learningRate(afterSteps: stepIndex)
+    /// The rule of the step that follows `stepIndex` steps, whose rate under the
+    /// schedule is `rate`: the hyper-parameters as floats, Adam's bias corrections.
+    init(_ c: OptimizerConfig, stepIndex: Int, rate lr: Double) {
         self.init()
         kind = c.kind
         self.lr = Float(lr)

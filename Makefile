@@ -14,11 +14,12 @@ TARGET_CPU ?= haswell
 SWIFTC     ?= swiftc
 CC         ?= cc
 BUILD      ?= build
-VERSION    := $(shell sed -n 's/^let swannVersion: StaticString = "\(.*\)"/\1/p' Sources/Swann/CAPI.swift)
+VERSION    := $(shell sed -n 's/^let swannVersion: StaticString = "\(.*\)"/\1/p' Sources/Swann/Network/Version.swift)
 
-SWIFT_SRCS := $(sort $(wildcard Sources/Swann/*.swift))
-C_SRCS     := Sources/CSupport/csupport.c
-C_HDRS     := Sources/CSupport/include/csupport.h
+SWIFT_SRCS := $(sort $(shell find Sources/Swann -name '*.swift'))
+C_SRCS     := $(sort $(wildcard Sources/CSupport/*.c))
+C_HDRS     := $(wildcard Sources/CSupport/include/*.h)
+C_OBJS     := $(patsubst Sources/CSupport/%.c,$(BUILD)/cs/%.o,$(C_SRCS))
 EMBEDDED   := -enable-experimental-feature Embedded -wmo -parse-as-library -O \
               -target-cpu $(TARGET_CPU) -module-name Swann -I Sources/CSupport/include
 STAGE      := $(BUILD)/stage
@@ -33,9 +34,13 @@ lib: $(BUILD)/libswann.so $(BUILD)/libswann.a
 setup:
 	@sh tools/setup.sh
 
-$(BUILD)/csupport.o: $(C_SRCS) $(C_HDRS)
-	@mkdir -p $(BUILD)
-	$(CC) -std=c11 -O2 -fPIC -fvisibility=hidden -Wall -Wextra -I Sources/CSupport/include -c $(C_SRCS) -o $@
+# The platform layer (Sources/CSupport), one relocatable object.
+$(BUILD)/cs/%.o: Sources/CSupport/%.c $(C_HDRS)
+	@mkdir -p $(BUILD)/cs
+	$(CC) -std=c11 -O2 -fPIC -fvisibility=hidden -Wall -Wextra -I Sources/CSupport/include -c $< -o $@
+
+$(BUILD)/csupport.o: $(C_OBJS)
+	ld -r -o $@ $(C_OBJS)
 
 $(BUILD)/swann.o: $(SWIFT_SRCS) $(C_HDRS)
 	@mkdir -p $(BUILD)
@@ -69,7 +74,7 @@ install: lib $(BUILD)/swann.pc
 
 # What the shipped library must be: no Swift runtime, only swann_* exported, small.
 check-lib: lib
-	@sh tests/lib/check_lib.sh $(BUILD)/libswann.so $(BUILD)/libswann.a
+	@sh Tests/lib/check_lib.sh $(BUILD)/libswann.so $(BUILD)/libswann.a
 
 demo: setup lib
 	$(CC) -std=c11 -O2 -Wall -Wextra -I include examples/c/train_digits.c -o $(BUILD)/train_digits \
@@ -88,39 +93,39 @@ stage: lib
 	$(MAKE) --no-print-directory install PREFIX=$(STAGE) BUILD=$(BUILD)
 
 test-c: stage
-	bash tests/c/run.sh $(abspath $(STAGE))
+	bash Tests/c/run.sh $(abspath $(STAGE))
 
 test-checkpoint: stage
-	bash tests/checkpoint/run.sh $(abspath $(STAGE))
+	bash Tests/checkpoint/run.sh $(abspath $(STAGE))
 
 test-examples: stage
-	sh tests/examples/run.sh $(abspath $(STAGE))
+	sh Tests/examples/run.sh $(abspath $(STAGE))
 
 # Data-parallel training over MPI (installs Open MPI and mpi4py when missing).
 test-mpi: stage
-	sh tests/mpi/run.sh $(abspath $(STAGE))
+	sh Tests/mpi/run.sh $(abspath $(STAGE))
 
 bench-mpi: stage
-	sh tests/mpi/bench.sh $(abspath $(STAGE))
+	sh Tests/mpi/bench.sh $(abspath $(STAGE))
 
 # Reliability (docs/reliability.md): sanitizers, fuzzing, threads, allocation failure, long run.
 test-reliability: stage
-	bash tests/reliability/run.sh $(abspath $(STAGE))
+	bash Tests/reliability/run.sh $(abspath $(STAGE))
 
 # The sanitizer runs alone: C, checkpoint and Python tests under ASan+UBSan, thread tests under TSan.
 test-sanitize: stage
-	bash tests/reliability/run.sh $(abspath $(STAGE)) asan python tsan
+	bash Tests/reliability/run.sh $(abspath $(STAGE)) asan python tsan
 
 # Longer fuzzing: FUZZ_SECONDS (600) per fuzzer; the corpus grows in build/reliability/corpus.
 fuzz:
-	bash tests/reliability/fuzz.sh
+	bash Tests/reliability/fuzz.sh
 
 # The instrumented libraries (build/asan, build/tsan, build/fuzz), rebuilt when Sources/ change.
 sanitized:
 	sh tools/build-sanitized.sh
 
 test-python: lib
-	bash tests/python/run.sh
+	bash Tests/python/run.sh
 
 # Ships a copy of the library inside the Python package (found before the system's).
 python: lib

@@ -1,6 +1,7 @@
 // swift-tools-version:5.9
 //
-// The Swift package builds swann's core in normal Swift mode for `swift test`.
+// The Swift package builds swann's core, module Swann as in the Makefile, in
+// normal Swift mode for `swift test`.
 // The shipped C library (libswann.so / libswann.a) is the same sources compiled
 // as Embedded Swift by the Makefile (`make`): no Swift runtime, only swann_*
 // exported. Never link the two into one binary: they define the same symbols.
@@ -9,7 +10,7 @@ import PackageDescription
 let package = Package(
     name: "swann",
     products: [
-        .library(name: "SwannCore", targets: ["SwannCore"]),
+        .library(name: "Swann", targets: ["Swann"]),
     ],
     targets: [
         .target(
@@ -19,15 +20,15 @@ let package = Package(
             linkerSettings: [.linkedLibrary("m")]
         ),
         .target(
-            name: "SwannCore",
+            name: "Swann",
             dependencies: ["CSupport"],
             path: "Sources/Swann",
             swiftSettings: [.unsafeFlags(["-target-cpu", "haswell"])]
         ),
         .testTarget(
-            name: "SwannCoreTests",
-            dependencies: ["SwannCore"],
-            path: "Tests/SwannCoreTests"
+            name: "SwannTests",
+            dependencies: ["Swann"],
+            path: "Tests/SwannTests"
         ),
     ]
 )

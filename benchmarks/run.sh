@@ -13,7 +13,7 @@
 #   3. swann on the same workloads at 1 and 2 threads, with the peers' digits split
 #      (benchmarks/make_split.py), the GEMM comparison (bench_gemm, 1 and 2 threads), the
 #      contention check (W1 at 1 and 2 threads beside a busy-loop process) and, when the
-#      Python binding imports, its per-call forward time (tests/python/bench_overhead.py);
+#      Python binding imports, its per-call forward time (Tests/python/bench_overhead.py);
 #   4. the roofline plot (benchmarks/plot_gemm.py) and the table with the targets
 #      (benchmarks/table.py) -> $OUT/table.md.
 #
@@ -167,7 +167,7 @@ LIBPATH=$ROOT/$STAGE/lib/libswann.so
 if SWANN_LIBRARY=$LIBPATH PYTHONPATH=bindings/python/src "$PY" -c 'import swann, numpy' 2>/dev/null; then
     snap "python binding"
     CALLS=5000; REPS=15; [ -n "$QUICK" ] && { CALLS=2000; REPS=5; }
-    SWANN_LIBRARY=$LIBPATH PYTHONPATH=bindings/python/src "$PY" tests/python/bench_overhead.py \
+    SWANN_LIBRARY=$LIBPATH PYTHONPATH=bindings/python/src "$PY" Tests/python/bench_overhead.py \
         --calls $CALLS --repeats $REPS > "$OUT/python_overhead.txt" 2>&1 || say "   WARNING: bench_overhead.py failed"
     tee -a "$LOG" < "$OUT/python_overhead.txt"
 else

@@ -87,8 +87,21 @@ typedef struct swann_net swann_net;
 
 /* ---- library information ------------------------------------------------ */
 
+/* The version of this header. A host compares it with the library it runs
+ * against (SQLite's habit): swann_version_number() >= SWANN_VERSION_NUMBER
+ * means every call declared here is there. MINOR grows when calls are added,
+ * MAJOR when the contract changes. */
+#define SWANN_VERSION        "0.2.0"
+#define SWANN_VERSION_MAJOR  0
+#define SWANN_VERSION_MINOR  2
+#define SWANN_VERSION_PATCH  0
+#define SWANN_VERSION_NUMBER (SWANN_VERSION_MAJOR * 1000000 + SWANN_VERSION_MINOR * 1000 + SWANN_VERSION_PATCH)
+
 /* The library version, "MAJOR.MINOR.PATCH". Never NULL. */
 const char *swann_version(void);
+
+/* The library version as MAJOR * 1000000 + MINOR * 1000 + PATCH. */
+int swann_version_number(void);
 
 /* The name of a status, e.g. "SWANN_E_SHAPE"; "SWANN_E_UNKNOWN" for values
  * outside the enum. Never NULL. */

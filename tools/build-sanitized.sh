@@ -8,7 +8,7 @@
 #                 clang's shared ASan runtime (DT_NEEDED + rpath), so a host links
 #                 with -fsanitize=address -shared-libsan, or preloads the runtime
 #                 (Python). Also a staged prefix build/asan/stage (include, lib,
-#                 lib/pkgconfig/swann.pc) for tests/c/run.sh.
+#                 lib/pkgconfig/swann.pc) for Tests/c/run.sh.
 #   build/tsan/   The same sources in normal Swift mode (Embedded mode takes no
 #                 -sanitize=thread), -sanitize=thread; C support -fsanitize=thread.
 #                 A host links with -fsanitize=thread.
@@ -40,7 +40,7 @@ BUILD=${BUILD:-build}
 RTDIR=$(dirname "$("$CLANG" -print-file-name=libclang_rt.asan-x86_64.so)")
 [ -f "$RTDIR/libclang_rt.asan-x86_64.so" ] || {
     echo "build-sanitized: $CLANG has no ASan runtime ($RTDIR)" >&2; exit 1; }
-VERSION=$(sed -n 's/^let swannVersion: StaticString = "\(.*\)"/\1/p' Sources/Swann/CAPI.swift)
+VERSION=$(sed -n 's/^let swannVersion: StaticString = "\(.*\)"/\1/p' Sources/Swann/Network/Version.swift)
 
 VARIANTS=${*:-asan tsan fuzz}
 
@@ -48,25 +48,38 @@ VARIANTS=${*:-asan tsan fuzz}
 snapshot() {
     rm -rf "$1"
     mkdir -p "$1/Swann" "$1/CSupport"
-    cp Sources/Swann/*.swift "$1/Swann/"
+    cp -R Sources/Swann/. "$1/Swann/"
     cp -R Sources/CSupport/. "$1/CSupport/"
     (cd "$1" && find . -type f | LC_ALL=C sort | xargs cat) | cat - tools/exports.map "$SELF" | sha256sum | cut -c1-64
 }
 
+# swift_srcs SRC_DIR: the snapshot's Swift files, in subfolders too (paths without spaces)
+swift_srcs() { find "$1/Swann" -name '*.swift' | LC_ALL=C sort; }
+
 EMBEDDED="-enable-experimental-feature Embedded -wmo -parse-as-library -module-name Swann"
 CWARN="-std=c11 -g -fPIC -fvisibility=hidden -fno-omit-frame-pointer -Wall -Wextra"
 
+# platform OUT SRC FLAGS...: the platform layer's C files, each compiled with FLAGS,
+# into one relocatable OUT/csupport.o (as the Makefile does).
+platform() {
+    out=$1 src=$2
+    shift 2
+    for c in "$src"/CSupport/*.c; do
+        "$CLANG" $CWARN "$@" -I "$src/CSupport/include" -c "$c" -o "$out/cs-$(basename "$c" .c).o"
+    done
+    ld -r -o "$out/csupport.o" "$out"/cs-*.o
+}
+
 build_asan() {
     out=$1 src=$2
-    "$CLANG" $CWARN -O1 -fsanitize=address,undefined -fno-sanitize-recover=undefined \
-        -I "$src/CSupport/include" -c "$src/CSupport/csupport.c" -o "$out/csupport.o"
+    platform "$out" "$src" -O1 -fsanitize=address,undefined -fno-sanitize-recover=undefined
     "$SWIFTC" $EMBEDDED -O -target-cpu "$TARGET_CPU" -sanitize=address -I "$src/CSupport/include" \
-        -c "$src"/Swann/*.swift -o "$out/swann.o"
+        -c $(swift_srcs "$src") -o "$out/swann.o"
     "$CLANG" -shared -fsanitize=address,undefined -shared-libsan -fuse-ld=lld -o "$out/libswann.so" \
         "$out/swann.o" "$out/csupport.o" -Wl,-soname,libswann.so.0 -Wl,--version-script=tools/exports.map \
         -Wl,-z,defs -Wl,--gc-sections -Wl,-rpath,"$RTDIR" -lm
     ln -sf libswann.so "$out/libswann.so.0"
-    # a prefix as `make install` lays it out, for tests/c/run.sh
+    # a prefix as `make install` lays it out, for Tests/c/run.sh
     rm -rf "$out/stage"
     mkdir -p "$out/stage/include" "$out/stage/lib/pkgconfig"
     cp include/swann.h "$out/stage/include/"
@@ -79,21 +92,19 @@ build_asan() {
 
 build_tsan() {
     out=$1 src=$2
-    "$CLANG" $CWARN -O1 -fsanitize=thread -I "$src/CSupport/include" \
-        -c "$src/CSupport/csupport.c" -o "$out/csupport.o"
+    platform "$out" "$src" -O1 -fsanitize=thread
     # Normal mode links the Swift runtime (libswiftCore.so, rpath set by swiftc).
     "$SWIFTC" -wmo -parse-as-library -module-name Swann -O -target-cpu "$TARGET_CPU" -sanitize=thread \
-        -I "$src/CSupport/include" -emit-library -o "$out/libswann.so" "$src"/Swann/*.swift "$out/csupport.o" \
+        -I "$src/CSupport/include" -emit-library -o "$out/libswann.so" $(swift_srcs "$src") "$out/csupport.o" \
         -Xlinker --version-script=tools/exports.map -Xlinker -soname=libswann.so.0 -use-ld=lld -lm
     ln -sf libswann.so "$out/libswann.so.0"
 }
 
 build_fuzz() {
     out=$1 src=$2
-    "$CLANG" $CWARN -O1 -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined \
-        -I "$src/CSupport/include" -c "$src/CSupport/csupport.c" -o "$out/csupport.o"
+    platform "$out" "$src" -O1 -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined
     "$SWIFTC" $EMBEDDED -Onone -target-cpu "$TARGET_CPU" -sanitize=fuzzer,address -I "$src/CSupport/include" \
-        -c "$src"/Swann/*.swift -o "$out/swann.o"
+        -c $(swift_srcs "$src") -o "$out/swann.o"
 }
 
 # one_variant V: builds build/V unless up to date; its output goes to build/V/build.log.

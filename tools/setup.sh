@@ -3,7 +3,7 @@
 # and only what is missing. Safe to run again.
 set -e
 need=""
-# json-c: not linked by the library; the JSON oracle test (tests/reliability) checks
+# json-c: not linked by the library; the JSON oracle test (Tests/reliability) checks
 # swann's parser against it. locales: the test of a host with a ',' decimal point.
 [ -f /usr/include/json-c/json.h ] || need="$need libjson-c-dev"
 command -v localedef >/dev/null 2>&1 && [ -d /usr/share/i18n/locales ] || need="$need locales"

@@ -1,0 +1,129 @@
+/* What every target needs: failure messages and the thread's error text, numbers
+ * as text in the C locale, tensor names. No files, threads or heap. */
+#define _GNU_SOURCE
+#include "cs_text.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <errno.h>
+#include <locale.h>
+#include <pthread.h>
+
+/* ---- messages and the thread's error text ---------------------------------- */
+
+static _Thread_local char cs_err_buf[CS_MESSAGE_CAP];
+static _Thread_local cs_message cs_pending_message;
+
+static void cs_message_put(cs_message *m, const char *text) {
+    if (text == NULL) return;
+    while (*text != '\0' && m->length + 1 < CS_MESSAGE_CAP) {
+        char c = *text++;
+        /* one line: control characters (from JSON keys, file names) become '?' */
+        m->text[m->length++] = ((unsigned char)c < 0x20 || c == 0x7f) ? '?' : c;
+    }
+    m->text[m->length] = '\0';
+}
+
+void cs_message_begin(cs_message *m, const char *text) {
+    m->length = 0;
+    m->text[0] = '\0';
+    cs_message_put(m, text);
+}
+
+void cs_message_append(cs_message *m, const char *text) { cs_message_put(m, text); }
+
+void cs_message_append_uint(cs_message *m, uint64_t value) {
+    char tmp[24];
+    snprintf(tmp, sizeof tmp, "%llu", (unsigned long long)value);
+    cs_message_put(m, tmp);
+}
+
+void cs_message_append_int(cs_message *m, int64_t value) {
+    char tmp[24];
+    snprintf(tmp, sizeof tmp, "%lld", (long long)value);
+    cs_message_put(m, tmp);
+}
+
+void cs_message_append_double(cs_message *m, double value) {
+    char tmp[32];
+    cs_format_double(value, tmp);
+    cs_message_put(m, tmp);
+}
+
+void cs_message_append_errno(cs_message *m, int error) {
+    char tmp[128];
+    /* GNU strerror_r returns the text (maybe not in tmp); XSI returns an int. */
+#if defined(__GLIBC__) && defined(_GNU_SOURCE)
+    const char *t = strerror_r(error, tmp, sizeof tmp);
+#else
+    const char *t = strerror_r(error, tmp, sizeof tmp) == 0 ? tmp : "unknown error";
+#endif
+    cs_message_put(m, ": ");
+    cs_message_put(m, t);
+}
+
+void cs_message_prefix(cs_message *m, const char *text, const char *joint) {
+    cs_message old = *m;
+    cs_message_begin(m, text);
+    cs_message_put(m, joint);
+    cs_message_put(m, old.text);
+}
+
+int cs_errno(void) { return errno; }
+
+cs_message *cs_pending(void) { return &cs_pending_message; }
+
+const char *cs_pending_text(void) { return cs_pending_message.text; }
+
+void cs_err_publish(void) {
+    memcpy(cs_err_buf, cs_pending_message.text, cs_pending_message.length + 1);
+}
+
+const char *cs_err_text(void) { return cs_err_buf; }
+
+/* ---- numbers as text -------------------------------------------------------- */
+
+/* The "C" locale, for number text. glibc hands out its static C locale object for
+ * newlocale(LC_ALL_MASK, "C", 0) without allocating; should that ever fail, the
+ * calls below fall back to the thread's own locale. */
+static locale_t c_locale;
+static pthread_once_t c_locale_once = PTHREAD_ONCE_INIT;
+static void c_locale_init(void) { c_locale = newlocale(LC_ALL_MASK, "C", (locale_t)0); }
+
+static locale_t use_c_locale(void) {
+    pthread_once(&c_locale_once, c_locale_init);
+    return c_locale ? uselocale(c_locale) : (locale_t)0;
+}
+
+static void restore_locale(locale_t old) {
+    if (old) uselocale(old);
+}
+
+void cs_format_double(double value, char out[32]) {
+    if (isnan(value)) { memcpy(out, "nan", 4); return; }
+    if (isinf(value)) { memcpy(out, value > 0 ? "inf" : "-inf", value > 0 ? 4 : 5); return; }
+    locale_t old = use_c_locale();
+    for (int precision = 1; precision <= 17; precision++) {
+        snprintf(out, 32, "%.*g", precision, value);
+        if (strtod(out, NULL) == value) break;
+    }
+    restore_locale(old);
+}
+
+double cs_parse_double(const char *text) {
+    locale_t old = use_c_locale();
+    double v = strtod(text, NULL);
+    restore_locale(old);
+    return v;
+}
+
+/* ---- tensor names ----------------------------------------------------------- */
+
+void cs_tensor_name(char out[128], int64_t layer, int is_bias, const char *slot) {
+    const char *which = is_bias ? "bias" : "weight";
+    if (layer < 0)
+        snprintf(out, 128, "optimizer.step");
+    else if (slot == NULL)
+        snprintf(out, 128, "layers.%lld.%s", (long long)layer, which);
+    else
+        snprintf(out, 128, "optimizer.%lld.%s.%s", (long long)layer, which, slot);
+}

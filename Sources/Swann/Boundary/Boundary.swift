@@ -1,0 +1,68 @@
+import CSupport
+
+// The C boundary of include/swann.h: every argument checked before the core
+// sees it, the core's failure turned into the returned status and the thread's
+// error text. size_t arrives as UInt (so SIZE_MAX is not -1), pointers as optionals.
+
+/// Runs `body` and returns its status: 0, or the failure's status with its
+/// message published as the calling thread's error text.
+@inline(__always)
+func boundary(_ body: () throws(SwannError) -> Void) -> Int32 {
+    do {
+        try body()
+        return Status.ok.rawValue
+    } catch {
+        cs_err_publish()
+        return error.status.rawValue
+    }
+}
+
+/// The live net behind a handle from C, or a failure naming the call.
+func liveNet(_ p: UnsafeRawPointer?, _ function: StaticString) throws(SwannError) -> Net {
+    guard let p else { throw Failure(function).text(": net is NULL").error(.arg) }
+    guard let net = Net.live(UnsafeMutableRawPointer(mutating: p)) else {
+        throw Failure(function).text(": not a live swann net (destroyed, or not from swann_create)").error(.arg)
+    }
+    return net
+}
+
+/// A required pointer argument.
+@inline(__always)
+func required<T>(_ p: T?, _ function: StaticString, _ name: StaticString) throws(SwannError) -> T {
+    guard let p else { throw Failure(function).text(": ").text(name).text(" is NULL").error(.arg) }
+    return p
+}
+
+/// max_batch from C: 1 ... Limits.maxBatch.
+func checkMaxBatch(_ maxBatch: UInt, _ function: StaticString) throws(SwannError) -> Int {
+    guard maxBatch >= 1 else {
+        throw Failure(function).text(": max_batch is 0, must be at least 1").error(.arg)
+    }
+    guard maxBatch <= UInt(Limits.maxBatch) else {
+        throw Failure(function).text(": max_batch ").uint(maxBatch).text(" exceeds the limit ").int(Limits.maxBatch)
+            .error(.arg)
+    }
+    return Int(maxBatch)
+}
+
+/// The arena arguments: a host arena is 64-byte aligned; without one, arena_bytes
+/// must be 0 (a size with no block is a host mistake worth reporting).
+func checkArena(_ arena: UnsafeMutableRawPointer?, _ arenaBytes: UInt, _ function: StaticString) throws(SwannError) {
+    guard let arena else {
+        guard arenaBytes == 0 else {
+            throw Failure(function).text(": arena is NULL but arena_bytes is ").uint(arenaBytes).text(" (must be 0)")
+                .error(.arg)
+        }
+        return
+    }
+    guard UInt(bitPattern: arena) % UInt(Plan.alignment) == 0 else {
+        throw Failure(function).text(": arena is not 64-byte aligned").error(.arena)
+    }
+}
+
+/// A path from C: not NULL, not empty.
+func checkPath(_ path: UnsafePointer<CChar>?, _ function: StaticString) throws(SwannError) -> UnsafePointer<CChar> {
+    let path = try required(path, function, "path")
+    guard path[0] != 0 else { throw Failure(function).text(": path is empty").error(.arg) }
+    return path
+}

@@ -1,0 +1,86 @@
+import CSupport
+
+// Creating and destroying nets, and what a net is.
+
+@_cdecl("swann_arena_size")
+public func swann_arena_size(_ specJSON: UnsafePointer<CChar>?, _ maxBatch: UInt,
+                             _ bytes: UnsafeMutablePointer<UInt>?) -> Int32 {
+    boundary { () throws(SwannError) in
+        let bytes = try required(bytes, "arena_size", "bytes")
+        let mb = try checkMaxBatch(maxBatch, "arena_size")
+        let size = try withCanonicalSpec(specJSON) { (spec, _, length) throws(SwannError) in
+            try Plan(spec: spec, maxBatch: mb, specLength: length).bytes
+        }
+        bytes.pointee = UInt(size)
+    }
+}
+
+@_cdecl("swann_create")
+public func swann_create(_ specJSON: UnsafePointer<CChar>?, _ maxBatch: UInt,
+                         _ arena: UnsafeMutableRawPointer?, _ arenaBytes: UInt,
+                         _ out: UnsafeMutablePointer<UnsafeMutableRawPointer?>?) -> Int32 {
+    boundary { () throws(SwannError) in
+        let out = try required(out, "create", "out")
+        out.pointee = nil
+        try checkArena(arena, arenaBytes, "create")
+        let mb = try checkMaxBatch(maxBatch, "create")
+        let net = try withCanonicalSpec(specJSON) { (spec, text, length) throws(SwannError) -> Net in
+            let plan = try Plan(spec: spec, maxBatch: mb, specLength: length)
+            return try placeNet(plan, spec: spec, specText: text, arena: arena, arenaBytes: arenaBytes, "create")
+        }
+        out.pointee = net.base
+    }
+}
+
+@_cdecl("swann_destroy")
+public func swann_destroy(_ p: UnsafeMutableRawPointer?) {
+    guard let p, let net = Net.live(p) else { return }
+    releaseNet(net)
+}
+
+/// A header field of a possibly-NULL net, without touching the error text.
+@inline(__always)
+private func peek(_ p: UnsafeRawPointer?, _ field: (NetHeader) -> Int) -> UInt {
+    guard let p, let net = Net.live(UnsafeMutableRawPointer(mutating: p)) else { return 0 }
+    return UInt(field(net.header.pointee))
+}
+
+@_cdecl("swann_input_size")
+public func swann_input_size(_ p: UnsafeRawPointer?) -> UInt { peek(p) { $0.inputSize } }
+
+@_cdecl("swann_output_size")
+public func swann_output_size(_ p: UnsafeRawPointer?) -> UInt { peek(p) { $0.outputSize } }
+
+@_cdecl("swann_param_count")
+public func swann_param_count(_ p: UnsafeRawPointer?) -> UInt { peek(p) { $0.paramCount } }
+
+@_cdecl("swann_max_batch")
+public func swann_max_batch(_ p: UnsafeRawPointer?) -> UInt { peek(p) { $0.maxBatch } }
+
+@_cdecl("swann_spec_json")
+public func swann_spec_json(_ p: UnsafeRawPointer?, _ buf: UnsafeMutablePointer<CChar>?, _ cap: UInt,
+                            _ needed: UnsafeMutablePointer<UInt>?) -> Int32 {
+    boundary { () throws(SwannError) in
+        let net = try liveNet(p, "spec_json")
+        let length = net.header.pointee.specLength
+        needed?.pointee = UInt(length + 1)
+        guard cap >= UInt(length + 1) else {
+            throw Failure("spec_json: cap ").uint(cap).text(" is less than the ").int(length + 1)
+                .text(" bytes needed").error(.arg)
+        }
+        memcpy(try required(buf, "spec_json", "buf"), net.specText, length + 1)
+    }
+}
+
+@_cdecl("swann_set_threads")
+public func swann_set_threads(_ p: UnsafeMutableRawPointer?, _ threads: UInt) -> Int32 {
+    boundary { () throws(SwannError) in
+        let net = try liveNet(p, "set_threads")
+        let most = net.header.pointee.threads
+        guard threads >= 1, threads <= UInt(most) else {
+            throw Failure("set_threads: threads ").uint(threads).text(" must be in 1...").int(most)
+                .text(" (the spec's \"threads\")").error(.arg)
+        }
+        cs_pool_set_active(net.pool, UInt32(threads - 1))
+    }
+}

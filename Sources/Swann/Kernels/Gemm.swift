@@ -1,0 +1,218 @@
+import CSupport
+
+/// One matrix-multiply engine for the three products of a layer:
+///   forward     Z      = Y_prev W^T   (then + b, then f)
+///   backward    dY_prev = dZ W
+///   gradient    dW     += dZ^T Y_prev
+///
+/// C[m x n] (+)= op(A)[m x k] * op(B)[k x n], row-major, where op(A)(i, p) is
+/// `a[i * lda + p]`, or `a[p * lda + i]` when `transA`; likewise for B.
+///
+/// The method is the usual one for CPUs (Goto and van de Geijn): blocks of B
+/// (KC x NC) and of A (MC x KC) are packed into contiguous panels in the
+/// arena, and a register-tiled micro-kernel computes 6 x 16 tiles of C with
+/// 12 `SIMD8<Float>` accumulators and fused multiply-adds.
+enum Gemm {
+    static let mr = 6
+    static let nr = 16
+    // Measured here (Zen 4, 32 KiB L1d, 1 MiB L2): a KC x 16 B panel stays in L1,
+    // an MC x KC A block in L2.
+    static let kc = 320
+    static let mc = 120  // multiple of mr
+    static let nc = 2048 // multiple of nr
+
+    /// Floats of packing space A and B need for products up to these sizes.
+    static func packSizes(maxM: Int, maxN: Int, maxK: Int) -> (a: Int, b: Int) {
+        let k = min(kc, maxK)
+        let m = roundUp(min(mc, maxM), mr)
+        let n = roundUp(min(nc, maxN), nr)
+        return (m * k, k * n)
+    }
+
+    @inline(__always)
+    static func roundUp(_ x: Int, _ to: Int) -> Int { (x + to - 1) / to * to }
+
+    /// Workspace carved from the arena: packed panels and one spill tile.
+    struct Workspace {
+        var packA: UnsafeMutablePointer<Float>
+        var packB: UnsafeMutablePointer<Float>
+        var tile: UnsafeMutablePointer<Float>  // mr * nr floats
+    }
+
+    /// The workspaces of every thread and the pool that runs them (nil: one thread),
+    /// and room for a whole packed A shared by the threads of a parallel product.
+    struct Engine {
+        var workspaces: UnsafeMutablePointer<Workspace>
+        var pool: UnsafeMutablePointer<cs_pool>?
+        var sharedA: UnsafeMutablePointer<Float>? = nil
+        var sharedFloats = 0
+    }
+
+    /// Floats of the shared packed A for products of op(A) up to m x k (one per layer
+    /// shape: forward, dW and dX).
+    static func sharedPackSize(m: Int, k: Int) -> Int { roundUp(m, mr) * k }
+
+    /// Products below this many multiply-adds run on the calling thread alone:
+    /// waking workers costs more than it saves.
+    static let parallelThreshold = 1 << 21
+
+    /// One parallel product: C split into chunks of columns (or rows), each
+    /// computed by whichever thread claims it, with that thread's workspace.
+    struct Job {
+        var m, n, k: Int
+        var a: UnsafePointer<Float>, lda: Int, transA: Bool
+        var b: UnsafePointer<Float>, ldb: Int, transB: Bool
+        var c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool
+        var alongN: Bool
+        var chunk: Int
+        var workspaces: UnsafeMutablePointer<Workspace>
+        /// A packed once for every chunk (along N only): kc-blocks of all the rows,
+        /// block pc at packedA + pc * mPad. nil: each chunk packs its own.
+        var packedA: UnsafeMutablePointer<Float>?
+        var mPad: Int
+    }
+
+    /// C (+)= op(A) op(B) on the engine's threads when the product is large enough.
+    static func multiply(m: Int, n: Int, k: Int,
+                         a: UnsafePointer<Float>, lda: Int, transA: Bool,
+                         b: UnsafePointer<Float>, ldb: Int, transB: Bool,
+                         c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool,
+                         engine: Engine) {
+        guard let pool = engine.pool, m * n * k >= parallelThreshold, m > smallRows, k > smallInner,
+              cs_pool_use(pool) != 0 else {
+            multiply(m: m, n: n, k: k, a: a, lda: lda, transA: transA, b: b, ldb: ldb, transB: transB,
+                     c: c, ldc: ldc, accumulate: accumulate, work: engine.workspaces[0])
+            return
+        }
+        // About four chunks per thread, so a thread the OS delays (or a core the
+        // VM runs slower) holds back only a small part of the work: with two, W4's
+        // products on two threads varied from 95 to 123 GFLOP/s between runs on an
+        // idle machine, with four 113-122. Split along N, A is packed once, by all the threads,
+        // into the shared buffer; split along M (or without room for A), each
+        // chunk re-packs the other operand, so chunks stay wide (at least 128
+        // columns or 120 rows) to keep that cost small.
+        let threads = Int(pool.pointee.active) + 1
+        let alongN = n >= m
+        let span = alongN ? n : m
+        let unit = alongN ? 128 : 120
+        let chunk = max(unit, roundUp((span + 4 * threads - 1) / (4 * threads), alongN ? nr : mc))
+        let chunks = (span + chunk - 1) / chunk
+        var job = Job(m: m, n: n, k: k, a: a, lda: lda, transA: transA, b: b, ldb: ldb, transB: transB,
+                      c: c, ldc: ldc, accumulate: accumulate, alongN: alongN, chunk: chunk,
+                      workspaces: engine.workspaces, packedA: nil, mPad: roundUp(m, mr))
+        if alongN && chunks > 1, let shared = engine.sharedA, sharedPackSize(m: m, k: k) <= engine.sharedFloats {
+            job.packedA = shared
+        }
+        withUnsafeMutablePointer(to: &job) { jp in
+            if jp.pointee.packedA != nil {
+                // One chunk per (kc block, mc block) of A.
+                let mBlocks = (m + mc - 1) / mc
+                cs_pool_run(pool, { ctx, index, _ in
+                    guard let ctx else { return }
+                    let j = ctx.assumingMemoryBound(to: Job.self).pointee
+                    let mBlocks = (j.m + Gemm.mc - 1) / Gemm.mc
+                    let pc = Int(index) / mBlocks * Gemm.kc, ic = Int(index) % mBlocks * Gemm.mc
+                    let kcur = min(Gemm.kc, j.k - pc)
+                    if let dst = j.packedA {
+                        Gemm.packA(m: min(Gemm.mc, j.m - ic), k: kcur, a: j.a, lda: j.lda, trans: j.transA,
+                                   row0: ic, col0: pc, into: dst + pc * j.mPad + ic * kcur)
+                    }
+                }, UnsafeMutableRawPointer(jp), Int64(mBlocks * ((k + kc - 1) / kc)))
+            }
+            cs_pool_run(pool, { ctx, index, worker in
+                guard let ctx else { return }
+                let j = ctx.assumingMemoryBound(to: Job.self).pointee
+                let lo = Int(index) * j.chunk
+                let w = j.workspaces[Int(worker)]
+                // The packed path computes every element the same way whatever the
+                // chunk, so results do not depend on the thread count.
+                if j.alongN {
+                    let cols = min(j.chunk, j.n - lo)
+                    Gemm.packedMultiply(m: j.m, n: cols, k: j.k, a: j.a, lda: j.lda, transA: j.transA,
+                                  b: j.transB ? j.b + lo * j.ldb : j.b + lo, ldb: j.ldb, transB: j.transB,
+                                  c: j.c + lo, ldc: j.ldc, accumulate: j.accumulate, work: w,
+                                  packedA: j.packedA.map { UnsafePointer($0) }, mPad: j.mPad)
+                } else {
+                    let rows = min(j.chunk, j.m - lo)
+                    Gemm.packedMultiply(m: rows, n: j.n, k: j.k, a: j.transA ? j.a + lo : j.a + lo * j.lda,
+                                  lda: j.lda, transA: j.transA, b: j.b, ldb: j.ldb, transB: j.transB,
+                                  c: j.c + lo * j.ldc, ldc: j.ldc, accumulate: j.accumulate, work: w)
+                }
+            }, UnsafeMutableRawPointer(jp), Int64(chunks))
+        }
+    }
+
+    static func multiply(m: Int, n: Int, k: Int,
+                         a: UnsafePointer<Float>, lda: Int, transA: Bool,
+                         b: UnsafePointer<Float>, ldb: Int, transB: Bool,
+                         c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool,
+                         work: Workspace) {
+        if m == 0 || n == 0 { return }
+        if k == 0 {
+            if !accumulate { for i in 0..<m { zeroFloats(c + i * ldc, n) } }
+            return
+        }
+        // Few rows or a short inner dimension: packing would cost as much as the
+        // product, so stream the operands as they lie (GEMV-like paths).
+        if m <= smallRows || k <= smallInner {
+            if !transB {
+                rowCombination(m: m, n: n, k: k, a: a, lda: lda, transA: transA, b: b, ldb: ldb,
+                               c: c, ldc: ldc, accumulate: accumulate)
+                return
+            }
+            if m <= smallRows && !transA {
+                rowDots(m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc, accumulate: accumulate)
+                return
+            }
+        }
+        packedMultiply(m: m, n: n, k: k, a: a, lda: lda, transA: transA, b: b, ldb: ldb, transB: transB,
+                       c: c, ldc: ldc, accumulate: accumulate, work: work)
+    }
+
+    /// The blocked, packed product (any shape; k >= 1). With `packedA`, A is
+    /// already packed there (kc block pc of all the rows at packedA + pc * mPad).
+    static func packedMultiply(m: Int, n: Int, k: Int,
+                               a: UnsafePointer<Float>, lda: Int, transA: Bool,
+                               b: UnsafePointer<Float>, ldb: Int, transB: Bool,
+                               c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool,
+                               work: Workspace, packedA: UnsafePointer<Float>? = nil, mPad: Int = 0) {
+        var jc = 0
+        while jc < n {
+            let ncur = min(nc, n - jc)
+            var pc = 0
+            while pc < k {
+                let kcur = min(kc, k - pc)
+                packB(k: kcur, n: ncur, b: b, ldb: ldb, trans: transB, row0: pc, col0: jc, into: work.packB)
+                var ic = 0
+                while ic < m {
+                    let mcur = min(mc, m - ic)
+                    let aBlock: UnsafePointer<Float>
+                    if let packedA {
+                        aBlock = packedA + pc * mPad + ic * kcur
+                    } else {
+                        packA(m: mcur, k: kcur, a: a, lda: lda, trans: transA, row0: ic, col0: pc, into: work.packA)
+                        aBlock = UnsafePointer(work.packA)
+                    }
+                    let add = accumulate || pc > 0
+                    var jr = 0
+                    while jr < ncur {
+                        let nrcur = min(nr, ncur - jr)
+                        let bp = work.packB + jr * kcur
+                        var ir = 0
+                        while ir < mcur {
+                            let mrcur = min(mr, mcur - ir)
+                            let ap = aBlock + ir * kcur
+                            let cp = c + (ic + ir) * ldc + jc + jr
+                            kernel(kcur, ap, bp, cp, ldc, mrcur, nrcur, add, work.tile)
+                            ir += mr
+                        }
+                        jr += nr
+                    }
+                    ic += mc
+                }
+                pc += kc
+            }
+            jc += nc
+        }
+    }
+}

@@ -1,0 +1,48 @@
+import CSupport
+
+// Model files: safetensors.
+//
+//   8 bytes   little-endian u64 N, the header length
+//   N bytes   JSON header, padded with spaces to a multiple of 8:
+//             {"__metadata__": {"format": "swann", "swann.version": ..., "swann.spec": ...},
+//              "<name>": {"dtype": "F32", "shape": [...], "data_offsets": [begin, end]}, ...}
+//   data      the tensors' bytes, little-endian, each at [begin, end) of this section
+//
+// Tensors: layers.{k}.weight [out, in] and layers.{k}.bias [out]; optimizer state as
+// optimizer.step (I64, shape []) and optimizer.{k}.{weight|bias}.{slot}. swann
+// writes the file tensors of its table (`TensorTable`) in table order, back to
+// back; it reads any order and any padding, but nothing that is not exactly right.
+
+/// The largest header swann reads (a 256-layer spec needs well under 1 MiB).
+let maxHeaderBytes = 64 << 20
+
+/// A bound on a net's header length: the escaped spec (6 bytes per character at
+/// most) and 256 bytes per tensor (a name under 100, numbers under 20 digits).
+func headerCapacity(_ net: Net) -> Int {
+    256 + 6 * net.header.pointee.specLength + 256 * net.tensors.fileTensorCount
+}
+
+/// The safetensors header of a live net (see the format note at the top).
+func writeHeader(_ t: inout TextBuffer, _ net: Net) {
+    let optimizer = net.header.pointee.optimizer
+    t.text("{\"__metadata__\":{\"format\":\"swann\",\"swann.version\":")
+    t.quoted(cString(swannVersion))
+    t.text(",\"swann.spec\":")
+    t.quoted(net.specText)
+    t.text("}")
+    var offset = 0
+    for tensor in net.tensors where tensor.role.inFile {
+        t.text(",")
+        tensor.withName(optimizer) { name in t.quoted(name) }  // names need no escapes; quoted() is exact anyway
+        t.text(tensor.dtype == .i64 ? ":{\"dtype\":\"I64\",\"shape\":[" as StaticString : ":{\"dtype\":\"F32\",\"shape\":[")
+        if tensor.rank >= 1 { t.number(tensor.rows) }
+        if tensor.rank == 2 { t.text(","); t.number(tensor.cols) }
+        t.text("],\"data_offsets\":[")
+        t.number(offset)
+        t.text(",")
+        t.number(offset + tensor.bytes)
+        t.text("]}")
+        offset += tensor.bytes
+    }
+    t.text("}")
+}

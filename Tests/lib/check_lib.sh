@@ -22,6 +22,14 @@ if [ "$n" -ge 25 ]; then ok "exports $n swann_* functions"; else bad "only $n sw
 
 if nm -D "$so" | grep -qiE ' U (swift_|_swift|\$s)'; then bad "needs Swift runtime symbols"; else ok "no Swift runtime symbols needed"; fi
 
+# No code reaches the Swift runtime's heap (an Array, a String bridged to C, a
+# boxed capture): such an allocation traps when malloc fails, inside the host.
+# The library's heap use is its own checked C allocations (cs_aligned_alloc).
+callers=$(objdump -d --no-show-raw-insn "$so" |
+    awk '/^[0-9a-f]+ <.*>:$/ {fn=$2} /call.*<(swift_allocObject|swift_slowAlloc|swift_allocBox)>/ {print fn}' |
+    sort -u | tr '\n' ' ')
+if [ -z "$callers" ]; then ok "no Swift heap allocation in the library"; else bad "Swift heap allocation reached from: $callers"; fi
+
 size=$(stat -c %s "$so")
 if [ "$size" -lt 1048576 ]; then ok "size: $size bytes"; else bad "size: $size bytes (>= 1 MB)"; fi
 

@@ -224,6 +224,36 @@ swann_status swann_get_lr(const swann_net *net, double *lr);
  * Addition to contract version 1. */
 swann_status swann_set_threads(swann_net *net, size_t threads);
 
+/* Flushing subnormal numbers (x86-64). Inside swann_forward, swann_backward,
+ * swann_backward_grad, swann_step and swann_step_rows the net computes with
+ * flush-to-zero and denormals-are-zero (on by default): float's subnormal
+ * numbers, below 1.17549e-38, count as zero as operands and results. Late in
+ * training gradients, momentum buffers and their products decay into that
+ * range, where x86 takes a slow path (the digits demo's last epochs ran 3x
+ * slower than its first); with flushing they run at full speed, and the
+ * results differ from IEEE only where a value that small took part.
+ * swann_set_flush_subnormals(net, 0) computes with IEEE subnormals instead,
+ * for a host that needs them; any non-zero `on` turns flushing back on. A
+ * run-time setting, like the thread count: not in the canonical spec nor in
+ * model files, and a net made by create or load starts with it on.
+ *
+ * Whatever the setting, swann computes in its own floating-point mode (round
+ * to nearest, every exception masked, and the flushing above) on the calling
+ * thread and on its worker threads, and gives the host's mode back on return,
+ * success or failure: the host's MXCSR (rounding mode, FTZ/DAZ, exception
+ * masks and flags) is the same after every call as before it, so the host's
+ * own arithmetic never changes, and swann's results depend neither on the
+ * host's mode nor on the thread count. The calls that parse or print numbers,
+ * initialise or check parameters (swann_create, swann_load, swann_save,
+ * swann_set_lr, swann_get_lr, swann_arena_size, swann_load_size) always
+ * compute plain IEEE, so the canonical spec, the initial parameters and
+ * model files are the same whatever the host's mode or this setting. On
+ * other targets swann computes in the host's mode and the setting is kept
+ * but has no effect. Additions to contract version 1. */
+swann_status swann_set_flush_subnormals(swann_net *net, int on);
+/* *on receives 1 when the net flushes subnormals, 0 when it computes IEEE. */
+swann_status swann_get_flush_subnormals(const swann_net *net, int *on);
+
 /* Flat views into the arena, layer by layer, weight (row-major [out, in]) then
  * bias. The host may read and write them in place; valid until destroy.
  * Handing out an address costs a little speed from then on, so ask only when

@@ -89,6 +89,11 @@ static uint32_t cs_pool_work(cs_pool *pool, uint32_t gen, int worker) {
         if (chunk >= __atomic_load_n(&pool->total, __ATOMIC_ACQUIRE)) return ran;
         if (!__atomic_compare_exchange_n(&pool->work, &w, w + 1, 1, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
             continue;
+        /* A worker computes in the caller's floating-point mode (flush or IEEE),
+         * so the bits do not depend on which thread runs a chunk; it keeps the
+         * mode while idle (it runs nothing else) and sets it again only when a
+         * job brings another. The caller is in its mode already. */
+        if (worker != 0 && ran == 0) cs_fp_adopt(pool->fp_mode);
         pool->fn(pool->ctx, chunk, worker);
         ran++;
         uint32_t total = __atomic_load_n(&pool->total, __ATOMIC_RELAXED);
@@ -158,6 +163,7 @@ void cs_pool_run(cs_pool *pool, cs_chunk_fn fn, void *ctx, int64_t chunks) {
     __atomic_store_n(&pool->work, (uint64_t)gen << 32, __ATOMIC_RELEASE);
     pool->fn = fn;
     pool->ctx = ctx;
+    pool->fp_mode = cs_fp_mode();
     __atomic_store_n(&pool->done, 0, __ATOMIC_RELAXED);
     __atomic_store_n(&pool->total, (uint32_t)chunks, __ATOMIC_RELEASE);
     __atomic_store_n(&pool->gen, gen, __ATOMIC_RELEASE);

@@ -1,5 +1,5 @@
 /* What every target needs: failure messages and the thread's error text, numbers
- * as text in the C locale, tensor names. No files, threads or heap. */
+ * as text in the C locale, the floating-point mode, tensor names. No files, threads or heap. */
 #define _GNU_SOURCE
 #include "cs_text.h"
 #include <stdio.h>
@@ -115,6 +115,42 @@ double cs_parse_double(const char *text) {
     restore_locale(old);
     return v;
 }
+
+/* ---- floating-point mode ---------------------------------------------------- */
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+enum {
+    CS_FP_FLAGS = 0x3F,       /* the sticky exception flags */
+    CS_FP_IEEE = 0x1F80,      /* round to nearest, every exception masked */
+    CS_FP_FTZ_DAZ = 0x8040    /* flush-to-zero (bit 15), denormals-are-zero (bit 6) */
+};
+
+uint32_t cs_fp_enter(int flush) {
+    uint32_t saved = _mm_getcsr();
+    uint32_t want = CS_FP_IEEE | (flush ? CS_FP_FTZ_DAZ : 0u);
+    /* ldmxcsr costs more than the read: skip it when the mode is already ours
+     * (the flags do not change results; cs_fp_leave puts the host's back) */
+    if ((saved & ~(uint32_t)CS_FP_FLAGS) != want) _mm_setcsr(want);
+    return saved;
+}
+
+void cs_fp_leave(uint32_t saved) {
+    if (_mm_getcsr() != saved) _mm_setcsr(saved);
+}
+
+uint32_t cs_fp_mode(void) { return _mm_getcsr() & ~(uint32_t)CS_FP_FLAGS; }
+
+void cs_fp_adopt(uint32_t mode) {
+    if ((_mm_getcsr() & ~(uint32_t)CS_FP_FLAGS) != mode) _mm_setcsr(mode);
+}
+#else
+/* Other targets compute in the host's mode for now (aarch64: FPCR.FZ later). */
+uint32_t cs_fp_enter(int flush) { (void)flush; return 0; }
+void cs_fp_leave(uint32_t saved) { (void)saved; }
+uint32_t cs_fp_mode(void) { return 0; }
+void cs_fp_adopt(uint32_t mode) { (void)mode; }
+#endif
 
 /* ---- tensor names ----------------------------------------------------------- */
 

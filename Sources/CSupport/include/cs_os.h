@@ -15,7 +15,9 @@ void cs_free(void *p);
  * number of chunks; the caller and the workers claim chunks one at a time, so
  * a worker that the OS has descheduled (another process on its core) costs at
  * most the chunk it holds: the others take the rest. Idle workers spin for a
- * bounded time, then sleep on a futex. The pool lives in caller-provided memory
+ * bounded time, then sleep on a futex. Each job carries the caller's
+ * floating-point mode (cs_fp_mode), which a worker adopts before its first chunk
+ * of the job (cs_fp_adopt: a no-op when it already has it). The pool lives in caller-provided memory
  * (the net's arena); the threads' stacks come from the system.
  *
  * fork(): a child has a copy of the pool's memory but none of its threads. The
@@ -39,6 +41,7 @@ typedef struct cs_pool {
     int32_t owner;          /* pid of the process that started the workers */
     cs_chunk_fn fn;
     void *ctx;
+    uint32_t fp_mode;       /* the caller's floating-point mode (cs_fp_mode): workers run the job in it */
     /* Graceful degradation: when the caller spends a quarter of its recent time
      * in jobs waiting on workers the OS is not running (another process holds
      * their core), go solo for a while. Weighed in time, over at least 5 ms of

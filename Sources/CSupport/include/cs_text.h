@@ -1,6 +1,6 @@
 /* The platform layer's part that every target needs: failure messages and the
- * thread's error text, numbers as text in the C locale, tensor names, cache
- * hints. No files, threads or heap: a freestanding build keeps this part. */
+ * thread's error text, numbers as text in the C locale, tensor names, the
+ * floating-point mode, cache hints. No files, threads or heap: a freestanding build keeps this part. */
 #ifndef SWANN_CS_TEXT_H
 #define SWANN_CS_TEXT_H
 
@@ -51,6 +51,24 @@ double cs_parse_double(const char *text);
 /* A model file's tensor name: "optimizer.step" when layer < 0, else
  * "layers.{layer}.{weight|bias}", or with a slot "optimizer.{layer}.{weight|bias}.{slot}". */
 void cs_tensor_name(char out[128], int64_t layer, int is_bias, const char *slot);
+
+/* ---- floating-point mode ----------------------------------------------------
+ * swann computes in its own mode, whatever the host has set, and gives the host
+ * its own back: round to nearest, every exception masked, and (flush != 0)
+ * flush-to-zero and denormals-are-zero, so that gradients decaying into float's
+ * subnormal range do not take x86's slow path; flush == 0 is plain IEEE. One
+ * fixed mode also keeps the bits independent of the host's rounding mode and of
+ * which thread runs a chunk. x86-64 only (MXCSR); elsewhere these do nothing and
+ * return 0 (on aarch64 FPCR.FZ would be the equivalent).
+ *   cs_fp_enter  sets the mode, returns the caller's state for cs_fp_leave
+ *   cs_fp_leave  restores it (its status flags included: the host never sees
+ *                swann's inexact or underflow flags)
+ *   cs_fp_mode   the calling thread's mode without the status flags, for a job
+ *                that workers run (cs_fp_adopt sets it on a worker) */
+uint32_t cs_fp_enter(int flush);
+void cs_fp_leave(uint32_t saved);
+uint32_t cs_fp_mode(void);
+void cs_fp_adopt(uint32_t mode);
 
 /* ---- cache hints ------------------------------------------------------------ */
 /* Asks for the line holding p, to be written soon (the GEMM's C tiles). */

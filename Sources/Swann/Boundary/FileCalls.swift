@@ -4,7 +4,7 @@ import CSupport
 
 @_cdecl("swann_save")
 public func swann_save(_ p: UnsafeRawPointer?, _ path: UnsafePointer<CChar>?) -> Int32 {
-    boundary { () throws(SwannError) in
+    ieeeBoundary { () throws(SwannError) in
         let net = try liveNet(p, "save")
         try saveNet(net, path: try checkPath(path, "save"))
     }
@@ -13,7 +13,7 @@ public func swann_save(_ p: UnsafeRawPointer?, _ path: UnsafePointer<CChar>?) ->
 @_cdecl("swann_load_size")
 public func swann_load_size(_ path: UnsafePointer<CChar>?, _ maxBatch: UInt,
                             _ bytes: UnsafeMutablePointer<UInt>?) -> Int32 {
-    boundary { () throws(SwannError) in
+    ieeeBoundary { () throws(SwannError) in
         let bytes = try required(bytes, "load_size", "bytes")
         let path = try checkPath(path, "load_size")
         let mb = try checkMaxBatch(maxBatch, "load_size")
@@ -27,7 +27,7 @@ public func swann_load_size(_ path: UnsafePointer<CChar>?, _ maxBatch: UInt,
 public func swann_load(_ path: UnsafePointer<CChar>?, _ maxBatch: UInt,
                        _ arena: UnsafeMutableRawPointer?, _ arenaBytes: UInt,
                        _ out: UnsafeMutablePointer<UnsafeMutableRawPointer?>?) -> Int32 {
-    boundary { () throws(SwannError) in
+    ieeeBoundary { () throws(SwannError) in
         let out = try required(out, "load", "out")
         out.pointee = nil
         try checkArena(arena, arenaBytes, "load")

@@ -5,7 +5,7 @@ import CSupport
 @_cdecl("swann_arena_size")
 public func swann_arena_size(_ specJSON: UnsafePointer<CChar>?, _ maxBatch: UInt,
                              _ bytes: UnsafeMutablePointer<UInt>?) -> Int32 {
-    boundary { () throws(SwannError) in
+    ieeeBoundary { () throws(SwannError) in
         let bytes = try required(bytes, "arena_size", "bytes")
         let mb = try checkMaxBatch(maxBatch, "arena_size")
         let size = try withCanonicalSpec(specJSON) { (spec, _, length) throws(SwannError) in
@@ -19,7 +19,7 @@ public func swann_arena_size(_ specJSON: UnsafePointer<CChar>?, _ maxBatch: UInt
 public func swann_create(_ specJSON: UnsafePointer<CChar>?, _ maxBatch: UInt,
                          _ arena: UnsafeMutableRawPointer?, _ arenaBytes: UInt,
                          _ out: UnsafeMutablePointer<UnsafeMutableRawPointer?>?) -> Int32 {
-    boundary { () throws(SwannError) in
+    ieeeBoundary { () throws(SwannError) in
         let out = try required(out, "create", "out")
         out.pointee = nil
         try checkArena(arena, arenaBytes, "create")
@@ -82,5 +82,20 @@ public func swann_set_threads(_ p: UnsafeMutableRawPointer?, _ threads: UInt) ->
                 .text(" (the spec's \"threads\")").error(.arg)
         }
         cs_pool_set_active(net.pool, UInt32(threads - 1))
+    }
+}
+
+@_cdecl("swann_set_flush_subnormals")
+public func swann_set_flush_subnormals(_ p: UnsafeMutableRawPointer?, _ on: Int32) -> Int32 {
+    boundary { () throws(SwannError) in
+        try liveNet(p, "set_flush_subnormals").header.pointee.flushSubnormals = on != 0
+    }
+}
+
+@_cdecl("swann_get_flush_subnormals")
+public func swann_get_flush_subnormals(_ p: UnsafeRawPointer?, _ on: UnsafeMutablePointer<Int32>?) -> Int32 {
+    boundary { () throws(SwannError) in
+        let net = try liveNet(p, "get_flush_subnormals")
+        try required(on, "get_flush_subnormals", "on").pointee = net.header.pointee.flushSubnormals ? 1 : 0
     }
 }

@@ -13,7 +13,9 @@ public func swann_forward(_ p: UnsafeMutableRawPointer?, _ x: UnsafePointer<Floa
         guard batch <= UInt(maxBatch) else {
             throw Failure("forward: batch ").uint(batch).text(" exceeds max_batch ").int(maxBatch).error(.shape)
         }
-        try net.forward(x, batch: Int(batch), output: y)
+        try inFPMode(flush: net.header.pointee.flushSubnormals) { () throws(SwannError) in
+            try net.forward(x, batch: Int(batch), output: y)
+        }
     }
 }
 
@@ -43,7 +45,9 @@ public func swann_backward(_ p: UnsafeMutableRawPointer?, _ target: UnsafePointe
             throw Failure("backward: the spec's loss is \"none\"; use swann_backward_grad").error(.state)
         }
         try requireForward(net, "backward")
-        try net.backward(target: target, loss: loss, dx: dx)
+        try inFPMode(flush: net.header.pointee.flushSubnormals) { () throws(SwannError) in
+            try net.backward(target: target, loss: loss, dx: dx)
+        }
     }
 }
 
@@ -54,13 +58,18 @@ public func swann_backward_grad(_ p: UnsafeMutableRawPointer?, _ dy: UnsafePoint
         let net = try liveNet(p, "backward_grad")
         let dy = try required(dy, "backward_grad", "dy")
         try requireForward(net, "backward_grad")
-        try net.backward(dy: dy, dx: dx)
+        try inFPMode(flush: net.header.pointee.flushSubnormals) { () throws(SwannError) in
+            try net.backward(dy: dy, dx: dx)
+        }
     }
 }
 
 @_cdecl("swann_step")
 public func swann_step(_ p: UnsafeMutableRawPointer?) -> Int32 {
-    boundary { () throws(SwannError) in try liveNet(p, "step").step() }
+    boundary { () throws(SwannError) in
+        let net = try liveNet(p, "step")
+        try inFPMode(flush: net.header.pointee.flushSubnormals) { () throws(SwannError) in try net.step() }
+    }
 }
 
 @_cdecl("swann_accumulated_rows")
@@ -78,7 +87,7 @@ public func swann_step_rows(_ p: UnsafeMutableRawPointer?, _ rows: UInt) -> Int3
         guard rows >= 1, rows <= UInt(1) << 62 else {
             throw Failure("step_rows: rows ").uint(rows).text(" must be in 1...2^62").error(.arg)
         }
-        try net.step(rows: Int(rows))
+        try inFPMode(flush: net.header.pointee.flushSubnormals) { () throws(SwannError) in try net.step(rows: Int(rows)) }
     }
 }
 
@@ -89,7 +98,7 @@ public func swann_zero_grad(_ p: UnsafeMutableRawPointer?) -> Int32 {
 
 @_cdecl("swann_set_lr")
 public func swann_set_lr(_ p: UnsafeMutableRawPointer?, _ lr: Double) -> Int32 {
-    boundary { () throws(SwannError) in
+    ieeeBoundary { () throws(SwannError) in
         let net = try liveNet(p, "set_lr")
         guard lr.isFinite, lr >= 0, lr <= 1e6 else {
             throw Failure("set_lr: lr ").number(lr).text(" must be finite and in [0, 1e6]").error(.arg)
@@ -108,7 +117,7 @@ public func swann_set_lr(_ p: UnsafeMutableRawPointer?, _ lr: Double) -> Int32 {
 
 @_cdecl("swann_get_lr")
 public func swann_get_lr(_ p: UnsafeRawPointer?, _ lr: UnsafeMutablePointer<Double>?) -> Int32 {
-    boundary { () throws(SwannError) in
+    ieeeBoundary { () throws(SwannError) in
         let net = try liveNet(p, "get_lr")
         let h = net.header.pointee
         try required(lr, "get_lr", "lr").pointee = h.optimizer.learningRate(afterSteps: h.steps)

@@ -65,4 +65,9 @@ struct NetHeader {
     /// loaded and updated only through checks), which lets a plain SGD step prove
     /// its update finite from the gradient alone.
     var paramsShared = false
+
+    // run-time settings (like the thread count: never in the canonical spec or a model file)
+    /// Forward, backward and step run with flush-to-zero and denormals-are-zero
+    /// (swann_set_flush_subnormals); false: IEEE subnormals.
+    var flushSubnormals = true
 }

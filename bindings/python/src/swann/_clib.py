@@ -77,6 +77,8 @@ _REQUIRED = {
     "swann_accumulated_rows": ([c_void_p, _size_p], c_int),
     "swann_step_rows": ([c_void_p, c_size_t], c_int),
     "swann_last_batch": ([c_void_p, c_void_p], c_int),  # rows: a size_t's address
+    "swann_set_flush_subnormals": ([c_void_p, c_int], c_int),
+    "swann_get_flush_subnormals": ([c_void_p, POINTER(c_int)], c_int),
 }
 
 
@@ -117,6 +119,8 @@ class LibSwann:
     set_threads: Any
     accumulated_rows: Any
     step_rows: Any
+    set_flush_subnormals: Any
+    get_flush_subnormals: Any
 
     def __init__(self, cdll: ctypes.CDLL, path: str) -> None:
         self.cdll = cdll

@@ -655,6 +655,25 @@ class Net:
         if st:
             raise _error(st)
 
+    @property
+    def flush_subnormals(self) -> bool:
+        """True (the default): forward, backward and step treat float's subnormal
+        numbers as zero (x86 FTZ/DAZ, inside swann's calls only), which keeps late
+        training at full speed. False: IEEE subnormals. Not saved in model files."""
+        h = self._handle("flush_subnormals")
+        out = ctypes.c_int()
+        st = lib.get_flush_subnormals(h.ptr, byref(out))
+        if st:
+            raise _error(st)
+        return bool(out.value)
+
+    @flush_subnormals.setter
+    def flush_subnormals(self, on: bool) -> None:
+        h = self._handle("flush_subnormals")
+        st = lib.set_flush_subnormals(h.ptr, 1 if on else 0)
+        if st:
+            raise _error(st)
+
     def set_threads(self, threads: int) -> None:
         """Uses 1 .. spec["threads"] threads for the large matrix products.
 

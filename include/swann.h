@@ -313,9 +313,10 @@ swann_status swann_load(const char *path, size_t max_batch, void *arena, size_t 
  * written and the call returns SWANN_E_ARG, so (net, NULL, 0, &needed) asks the
  * size. buf NULL with cap > 0, or needed NULL: SWANN_E_ARG. A parameter or
  * optimizer value that is not finite: SWANN_E_NUMERIC, nothing written (as
- * swann_save). Heap: one transient block for the header text (about 200 bytes
- * a tensor plus the spec; the same block swann_save allocates), freed on
- * return; SWANN_E_NOMEM if it cannot be had. Reads the net only (as swann_save). */
+ * swann_save). Heap: exactly one transient block, for the header text (at most
+ * 256 bytes a tensor plus 6 a spec character; the block swann_save allocates),
+ * freed on return, also when only the size is asked; SWANN_E_NOMEM if it
+ * cannot be had. Reads the net only (as swann_save). */
 swann_status swann_save_buffer(const swann_net *net, void *buf, size_t cap, size_t *needed);
 
 /* As swann_load_size and swann_load, from size bytes at bytes rather than a

@@ -304,6 +304,35 @@ swann_status swann_load_size(const char *path, size_t max_batch, size_t *bytes);
 swann_status swann_load(const char *path, size_t max_batch, void *arena, size_t arena_bytes,
                         swann_net **out);
 
+/* ---- Nets in memory --------------------------------------------------------
+ * The model-file bytes of swann_save, in memory (a database row, a network
+ * message, firmware): the same format, the same loader, the same checks. */
+
+/* The net as model-file bytes, exactly what swann_save would write to a file,
+ * snprintf-style: *needed always gets the size; with cap < *needed nothing is
+ * written and the call returns SWANN_E_ARG, so (net, NULL, 0, &needed) asks the
+ * size. buf NULL with cap > 0, or needed NULL: SWANN_E_ARG. A parameter or
+ * optimizer value that is not finite: SWANN_E_NUMERIC, nothing written (as
+ * swann_save). Heap: exactly one transient block, for the header text (at most
+ * 256 bytes a tensor plus 6 a spec character; the block swann_save allocates),
+ * freed on return, also when only the size is asked; SWANN_E_NOMEM if it
+ * cannot be had. Reads the net only (as swann_save). */
+swann_status swann_save_buffer(const swann_net *net, void *buf, size_t cap, size_t *needed);
+
+/* As swann_load_size and swann_load, from size bytes at bytes rather than a
+ * file. The bytes are untrusted and checked exactly as swann_load checks a
+ * file: anything not exactly right is SWANN_E_FORMAT with what is wrong (the
+ * message names the call, "load_buffer: not a swann model file: ..."). They
+ * are copied into the arena: they may be freed or changed on return. bytes
+ * NULL, size 0 or above 2^48, max_batch 0 or above the limit: SWANN_E_ARG.
+ * Heap: today both calls make the same transient allocations as swann_load
+ * (a copy of the header text, the parsed header, the canonical spec and the
+ * tensor table; SWANN_E_NOMEM if one fails), all freed on return, even with a
+ * host arena; with arena NULL the arena itself is allocated as in swann_create. */
+swann_status swann_load_buffer_size(const void *bytes, size_t size, size_t max_batch, size_t *arena_bytes);
+swann_status swann_load_buffer(const void *bytes, size_t size, size_t max_batch,
+                               void *arena, size_t arena_bytes, swann_net **out);
+
 #ifdef __cplusplus
 }
 #endif

@@ -6,6 +6,8 @@
  *   - statuses are documented ones: SWANN_OK, SWANN_E_FORMAT, or SWANN_E_NOMEM;
  *     load and load_size agree on whether the structure is acceptable;
  *   - a failed load leaves *out NULL and sets a message;
+ *   - swann_load_buffer_size and swann_load_buffer, given the input's bytes
+ *     from memory, return what load_size and load returned;
  *   - a loaded net is usable: forward, backward, step return documented
  *     statuses; it saves, and the saved file loads back to the same
  *     parameters and spec; a host-arena load gives the same parameters.
@@ -150,5 +152,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         swann_destroy(net);
     }
     if (s1 == SWANN_E_FORMAT && s2 == SWANN_OK) fail("load_size refused what load accepted", s1);
+
+    /* The same bytes from memory: the same loader, so the same statuses
+     * (0 bytes is a bad argument there). */
+    swann_status want1 = size == 0 ? SWANN_E_ARG : s1, want2 = size == 0 ? SWANN_E_ARG : s2;
+    size_t bbytes = 0;
+    swann_status s3 = swann_load_buffer_size(data, size, MB, &bbytes);
+    if (s3 != want1 && s3 != SWANN_E_NOMEM && s1 != SWANN_E_NOMEM) fail("load_buffer_size differs from load_size", s3);
+    if (s3 == SWANN_OK && bbytes != bytes) fail("load_buffer_size gave another size", s3);
+    net = (swann_net *)0x1;
+    swann_status s4 = swann_load_buffer(data, size, MB, NULL, 0, &net);
+    if (s4 != want2 && s4 != SWANN_E_NOMEM && s2 != SWANN_E_NOMEM) fail("load_buffer differs from load", s4);
+    if (s4 != SWANN_OK && net != NULL) fail("failed load_buffer left *out set", s4);
+    if (s4 == SWANN_OK) swann_destroy(net);
     return 0;
 }

@@ -4,6 +4,8 @@
  * and a corpus of hand-made corruptions, each of which must be SWANN_E_FORMAT
  * with a message, *out NULL, and no leak. Also the variants the loader must
  * accept: any tensor order, any header padding, no optimizer tensors.
+ * Every refused file's bytes also go through swann_load_buffer and
+ * swann_load_buffer_size (the same loader): the same status, "load_buffer: ...".
  *
  * Run with LD_PRELOAD=alloc_shim.so to check leaks (the shim counts blocks);
  * without it the leak checks are skipped.
@@ -39,6 +41,38 @@ static void case_path(char *buf, size_t cap)
  * arena) and load_size, with a message, *out NULL and no leak. */
 static int values_only; /* the corruption is in tensor values: load_size need not read them */
 
+/* The file's bytes, from memory: load_buffer (library and host arena) and
+ * load_buffer_size give what load gave, SWANN_E_FORMAT (load_buffer_size may
+ * accept a corruption in the values, as load_size may). */
+static void buffer_refused(const char *name, const char *path)
+{
+    char what[300];
+    size_t len = 0;
+    unsigned char *bytes = read_file(path, &len);
+    if (!bytes) {
+        CHECKF(0, "read a corrupt file back", "%s", path);
+        return;
+    }
+    swann_net *out = (swann_net *)0x1;
+    swann_status st = swann_load_buffer(bytes, len, MB, NULL, 0, &out);
+    const char *e = swann_last_error();
+    snprintf(what, sizeof what, "%s: load_buffer -> SWANN_E_FORMAT, *out NULL, \"load_buffer: \" message", name);
+    CHECKF(st == SWANN_E_FORMAT && out == NULL && e && !strncmp(e, "load_buffer: ", 13), what,
+           "got %s, out %p; last_error: %s", st_name(st), (void *)out, last_err());
+    if (st == SWANN_OK && out != (swann_net *)0x1) swann_destroy(out);
+    out = (swann_net *)0x1;
+    st = swann_load_buffer(bytes, len, MB, ARENA, ARENA_BYTES, &out);
+    snprintf(what, sizeof what, "%s: load_buffer into a host arena -> SWANN_E_FORMAT", name);
+    CHECKF(st == SWANN_E_FORMAT && out == NULL, what, "got %s; last_error: %s", st_name(st), last_err());
+    if (st == SWANN_OK && out != (swann_net *)0x1) swann_destroy(out);
+    size_t arena = 0;
+    st = swann_load_buffer_size(bytes, len, MB, &arena);
+    snprintf(what, sizeof what, "%s: load_buffer_size -> SWANN_E_FORMAT", name);
+    CHECKF(st == SWANN_E_FORMAT || (values_only && st == SWANN_OK), what, "got %s; last_error: %s", st_name(st),
+           last_err());
+    free(bytes);
+}
+
 static void expect_format_at(const char *name, const char *path)
 {
     char what[300];
@@ -64,6 +98,7 @@ static void expect_format_at(const char *name, const char *path)
     snprintf(what, sizeof what, "%s: load into a host arena -> SWANN_E_FORMAT", name);
     CHECKF(st == SWANN_E_FORMAT && out == NULL, what, "got %s; last_error: %s", st_name(st), last_err());
     if (st == SWANN_OK && out != (swann_net *)0x1) swann_destroy(out);
+    buffer_refused(name, path);
     if (shim_loaded()) {
         long live1 = shim_live();
         snprintf(what, sizeof what, "%s: no heap block leaked", name);
@@ -127,6 +162,11 @@ static void expect_ok(const char *name, unsigned char *buf, size_t len, int full
     char path[600], what[300];
     case_path(path, sizeof path);
     write_file(path, buf, len);
+    swann_net *m = NULL;
+    snprintf(what, sizeof what, "%s: load_buffer of its bytes gives the saved parameters", name);
+    CHECKF(swann_load_buffer(buf, len, MB, NULL, 0, &m) == SWANN_OK && same_params(REF, m), what, "%s",
+           last_err());
+    swann_destroy(m);
     free(buf);
     long live0 = shim_live();
     swann_net *n = NULL;
@@ -191,7 +231,7 @@ static void truncations(const char *label, const unsigned char *file, size_t len
     char path[600], what[200];
     snprintf(path, sizeof path, "%s/truncated-%s.safetensors", DIR_, label);
     long live0 = shim_live();
-    long bad_load = -1, bad_size = -1, bad_out = -1;
+    long bad_load = -1, bad_size = -1, bad_out = -1, bad_buffer = -1;
     const char *why = "";
     static char why_buf[512];
     check_quiet = 1;
@@ -214,6 +254,20 @@ static void truncations(const char *label, const unsigned char *file, size_t len
         snprintf(what, sizeof what, "%s truncated to %zu of %zu bytes: load_size -> SWANN_E_FORMAT", label, n, len);
         CHECKF(st == SWANN_E_FORMAT, what, "got %s; last_error: %s", st_name(st), last_err());
         if (st != SWANN_E_FORMAT && bad_size < 0) bad_size = (long)n;
+        /* The same bytes from memory; 0 bytes is a bad argument, not a bad model. */
+        swann_status want = n == 0 ? SWANN_E_ARG : SWANN_E_FORMAT;
+        out = (swann_net *)0x1;
+        st = swann_load_buffer(file, n, MB, NULL, 0, &out);
+        snprintf(what, sizeof what, "%s truncated to %zu of %zu bytes: load_buffer -> %s", label, n, len,
+                 st_name(want));
+        CHECKF(st == want && out == NULL, what, "got %s; last_error: %s", st_name(st), last_err());
+        if (st != want && bad_buffer < 0) bad_buffer = (long)n;
+        if (st == SWANN_OK && out) swann_destroy(out);
+        st = swann_load_buffer_size(file, n, MB, &bytes);
+        snprintf(what, sizeof what, "%s truncated to %zu of %zu bytes: load_buffer_size -> %s", label, n, len,
+                 st_name(want));
+        CHECKF(st == want, what, "got %s; last_error: %s", st_name(st), last_err());
+        if (st != want && bad_buffer < 0) bad_buffer = (long)n;
     }
     check_quiet = 0;
     check_limit_fail_lines(0);
@@ -221,6 +275,8 @@ static void truncations(const char *label, const unsigned char *file, size_t len
     CHECKF(bad_load < 0, what, "first failure at %ld bytes (%s)", bad_load, why);
     snprintf(what, sizeof what, "%s: all %zu truncations refused by load_size with SWANN_E_FORMAT", label, len);
     CHECKF(bad_size < 0, what, "first failure at %ld bytes", bad_size);
+    snprintf(what, sizeof what, "%s: all %zu truncations refused by load_buffer and load_buffer_size", label, len);
+    CHECKF(bad_buffer < 0, what, "first failure at %ld bytes", bad_buffer);
     if (shim_loaded()) {
         snprintf(what, sizeof what, "%s: the refused truncations leaked nothing", label);
         CHECKF(shim_live() == live0, what, "%ld blocks before, %ld after", live0, shim_live());
@@ -278,11 +334,23 @@ static void group_byte_flips(void)
                 oks++;
                 swann_destroy(out);
             }
+            /* the same bytes from memory: the same status */
+            swann_status want = st;
+            out = (swann_net *)0x1;
+            st = swann_load_buffer(f, VL, MB, NULL, 0, &out);
+            snprintf(what, sizeof what, "byte %zu ^ 0x%02x: load_buffer gives load's status", i, mask);
+            CHECKF(st == want && (st == SWANN_OK) == (out != NULL), what, "got %s, load %s; %s", st_name(st),
+                   st_name(want), last_err());
+            if (st != want && bad < 0) {
+                bad = (long)i;
+                snprintf(why, sizeof why, "load_buffer %s, load %s: %s", st_name(st), st_name(want), last_err());
+            }
+            if (st == SWANN_OK && out) swann_destroy(out);
         }
     }
     check_quiet = 0;
     check_limit_fail_lines(0);
-    CHECKF(bad < 0, "every single-bit change of a valid file: OK or SWANN_E_FORMAT", "byte %ld: %s", bad, why);
+    CHECKF(bad < 0, "every single-bit change of a valid file: OK or SWANN_E_FORMAT, the same from a buffer", "byte %ld: %s", bad, why);
     printf("# %ld of %zu single-bit changes still load (data values, digits of the spec)\n", oks, 2 * VL);
     if (shim_loaded()) CHECKF(shim_live() == live0, "the changed files leaked nothing", "%ld vs %ld", live0, shim_live());
     free(f);

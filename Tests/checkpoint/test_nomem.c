@@ -1,6 +1,8 @@
 /*
  * test_nomem.c -- save, load and load_size when the heap runs out.
  *
+ * The same for the buffer calls: save_buffer, load_buffer (both arenas),
+ * load_buffer_size.
  * Run with LD_PRELOAD=alloc_shim.so. For each call, for n = 1, 2, ... the n-th
  * heap allocation inside the call fails (in a forked child, so a crash is one
  * FAIL line), until the call makes fewer than n allocations and succeeds.
@@ -28,8 +30,13 @@ static swann_net *NET_OLD, *NET_NEW;
 static unsigned char *ARENA;
 static size_t ARENA_NEED;
 
-enum op { OP_SAVE, OP_LOAD, OP_LOAD_HOST, OP_LOAD_SIZE, OP_LOAD_BAD, OP_COUNT };
-static const char *OP_NAME[] = {"save", "load", "load into a host arena", "load_size", "load of a file with a NaN"};
+enum op {
+    OP_SAVE, OP_LOAD, OP_LOAD_HOST, OP_LOAD_SIZE, OP_LOAD_BAD,
+    OP_SAVE_BUFFER, OP_LOAD_BUFFER, OP_LOAD_BUFFER_HOST, OP_LOAD_BUFFER_SIZE, OP_COUNT
+};
+static const char *OP_NAME[] = {"save", "load", "load into a host arena", "load_size", "load of a file with a NaN",
+                                "save_buffer", "load_buffer", "load_buffer into a host arena", "load_buffer_size"};
+static unsigned char *SAVEBUF; /* save_buffer's target, NEW_LEN bytes */
 
 /* Runs the call; *net gets a loaded net. */
 static swann_status run_op(enum op op, swann_net **net, size_t *bytes)
@@ -40,6 +47,10 @@ static swann_status run_op(enum op op, swann_net **net, size_t *bytes)
     case OP_LOAD_HOST: return swann_load(PATH_OLD, MB, ARENA, ARENA_NEED, net);
     case OP_LOAD_SIZE: return swann_load_size(PATH_OLD, MB, bytes);
     case OP_LOAD_BAD: return swann_load(PATH_NAN, MB, NULL, 0, net);
+    case OP_SAVE_BUFFER: return swann_save_buffer(NET_NEW, SAVEBUF, NEW_LEN, bytes);
+    case OP_LOAD_BUFFER: return swann_load_buffer(OLD, OLD_LEN, MB, NULL, 0, net);
+    case OP_LOAD_BUFFER_HOST: return swann_load_buffer(OLD, OLD_LEN, MB, ARENA, ARENA_NEED, net);
+    case OP_LOAD_BUFFER_SIZE: return swann_load_buffer_size(OLD, OLD_LEN, MB, bytes);
     default: return SWANN_E_ARG;
     }
 }
@@ -70,7 +81,8 @@ static void child(enum op op, long n)
     shim_arm(0);
     long live1 = shim_live();
     const char *e = swann_last_error();
-    int is_load = op == OP_LOAD || op == OP_LOAD_HOST || op == OP_LOAD_BAD;
+    int is_load = op == OP_LOAD || op == OP_LOAD_HOST || op == OP_LOAD_BAD || op == OP_LOAD_BUFFER ||
+                  op == OP_LOAD_BUFFER_HOST;
     if (!injected) {
         /* the call completed with every allocation granted */
         int ok;
@@ -80,6 +92,8 @@ static void child(enum op op, long n)
             ok = st == SWANN_OK && net && same_params(net, NET_OLD) && same_spec(net, NET_OLD);
         else if (op == OP_SAVE)
             ok = st == SWANN_OK && file_equals(PATH_OLD, NEW, NEW_LEN);
+        else if (op == OP_SAVE_BUFFER)
+            ok = st == SWANN_OK && bytes == NEW_LEN && !memcmp(SAVEBUF, NEW, NEW_LEN);
         else
             ok = st == SWANN_OK && bytes == ARENA_NEED;
         snprintf(what, sizeof what, "%s: with all %ld allocations granted the call does its job", OP_NAME[op], n - 1);
@@ -96,6 +110,7 @@ static void child(enum op op, long n)
         /* the library may cope with a failed allocation, if the result is right */
         if (is_load) recovered = net && net != (swann_net *)0x1 && same_params(net, NET_OLD) && same_spec(net, NET_OLD);
         else if (op == OP_SAVE) recovered = file_equals(PATH_OLD, NEW, NEW_LEN);
+        else if (op == OP_SAVE_BUFFER) recovered = bytes == NEW_LEN && !memcmp(SAVEBUF, NEW, NEW_LEN);
         else recovered = bytes == ARENA_NEED;
         size_t need = 0;
         if (is_load && net && net != (swann_net *)0x1 && !recovered &&
@@ -215,6 +230,10 @@ static void group_load(void) { sweep(OP_LOAD); }
 static void group_load_host(void) { sweep(OP_LOAD_HOST); }
 static void group_load_size(void) { sweep(OP_LOAD_SIZE); }
 static void group_load_bad(void) { sweep(OP_LOAD_BAD); }
+static void group_save_buffer(void) { sweep(OP_SAVE_BUFFER); }
+static void group_load_buffer(void) { sweep(OP_LOAD_BUFFER); }
+static void group_load_buffer_host(void) { sweep(OP_LOAD_BUFFER_HOST); }
+static void group_load_buffer_size(void) { sweep(OP_LOAD_BUFFER_SIZE); }
 
 int main(void)
 {
@@ -245,6 +264,7 @@ int main(void)
     free(bad);
     CHECK_ST(swann_load_size(PATH_OLD, MB, &ARENA_NEED), SWANN_OK, "load_size");
     ARENA = aligned_alloc(64, (ARENA_NEED + 63) / 64 * 64);
+    SAVEBUF = malloc(NEW_LEN);
     /* warm up lasting state (stdio, the thread's error buffer, the C locale) */
     for (int op = 0; op < OP_COUNT; op++) {
         swann_net *n = NULL;
@@ -259,6 +279,10 @@ int main(void)
     RUN_GROUP(group_load_host);
     RUN_GROUP(group_load_size);
     RUN_GROUP(group_load_bad);
+    RUN_GROUP(group_save_buffer);
+    RUN_GROUP(group_load_buffer);
+    RUN_GROUP(group_load_buffer_host);
+    RUN_GROUP(group_load_buffer_size);
     remove_tree(DIR_);
     return check_finish();
 }

@@ -34,16 +34,78 @@ public func swann_load(_ path: UnsafePointer<CChar>?, _ maxBatch: UInt,
         let path = try checkPath(path, "load")
         let mb = try checkMaxBatch(maxBatch, "load")
         let net = try withModelFile(path, maxBatch: mb, "load") { (file, canonical) throws(SwannError) -> Net in
-            // Every parameter comes from the file: skip the random initialisation.
-            let net = try placeNet(file.plan, spec: file.spec, specText: canonical, arena: arena,
-                                   arenaBytes: arenaBytes, initialize: false, "load")
-            do throws(SwannError) {
-                try readTensors(file, into: net)
-            } catch {
-                releaseNet(net)
-                throw error
-            }
-            return net
+            try buildNet(file, canonical, arena: arena, arenaBytes: arenaBytes)
+        }
+        out.pointee = net.base
+    }
+}
+
+/// A net from a checked model file: every parameter comes from the file, so the
+/// random initialisation is skipped.
+private func buildNet(_ file: ModelFile, _ canonical: UnsafePointer<CChar>, arena: UnsafeMutableRawPointer?,
+                      arenaBytes: UInt) throws(SwannError) -> Net {
+    let net = try placeNet(file.plan, spec: file.spec, specText: canonical, arena: arena,
+                           arenaBytes: arenaBytes, initialize: false, file.function)
+    do throws(SwannError) {
+        try readTensors(file, into: net)
+    } catch {
+        releaseNet(net)
+        throw error
+    }
+    return net
+}
+
+// Nets in memory: the same bytes, the same loader and checks as the files.
+
+@_cdecl("swann_save_buffer")
+public func swann_save_buffer(_ p: UnsafeRawPointer?, _ buf: UnsafeMutableRawPointer?, _ cap: UInt,
+                              _ needed: UnsafeMutablePointer<UInt>?) -> Int32 {
+    ieeeBoundary { () throws(SwannError) in
+        let net = try liveNet(p, "save_buffer")
+        let needed = try required(needed, "save_buffer", "needed")
+        guard buf != nil || cap == 0 else {
+            throw Failure("save_buffer: buf is NULL but cap is ").uint(cap).text(" (must be 0)").error(.arg)
+        }
+        try saveNetToBuffer(net, buf, cap: Int(clamping: cap), needed: needed)
+    }
+}
+
+/// bytes and size from C: a block of at least 8 bytes that offsets can address.
+private func checkBytes(_ bytes: UnsafeRawPointer?, _ size: UInt, _ function: StaticString) throws(SwannError)
+    -> UnsafeRawPointer {
+    guard size > 0 else { throw Failure(function).text(": size is 0").error(.arg) }
+    guard size <= UInt(maxModelBytes) else {
+        throw Failure(function).text(": size ").uint(size).text(" exceeds the limit ").int(maxModelBytes).error(.arg)
+    }
+    return try required(bytes, function, "bytes")
+}
+
+@_cdecl("swann_load_buffer_size")
+public func swann_load_buffer_size(_ bytes: UnsafeRawPointer?, _ size: UInt, _ maxBatch: UInt,
+                                   _ arenaBytes: UnsafeMutablePointer<UInt>?) -> Int32 {
+    ieeeBoundary { () throws(SwannError) in
+        let out = try required(arenaBytes, "load_buffer_size", "arena_bytes")
+        let bytes = try checkBytes(bytes, size, "load_buffer_size")
+        let mb = try checkMaxBatch(maxBatch, "load_buffer_size")
+        out.pointee = UInt(try withModelBuffer(bytes, size: Int(size), maxBatch: mb, "load_buffer_size") {
+            (file, _) throws(SwannError) in file.plan.bytes
+        })
+    }
+}
+
+@_cdecl("swann_load_buffer")
+public func swann_load_buffer(_ bytes: UnsafeRawPointer?, _ size: UInt, _ maxBatch: UInt,
+                              _ arena: UnsafeMutableRawPointer?, _ arenaBytes: UInt,
+                              _ out: UnsafeMutablePointer<UnsafeMutableRawPointer?>?) -> Int32 {
+    ieeeBoundary { () throws(SwannError) in
+        let out = try required(out, "load_buffer", "out")
+        out.pointee = nil
+        try checkArena(arena, arenaBytes, "load_buffer")
+        let bytes = try checkBytes(bytes, size, "load_buffer")
+        let mb = try checkMaxBatch(maxBatch, "load_buffer")
+        let net = try withModelBuffer(bytes, size: Int(size), maxBatch: mb, "load_buffer") {
+            (file, canonical) throws(SwannError) -> Net in
+            try buildNet(file, canonical, arena: arena, arenaBytes: arenaBytes)
         }
         out.pointee = net.base
     }

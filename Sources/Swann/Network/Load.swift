@@ -11,9 +11,35 @@ struct FileTensor {
     var span: (Int, Int) = (-1, -1)
 }
 
+/// Where a model's bytes come from: an open file or a block of memory, read the
+/// same way, so that files and buffers go through one loader and one set of checks.
+struct ByteSource {
+    /// The file, or -1 for `memory`.
+    var fd: Int32 = -1
+    var memory: UnsafeRawPointer? = nil
+    var size: UInt64
+    /// The file's path for messages, or nil for a buffer (messages then name only the call).
+    var path: UnsafePointer<CChar>? = nil
+
+    /// `count` bytes at `offset` into `dst`; false on a read error or past the end.
+    func read(at offset: UInt64, count: Int, into dst: UnsafeMutableRawPointer) -> Bool {
+        guard let memory else { return cs_read_at(fd, dst, count, offset) == 0 }
+        guard offset <= size, UInt64(count) <= size - offset else { return false }
+        dst.copyMemory(from: memory + Int(offset), byteCount: count)
+        return true
+    }
+
+    /// Appends what is read: "\"path\"" or "the bytes".
+    func named(_ f: Failure) -> Failure {
+        guard let path else { return f.text("the bytes") }
+        return f.text("\"").text(path).text("\"")
+    }
+}
+
 /// A model file checked against its own spec, ready to be read into an arena.
 struct ModelFile {
-    var fd: Int32
+    var source: ByteSource
+    var function: StaticString
     var spec: NetSpec
     var plan: Plan
     /// The file tensors of the plan's table, in table order; `byKey[t.key]` is the
@@ -44,13 +70,30 @@ func withModelFile<R>(_ path: UnsafePointer<CChar>, maxBatch: Int, _ function: S
     guard cs_file_size(fd, &size) == 0 else {
         throw Failure(function).text(": cannot read \"").text(path).text("\"").reason().error(.io)
     }
-    func bad() -> Failure { Failure(function).text(": \"").text(path).text("\" is not a swann model file: ") }
+    return try withModel(ByteSource(fd: fd, size: size, path: path), maxBatch: maxBatch, function, body)
+}
+
+/// As withModelFile, for model-file bytes in memory (`size` checked by the caller).
+func withModelBuffer<R>(_ bytes: UnsafeRawPointer, size: Int, maxBatch: Int, _ function: StaticString,
+                        _ body: (ModelFile, UnsafePointer<CChar>) throws(SwannError) -> R) throws(SwannError) -> R {
+    try withModel(ByteSource(memory: bytes, size: UInt64(size)), maxBatch: maxBatch, function, body)
+}
+
+/// The one loader: checks everything but the tensor values of the bytes in `source`.
+private func withModel<R>(_ source: ByteSource, maxBatch: Int, _ function: StaticString,
+                          _ body: (ModelFile, UnsafePointer<CChar>) throws(SwannError) -> R) throws(SwannError) -> R {
+    let size = source.size
+    // 'load: "m.safetensors" is not a swann model file: ...', 'load_buffer: not a swann model file: ...'
+    func bad() -> Failure {
+        guard let path = source.path else { return Failure(function).text(": not a swann model file: ") }
+        return Failure(function).text(": \"").text(path).text("\" is not a swann model file: ")
+    }
     guard size >= 8 else {
         throw bad().text("it has ").uint(UInt(size)).text(" bytes, fewer than the 8 of a header length").error(.format)
     }
     var lengthLE: UInt64 = 0
-    guard cs_read_at(fd, &lengthLE, 8, 0) == 0 else {
-        throw Failure(function).text(": reading \"").text(path).text("\" failed").reason().error(.io)
+    guard source.read(at: 0, count: 8, into: &lengthLE) else {
+        throw source.named(Failure(function).text(": reading ")).text(" failed").reason().error(.io)
     }
     let headerLength = UInt64(littleEndian: lengthLE)
     guard headerLength >= 2, headerLength <= size - 8, headerLength <= UInt64(maxHeaderBytes) else {
@@ -62,8 +105,8 @@ func withModelFile<R>(_ path: UnsafePointer<CChar>, maxBatch: Int, _ function: S
         throw Failure(function).text(": out of memory for a header of ").int(n).text(" bytes").error(.nomem)
     }
     defer { cs_free(text) }
-    guard cs_read_at(fd, text, n, 8) == 0 else {
-        throw Failure(function).text(": reading the header of \"").text(path).text("\" failed").reason().error(.io)
+    guard source.read(at: 8, count: n, into: text) else {
+        throw source.named(Failure(function).text(": reading the header of ")).text(" failed").reason().error(.io)
     }
     text[n] = 0
     // A valid header has at most about 15,000 values (256 layers, three state slots).
@@ -83,8 +126,8 @@ func withModelFile<R>(_ path: UnsafePointer<CChar>, maxBatch: Int, _ function: S
         return try withCanonicalSpec(specText) { (spec, canonical, length) throws(SwannError) -> R in
             let plan = try Plan(spec: spec, maxBatch: maxBatch, specLength: length)
             return try withFileTensors(plan, function) { (tensors, byKey, count) throws(SwannError) -> R in
-                var file = ModelFile(fd: fd, spec: spec, plan: plan, tensors: tensors, byKey: byKey, count: count,
-                                     dataStart: 8 + headerLength, hasOptimizer: false)
+                var file = ModelFile(source: source, function: function, spec: spec, plan: plan, tensors: tensors,
+                                     byKey: byKey, count: count, dataStart: 8 + headerLength, hasOptimizer: false)
                 try locateTensors(root, &file, dataSize: size - 8 - headerLength, bad)
                 return try body(file, canonical)
             }
@@ -310,24 +353,24 @@ func readTensors(_ file: ModelFile, into net: Net) throws(SwannError) {
         let offset = file.dataStart + UInt64(file.tensors[i].span.0)
         if t.role == .step {
             var step: Int64 = 0
-            guard cs_read_at(file.fd, &step, 8, offset) == 0 else { throw readFailed() }
+            guard file.source.read(at: offset, count: 8, into: &step) else { throw readFailed(file) }
             let s = Int64(littleEndian: step)
             guard s >= 0, s <= 1 << 53 else {
-                throw Failure("load: optimizer.step is ").int(Int(s)).text(", must be in 0...2^53").error(.format)
+                throw Failure(file.function).text(": optimizer.step is ").int(Int(s)).text(", must be in 0...2^53").error(.format)
             }
             net.header.pointee.steps = Int(s)
             continue
         }
         let dst = net.base + t.offset
-        guard cs_read_at(file.fd, dst, t.bytes, offset) == 0 else { throw readFailed() }
+        guard file.source.read(at: offset, count: t.bytes, into: dst) else { throw readFailed(file) }
         guard allFinite(dst.assumingMemoryBound(to: Float.self), t.bytes / 4) else {
             throw t.withName(file.spec.optimizer) { name in
-                Failure("load: tensor \"").text(name).text("\" has NaN or Inf values").error(.format)
+                Failure(file.function).text(": tensor \"").text(name).text("\" has NaN or Inf values").error(.format)
             }
         }
     }
 }
 
-private func readFailed() -> SwannError {
-    Failure("load: reading tensor data failed").reason().error(.io)
+private func readFailed(_ file: ModelFile) -> SwannError {
+    Failure(file.function).text(": reading tensor data failed").reason().error(.io)
 }

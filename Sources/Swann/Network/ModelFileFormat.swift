@@ -16,6 +16,10 @@ import CSupport
 /// The largest header swann reads (a 256-layer spec needs well under 1 MiB).
 let maxHeaderBytes = 64 << 20
 
+/// The largest model-file bytes swann_load_buffer takes (2^48: any offset in them
+/// fits an Int; a size above is a host mistake, such as a negative length cast).
+let maxModelBytes = 1 << 48
+
 /// A bound on a net's header length: the escaped spec (6 bytes per character at
 /// most) and 256 bytes per tensor (a name under 100, numbers under 20 digits).
 func headerCapacity(_ net: Net) -> Int {

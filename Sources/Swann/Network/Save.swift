@@ -1,51 +1,96 @@
 import CSupport
 
-/// Writes the net atomically: a temporary file in the target's folder, written
-/// in full, fsynced, renamed over the target (`path`, or the file its symbolic
-/// links lead to), and the folder fsynced.
-func saveNet(_ net: Net, path: UnsafePointer<CChar>) throws(SwannError) {
+/// A net's model-file bytes, ready to be emitted: the header text is written
+/// (one checked allocation, freed by withModelBytes), the tensors stay in the arena.
+struct ModelBytes {
+    var net: Net
+    var header: TextBuffer
+    /// The header's JSON text, and its length padded with spaces to a multiple of 8.
+    var textLength: Int
+    var headerLength: Int
+    var dataBytes: Int
+    /// The whole file: the 8-byte length, the padded header, the data.
+    var total: Int { 8 + headerLength + dataBytes }
+
+    /// Hands the bytes, in file order, to `sink` (which returns false to stop);
+    /// false when the sink stopped. save and save_buffer both go through here.
+    func emit(_ sink: (UnsafeRawPointer, Int) -> Bool) -> Bool {
+        var lengthLE = UInt64(headerLength).littleEndian
+        var spaces: UInt64 = 0x2020_2020_2020_2020
+        var ok = sink(&lengthLE, 8) && sink(header.base, textLength) && sink(&spaces, headerLength - textLength)
+        // The data: the file tensors in table order, as writeHeader listed them.
+        for t in net.tensors where ok && t.role.inFile {
+            if t.role == .step {
+                var step = Int64(net.header.pointee.steps).littleEndian
+                ok = sink(&step, 8)
+            } else {
+                ok = sink(net.base + t.offset, t.bytes)
+            }
+        }
+        return ok
+    }
+}
+
+/// Checks that the net is one load would accept and writes its header; `path`
+/// (or nil for a buffer) only names the target in the failure.
+func withModelBytes<R>(_ net: Net, _ function: StaticString, path: UnsafePointer<CChar>?,
+                       _ body: (ModelBytes) throws(SwannError) -> R) throws(SwannError) -> R {
     let h = net.header.pointee
-    // A file that load would refuse is never written: the old one stays.
+    // Bytes that load would refuse are never written: an old file stays.
     guard allFinite(net.params, h.paramCount), allFinite(net.slots, h.slotCount * h.paramCount) else {
-        throw Failure("save: parameters or optimizer state have NaN or Inf values; \"").text(path)
-            .text("\" not written").error(.numeric)
+        let f = Failure(function).text(": parameters or optimizer state have NaN or Inf values; ")
+        if let path { throw f.text("\"").text(path).text("\" not written").error(.numeric) }
+        throw f.text("nothing written").error(.numeric)
     }
     // The header goes into one checked allocation, sized up front: a header cut
     // short and renamed over the target would lose the model.
     var header = TextBuffer(capacity: headerCapacity(net))
-    guard header.ok else { throw Failure("save: out of memory while writing the header").error(.nomem) }
+    guard header.ok else { throw Failure(function).text(": out of memory while writing the header").error(.nomem) }
     defer { header.free() }
     writeHeader(&header, net)
     guard header.ok else {
-        throw Failure("save: the header outgrew its buffer (a bug: please report it)").error(.io)
+        throw Failure(function).text(": the header outgrew its buffer (a bug: please report it)").error(.io)
     }
-    let textLength = header.length
-    let headerLength = (textLength + 7) / 8 * 8
+    var dataBytes = 0
+    for t in net.tensors where t.role.inFile { dataBytes += t.bytes }
+    return try body(ModelBytes(net: net, header: header, textLength: header.length,
+                               headerLength: (header.length + 7) / 8 * 8, dataBytes: dataBytes))
+}
 
-    // A symbolic link at `path` is followed and stays; what it leads to is replaced.
-    var file = cs_save_file()
-    defer { cs_save_end(&file) }
-    guard cs_save_open(path, &file) == 0 else { throw saveOpenFailed(file, path) }
-    let fd = file.fd
-    var ok = true
-    var lengthLE = UInt64(headerLength).littleEndian
-    ok = ok && cs_write_all(fd, &lengthLE, 8) == 0
-    ok = ok && cs_write_all(fd, header.base, textLength) == 0
-    var spaces: UInt64 = 0x2020_2020_2020_2020
-    ok = ok && cs_write_all(fd, &spaces, headerLength - textLength) == 0
-    // The data: the file tensors in table order, as writeHeader listed them.
-    for t in net.tensors where ok && t.role.inFile {
-        if t.role == .step {
-            var step = Int64(h.steps).littleEndian
-            ok = cs_write_all(fd, &step, 8) == 0
-        } else {
-            ok = cs_write_all(fd, net.base + t.offset, t.bytes) == 0
+/// Writes the net atomically: a temporary file in the target's folder, written
+/// in full, fsynced, renamed over the target (`path`, or the file its symbolic
+/// links lead to), and the folder fsynced.
+func saveNet(_ net: Net, path: UnsafePointer<CChar>) throws(SwannError) {
+    try withModelBytes(net, "save", path: path) { (bytes) throws(SwannError) in
+        // A symbolic link at `path` is followed and stays; what it leads to is replaced.
+        var file = cs_save_file()
+        defer { cs_save_end(&file) }
+        guard cs_save_open(path, &file) == 0 else { throw saveOpenFailed(file, path) }
+        let fd = file.fd
+        guard bytes.emit({ p, n in cs_write_all(fd, p, n) == 0 }) else {
+            throw Failure("save: writing \"").text(UnsafePointer(file.temp)).text("\" failed").reason().error(.io)
+        }
+        guard cs_save_commit(&file) == 0 else { throw saveCommitFailed(file) }
+    }
+}
+
+/// The model-file bytes into `buf`, snprintf-style: `needed` always gets the
+/// size; a `cap` short of it writes nothing. Allocates only the header text, as save does.
+func saveNetToBuffer(_ net: Net, _ buf: UnsafeMutableRawPointer?, cap: Int,
+                     needed: UnsafeMutablePointer<UInt>) throws(SwannError) {
+    try withModelBytes(net, "save_buffer", path: nil) { (bytes) throws(SwannError) in
+        needed.pointee = UInt(bytes.total)
+        guard let buf, cap >= bytes.total else {
+            throw Failure("save_buffer: cap is ").int(cap).text(" bytes, the model needs ").int(bytes.total)
+                .error(.arg)
+        }
+        var at = buf
+        _ = bytes.emit { p, n in
+            at.copyMemory(from: p, byteCount: n)
+            at += n
+            return true
         }
     }
-    guard ok else {
-        throw Failure("save: writing \"").text(UnsafePointer(file.temp)).text("\" failed").reason().error(.io)
-    }
-    guard cs_save_commit(&file) == 0 else { throw saveCommitFailed(file) }
 }
 
 /// The failure of a save that could not start (cs_save_open).

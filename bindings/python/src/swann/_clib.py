@@ -70,6 +70,9 @@ _REQUIRED = {
     "swann_save": ([c_void_p, c_char_p], c_int),
     "swann_load_size": ([c_char_p, c_size_t, _size_p], c_int),
     "swann_load": ([c_char_p, c_size_t, c_void_p, c_size_t, _void_pp], c_int),
+    "swann_save_buffer": ([c_void_p, c_void_p, c_size_t, _size_p], c_int),
+    "swann_load_buffer_size": ([c_char_p, c_size_t, c_size_t, _size_p], c_int),
+    "swann_load_buffer": ([c_char_p, c_size_t, c_size_t, c_void_p, c_size_t, _void_pp], c_int),
     # additions to contract 1
     "swann_set_lr": ([c_void_p, c_double], c_int),
     "swann_get_lr": ([c_void_p, POINTER(c_double)], c_int),

@@ -309,14 +309,18 @@ class Net:
     def __exit__(self, *exc: Any) -> None:
         self.close()
 
-    def __reduce_ex__(self, protocol: Any) -> Any:
-        raise TypeError("a swann.Net cannot be pickled or copied; use save() and Net.load()")
+    def __reduce__(self) -> Any:
+        # Pickles as its model-file bytes (parameters, optimizer state, step count,
+        # spec) and max_batch; unpickling checks the bytes as Net.from_bytes does.
+        return (_net_from_bytes, (self.to_bytes(), self._max_batch))
 
     def __copy__(self) -> "Net":
-        raise TypeError("a swann.Net cannot be copied; use save() and Net.load()")
+        # A shallow copy would share the arena (and free it twice).
+        raise TypeError("a swann.Net cannot be shallow-copied; use copy.deepcopy(), or to_bytes() and Net.from_bytes()")
 
     def __deepcopy__(self, memo: Any) -> "Net":
-        raise TypeError("a swann.Net cannot be copied; use save() and Net.load()")
+        """An independent net with the same state, through :meth:`to_bytes`."""
+        return Net.from_bytes(self.to_bytes(), self._max_batch)
 
     def _handle(self, what: str) -> _Handle:
         h = self._h
@@ -903,3 +907,47 @@ class Net:
         net._h = None
         net._adopt(out.value)
         return net
+
+    def to_bytes(self) -> bytes:
+        """The net as model-file bytes: exactly what :meth:`save` writes to a file.
+
+        Raises:
+            SwannError: ``SWANN_E_NUMERIC`` when a parameter or optimizer value
+                is not finite, ``SWANN_E_NOMEM``.
+        """
+        h = self._handle("to_bytes")
+        need = c_size_t(0)
+        lib.save_buffer(h.ptr, None, 0, byref(need))  # SWANN_E_ARG: it only asks the size
+        buf = ctypes.create_string_buffer(max(need.value, 1))
+        st = lib.save_buffer(h.ptr, buf, need.value, byref(need))
+        if st:
+            raise _error(st)
+        return buf.raw[:need.value]
+
+    @classmethod
+    def from_bytes(cls, data: Union[bytes, bytearray, memoryview], max_batch: int = 128) -> "Net":
+        """Creates a net from bytes of :meth:`to_bytes` (or of a file :meth:`save`
+        wrote), checked exactly as :meth:`load` checks a file; the bytes are copied.
+
+        Raises:
+            SwannError: ``SWANN_E_FORMAT`` (not valid swann model bytes),
+                ``SWANN_E_ARG`` (empty bytes, bad max_batch), ``SWANN_E_NOMEM``.
+            TypeError: data is not bytes-like.
+        """
+        if not isinstance(data, (bytes, bytearray, memoryview)):
+            raise TypeError("from_bytes: data must be bytes-like, not %s" % type(data).__name__)
+        b = bytes(data)
+        mb = _check_max_batch(max_batch, "load_buffer")
+        out = c_void_p()
+        st = lib.load_buffer(b, len(b), mb, None, 0, byref(out))
+        if st:
+            raise _error(st)
+        net = cls.__new__(cls)
+        net._h = None
+        net._adopt(out.value)
+        return net
+
+
+def _net_from_bytes(data: bytes, max_batch: int) -> Net:
+    """Unpickles a :class:`Net` (see ``Net.__reduce__``)."""
+    return Net.from_bytes(data, max_batch)

@@ -43,7 +43,12 @@ set -eu
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
 OUT=${OUT:-build/bench}
+# The peers sit beside the repository (../shared/bench); a git worktree elsewhere finds them
+# beside its main checkout.
 PEERS=${PEERS:-$ROOT/../shared/bench}
+if [ ! -d "$PEERS" ] && common=$(git rev-parse --path-format=absolute --git-common-dir 2>/dev/null); then
+    PEERS=$(dirname "$(dirname "$common")")/shared/bench
+fi
 WORK=${WORK:-${TMPDIR:-/tmp}/swann-peers}
 IDLE_WAIT_S=${IDLE_WAIT_S:-60}
 IDLE_MIN=${IDLE_MIN:-90}
@@ -101,7 +106,7 @@ best_coretype() {
 }
 CORE=${CEILING_CORETYPE:-$(best_coretype)}
 CPU_ISA=$(for f in sse4_2 avx fma avx2 avx512f avx512bw avx512vl avx512dq avx512_bf16 avx512_fp16 amx_tile; do
-              has "$f" && printf '%s ' "$f"; done)
+              if has "$f"; then printf '%s ' "$f"; fi; done)
 {
     echo "date: $(date -Is)"
     echo "git: $(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet HEAD -- Sources include 2>/dev/null || echo ' (Sources/include modified)')"

@@ -124,7 +124,9 @@ CPU_ISA=$(for f in sse4_2 avx fma avx2 avx512f avx512bw avx512vl avx512dq avx512
 } > "$OUT/sysinfo.txt" 2>&1
 cat "$OUT/sysinfo.txt"
 
-# ---- 1. build and stage the release library, build the drivers against it
+# ---- 1. the table's own arithmetic on made-up results, then build and stage the release
+# library and build the drivers against it
+python3 benchmarks/test_bench_tools.py | tee -a "$LOG"
 say "== build"
 make --no-print-directory lib
 rm -rf "$STAGE"

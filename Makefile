@@ -135,7 +135,7 @@ python: lib
 # swann beside the peers of ../shared/bench (W1-W4), the GEMM against OpenBLAS, the
 # targets of the performance issue; QUICK=1 for a smoke run, PY= a Python with the peers.
 bench: lib
-	sh benchmarks/run.sh
+	TARGET_CPU=$(TARGET_CPU) sh benchmarks/run.sh
 
 # How each optimizer trains on XOR and digits (steps to converge, accuracy).
 bench-optimizers: lib

@@ -3,13 +3,16 @@
 
     python3 benchmarks/plot_gemm.py build/bench [--out docs/gemm_roofline.png]
 
-Reads OUT/gemm_t{1,2}.json (benchmarks/bench_gemm.c) and, if present, the OpenBLAS
-4096^3 ceiling of the peers' run (OUT/peers/sgemm_c_t{1,2}.json). One panel per thread
+Reads OUT/gemm_t{1,2}.json (benchmarks/bench_gemm.c) and, if present, the machine's
+sgemm ceiling of the run: the fastest 4096^3 product among numpy's and torch's matmul
+(OUT/peers/ceiling.json) and the C OpenBLAS runs (OUT/ceiling_c_t*_*.json,
+OUT/peers/sgemm_c_t*.json), as benchmarks/table.py takes it. One panel per thread
 count: GFLOP/s of the square forward products (n x n x n, swann_forward on a one-layer
 identity net vs cblas_sgemm NoTrans/Trans) against n, and the products of the W1 and W4
 layers (fwd, dW, dX) placed at their size (m n k)^(1/3).
 """
 import argparse
+import glob
 import json
 import os
 
@@ -59,12 +62,22 @@ def main():
             ax.scatter(x, [r["swann"]["gflops_median"] for r in rows], marker=mk, color="tab:orange", s=30,
                        label=f"swann, W1/W4 {op}" + (" (bwd - dW)" if op == "dX" else ""))
             ymax = max([ymax] + [r["swann"]["gflops_median"] for r in rows] + [r["openblas"]["gflops_median"] for r in rows])
-        ceil = load(os.path.join(a.dir, "peers", f"sgemm_c_t{t}.json"))
-        if ceil:
-            ax.axhline(ceil["gflops_median"], color="tab:red", ls="--", lw=1,
-                       label="OpenBLAS 4096^3 (peers' bench_sgemm)")
-            ax.axhline(0.9 * ceil["gflops_median"], color="tab:red", ls=":", lw=1, label="90% of it (W4 target)")
-            ymax = max(ymax, ceil["gflops_median"])
+        cands = []
+        pc = load(os.path.join(a.dir, "peers", "ceiling.json")) or {}
+        for lib in ("numpy", "torch"):
+            v = (pc.get("results") or {}).get(f"{lib}_t{t}", {}).get("gflops_median")
+            if v:
+                cands.append((v, f"{lib} matmul"))
+        for f in glob.glob(os.path.join(a.dir, f"ceiling_c_t{t}_*.json")) + \
+                [os.path.join(a.dir, "peers", f"sgemm_c_t{t}.json")]:
+            j = load(f)
+            if j and j.get("gflops_median"):
+                cands.append((j["gflops_median"], f"C OpenBLAS {j.get('corename')}"))
+        if cands:
+            v, lab = max(cands)
+            ax.axhline(v, color="tab:red", ls="--", lw=1, label=f"ceiling: {lab} 4096^3")
+            ax.axhline(0.9 * v, color="tab:red", ls=":", lw=1, label="90% of it (W4 target)")
+            ymax = max(ymax, v)
         ax.set_xscale("log", base=2)
         ax.set_xlabel("size: n, or (m n k)^(1/3) for the workload products")
         ax.set_title(f"{t} thread{'s' if t > 1 else ''}")

@@ -9,11 +9,16 @@
 #   1. build the release library (make lib), install it into build/bench-stage, and build
 #      benchmarks/bench_swann.c and benchmarks/bench_gemm.c against that installed copy;
 #   2. the peers (torch, numpy, ONNX Runtime, FANN, OpenBLAS sgemm) with their own
-#      ../shared/bench/run_all.sh, into $OUT/peers;
+#      ../shared/bench/run_all.sh, into $OUT/peers (it also times numpy's and torch's
+#      matmul at 4096^3: two of the ceiling's candidates);
+#   2b. the C OpenBLAS part of the ceiling (benchmarks/sgemm_ceiling.c, 4096^3 at 1 and 2
+#      threads) with the best core type the CPU's flags allow, and with OpenBLAS's own
+#      choice when that differs; the ceiling at t threads is the fastest of all of these;
 #   3. swann on the same workloads at 1 and 2 threads, with the peers' digits split
 #      (benchmarks/make_split.py), the GEMM comparison (bench_gemm, 1 and 2 threads), the
-#      contention check (W1 at 1 and 2 threads beside a busy-loop process) and, when the
-#      Python binding imports, its per-call forward time (Tests/python/bench_overhead.py);
+#      contention check (W1 at 1 and 2 threads beside a busy-loop process), the demo's
+#      late/early epoch time (examples/c/train_digits.c, benchmarks/demo_epochs.py) and,
+#      when the Python binding imports, its per-call forward (Tests/python/bench_overhead.py);
 #   4. the roofline plot (benchmarks/plot_gemm.py) and the table with the targets
 #      (benchmarks/table.py) -> $OUT/table.md.
 #
@@ -31,11 +36,19 @@
 #   PLOT=file         where the roofline PNG goes (default docs/gemm_roofline.png; $OUT with QUICK)
 #   KEEP_OPENBLAS_ENV=1  keep OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE (unset by default: they
 #                     can pin OpenBLAS to a slower kernel, which would flatter swann)
+#   CEILING_CORETYPE=name  the OpenBLAS core type for the C ceiling and bench_gemm's
+#                     comparison (default: chosen from /proc/cpuinfo, see best_coretype)
+#   TARGET_CPU        what `make lib` compiles for (the Makefile's default: haswell); recorded
 set -eu
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
 OUT=${OUT:-build/bench}
+# The peers sit beside the repository (../shared/bench); a git worktree elsewhere finds them
+# beside its main checkout.
 PEERS=${PEERS:-$ROOT/../shared/bench}
+if [ ! -d "$PEERS" ] && common=$(git rev-parse --path-format=absolute --git-common-dir 2>/dev/null); then
+    PEERS=$(dirname "$(dirname "$common")")/shared/bench
+fi
 WORK=${WORK:-${TMPDIR:-/tmp}/swann-peers}
 IDLE_WAIT_S=${IDLE_WAIT_S:-60}
 IDLE_MIN=${IDLE_MIN:-90}
@@ -79,6 +92,21 @@ OB_L2=${OPENBLAS_L2_SIZE-<unset>}
 if [ -z "${KEEP_OPENBLAS_ENV:-}" ]; then
     unset OPENBLAS_CORETYPE OPENBLAS_L2_SIZE
 fi
+# The best OpenBLAS core type this CPU's flags allow. Debian's OpenBLAS 0.3.21 falls back
+# to SSE3 "Prescott" kernels on CPUs it does not know (a third of the ceiling on a recent
+# Xeon), so the ceiling must not trust its detection: SkylakeX where the AVX-512 subsets its
+# kernels use are there, else Zen (AMD) or Haswell with AVX2 + FMA, else OpenBLAS's own.
+FLAGS=$(grep -m1 '^flags' /proc/cpuinfo | cut -d: -f2)
+has() { case " $FLAGS " in *" $1 "*) return 0 ;; esac; return 1; }
+best_coretype() {
+    if has avx512f && has avx512bw && has avx512vl && has avx512dq && has avx512cd; then echo SkylakeX
+    elif has avx2 && has fma; then
+        if grep -qm1 AuthenticAMD /proc/cpuinfo; then echo Zen; else echo Haswell; fi
+    fi
+}
+CORE=${CEILING_CORETYPE:-$(best_coretype)}
+CPU_ISA=$(for f in sse4_2 avx fma avx2 avx512f avx512bw avx512vl avx512dq avx512_bf16 avx512_fp16 amx_tile; do
+              if has "$f"; then printf '%s ' "$f"; fi; done)
 {
     echo "date: $(date -Is)"
     echo "git: $(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet HEAD -- Sources include 2>/dev/null || echo ' (Sources/include modified)')"
@@ -86,14 +114,19 @@ fi
     echo "loadavg at start: $(cat /proc/loadavg)"
     echo "OPENBLAS_CORETYPE=$OB_CORETYPE OPENBLAS_L2_SIZE=$OB_L2 in the caller's environment;" \
          "${KEEP_OPENBLAS_ENV:+kept}${KEEP_OPENBLAS_ENV:-unset for this run}"
+    echo "ceiling core type: ${CORE:-<OpenBLAS's own>} (${CEILING_CORETYPE:+from CEILING_CORETYPE}${CEILING_CORETYPE:-from the CPU's flags})"
+    echo "cpu flags: $CPU_ISA"
     uname -a
     lscpu | grep -E 'Model name|^CPU\(s\)|L1d|L2|L3' || true
+    grep -m1 '^vendor_id' /proc/cpuinfo
     cc --version | head -1
     swiftc --version 2>&1 | head -1 || true
 } > "$OUT/sysinfo.txt" 2>&1
 cat "$OUT/sysinfo.txt"
 
-# ---- 1. build and stage the release library, build the drivers against it
+# ---- 1. the table's own arithmetic on made-up results, then build and stage the release
+# library and build the drivers against it
+python3 benchmarks/test_bench_tools.py | tee -a "$LOG"
 say "== build"
 make --no-print-directory lib
 rm -rf "$STAGE"
@@ -104,6 +137,19 @@ LDFLAGS_B="-L $STAGE/lib -lswann -Wl,-rpath,$ROOT/$STAGE/lib"
 cc $CFLAGS_B benchmarks/bench_swann.c -o build/bench_swann $LDFLAGS_B -lm
 # shellcheck disable=SC2086
 cc $CFLAGS_B benchmarks/bench_gemm.c -o build/bench_gemm $LDFLAGS_B -lopenblas -lm
+cc -std=c11 -O2 -Wall -Wextra benchmarks/sgemm_ceiling.c -o build/sgemm_ceiling -lopenblas
+# shellcheck disable=SC2086
+cc $CFLAGS_B examples/c/train_digits.c -o build/bench_demo $LDFLAGS_B -lm
+# What ran: swann has one code path per build, compiled for TARGET_CPU; the widest vector
+# registers its machine code names say which instructions that is.
+LIBSO=$STAGE/lib/libswann.so
+{
+    echo "swann TARGET_CPU: ${TARGET_CPU:-haswell (the Makefile's default)}"
+    echo "swann library size: $(stat -L -c %s "$LIBSO") bytes"
+    echo "swann code: $(objdump -d --no-show-raw-insn "$LIBSO" | grep -c '%zmm') instructions on zmm (AVX-512)," \
+         "$(objdump -d --no-show-raw-insn "$LIBSO" | grep -c '%ymm') on ymm (AVX/AVX2)," \
+         "$(objdump -d --no-show-raw-insn "$LIBSO" | grep -cw 'vfmadd[0-9a-z]*') FMA"
+} | tee -a "$OUT/sysinfo.txt" | tee -a "$LOG"
 
 # ---- 2. the peers, with their own script
 if [ -n "${PEERS_RESULTS:-}" ]; then
@@ -125,6 +171,26 @@ fi
 PY=${PY:-$WORK/venv/bin/python}
 say "   python: $PY"
 
+# ---- 2b. the C OpenBLAS ceiling, with the core type set (or unset) in each command alone
+REPS=5; [ -n "$QUICK" ] && REPS=2
+rm -f "$OUT"/ceiling_c_*.json
+OWN=$(env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE ./build/sgemm_ceiling --corename | sed 's/.*"corename": "\([^"]*\)".*/\1/')
+say "   OpenBLAS's own core type here: $OWN; named from the flags: ${CORE:-none}"
+for t in 1 2; do
+    if [ -n "$CORE" ]; then
+        snap "sgemm ceiling t=$t, OPENBLAS_CORETYPE=$CORE"
+        env -u OPENBLAS_L2_SIZE OPENBLAS_CORETYPE="$CORE" ./build/sgemm_ceiling --threads $t --repeats $REPS \
+            > "$OUT/ceiling_c_t${t}_named.json"
+        tee -a "$LOG" < "$OUT/ceiling_c_t${t}_named.json"
+    fi
+    if [ "$OWN" != "$CORE" ]; then
+        snap "sgemm ceiling t=$t, OpenBLAS's own core type ($OWN)"
+        env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE ./build/sgemm_ceiling --threads $t --repeats $REPS \
+            > "$OUT/ceiling_c_t${t}_own.json"
+        tee -a "$LOG" < "$OUT/ceiling_c_t${t}_own.json"
+    fi
+done
+
 # ---- 3. swann
 SPLIT=$OUT/digits_test_split.txt
 SPLIT_ARG=
@@ -144,7 +210,7 @@ done
 for t in 1 2; do
     snap "gemm t=$t"
     # shellcheck disable=SC2086
-    ./build/bench_gemm --threads $t $Q --json "$OUT/gemm_t$t.json" 2>&1 | tee -a "$LOG"
+    env ${CORE:+OPENBLAS_CORETYPE=$CORE} ./build/bench_gemm --threads $t $Q --json "$OUT/gemm_t$t.json" 2>&1 | tee -a "$LOG"
 done
 
 # Contention: W1 at 1 and 2 threads while another process keeps one core busy.
@@ -161,6 +227,15 @@ done
 kill "$BUSY" 2>/dev/null || true
 wait "$BUSY" 2>/dev/null || true
 trap - EXIT INT TERM
+
+# The demo's last 15 epochs against its first 15 (subnormal numbers slow the late ones).
+snap "demo epochs"
+DEMO_RUNS=3; [ -n "$QUICK" ] && DEMO_RUNS=1
+if ! "$PY" benchmarks/demo_epochs.py --runs $DEMO_RUNS --json "$OUT/demo.json" -- \
+        ./build/bench_demo examples/data/digits.csv --save "$OUT/demo.safetensors" > "$OUT/demo.txt" 2>&1; then
+    say "   WARNING: demo_epochs.py failed (see $OUT/demo.txt)"
+fi
+tee -a "$LOG" < "$OUT/demo.txt"
 
 # The Python binding's per-call forward (W3's model), if the binding imports.
 LIBPATH=$ROOT/$STAGE/lib/libswann.so

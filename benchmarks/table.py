@@ -4,9 +4,13 @@
     python3 benchmarks/table.py build/bench        (the OUT folder of benchmarks/run.sh)
 
 Reads OUT/swann_t{1,2}.json, OUT/contention_t{1,2}.json, OUT/gemm_t{1,2}.json,
-OUT/python_overhead.txt and the peers' files in OUT/peers ({torch,numpy,ort}_t{1,2}.json,
-fann.json, sgemm_c_t{1,2}.json, ceiling.json), and prints markdown:
+OUT/ceiling_c_t{1,2}_*.json, OUT/demo.json, OUT/python_overhead.txt, OUT/sysinfo.txt and
+the peers' files in OUT/peers ({torch,numpy,ort}_t{1,2}.json, fann.json,
+sgemm_c_t{1,2}.json, ceiling.json), and prints markdown:
 
+  0. the machine's sgemm ceiling at 1 and 2 threads: the fastest 4096^3 float32 product
+     of the run (C OpenBLAS with a named core type, numpy's and torch's matmul), and which
+     one set it; every ceiling ratio below is against it;
   1. every workload: swann t1 / t2 next to torch, numpy, ONNX Runtime t1 / t2 and FANN;
   2. the targets of the performance issue, each with its measured ratio, met or missed;
   3. the GEMM comparison (swann through its API vs cblas_sgemm, same shapes);
@@ -14,6 +18,7 @@ fann.json, sgemm_c_t{1,2}.json, ceiling.json), and prints markdown:
 
 Only the standard library is used; a missing file shows as n/a and its targets as "not measured".
 """
+import glob
 import json
 import os
 import re
@@ -54,6 +59,36 @@ data = {
 sgemm = {t: load(os.path.join(P, f"sgemm_c_t{t}.json")) for t in (1, 2)}
 gemm = {t: load(os.path.join(D, f"gemm_t{t}.json")) for t in (1, 2)}
 cont = {t: load(os.path.join(D, f"contention_t{t}.json")) for t in (1, 2)}
+demo = load(os.path.join(D, "demo.json"))
+
+
+def ceiling_candidates(t):
+    """[(label, GFLOP/s)]: every 4096^3 float32 sgemm of this run at t threads."""
+    c = []
+    ce = load(os.path.join(P, "ceiling.json"))
+    for lib in ("numpy", "torch"):
+        v = g(ce, "results", f"{lib}_t{t}", "gflops_median")
+        if v:
+            c.append((f"{lib} matmul", v))
+    for f in sorted(glob.glob(os.path.join(D, f"ceiling_c_t{t}_*.json"))):
+        j = load(f)
+        if j and j.get("gflops_median"):
+            how = ("OpenBLAS's own choice" if j.get("OPENBLAS_CORETYPE") == "<unset>"
+                   else f"OPENBLAS_CORETYPE={j.get('OPENBLAS_CORETYPE')}")
+            c.append((f"C OpenBLAS {j.get('corename')} kernels, {how}", j["gflops_median"]))
+    j = sgemm[t]
+    if j and j.get("gflops_median"):
+        c.append((f"C OpenBLAS {j.get('corename')} kernels, run_all.sh's bench_sgemm", j["gflops_median"]))
+    return c
+
+
+cands = {t: ceiling_candidates(t) for t in (1, 2)}
+ceiling = {t: max(cands[t], key=lambda x: x[1]) if cands[t] else (None, None) for t in (1, 2)}
+
+
+def ceil_ref(t):
+    lab, v = ceiling[t]
+    return f"ceiling t{t}: {num(v, 1)} GFLOP/s ({lab})" if v else f"ceiling t{t}: n/a"
 
 
 def r(col, *path):
@@ -141,11 +176,33 @@ print(f"# swann benchmarks: {D}\n")
 si = os.path.join(D, "sysinfo.txt")
 if os.path.exists(si):
     for line in open(si):
-        if line.startswith(("date:", "git:", "quick:", "OPENBLAS", "  Model name", "Model name")):
+        if line.startswith(("date:", "git:", "quick:", "OPENBLAS", "  Model name", "Model name", "vendor_id",
+                            "cpu flags:", "swann TARGET_CPU:", "swann code:", "swann library size:",
+                            "ceiling core type:")):
             print(f"    {line.rstrip()}")
 if os.path.exists(os.path.join(P, "REUSED_FROM")):
     print(f"\n**Peers not run now**: their numbers are reused from {open(os.path.join(P, 'REUSED_FROM')).read().strip()}, "
           "so the ratios below are not from one run.")
+print("\n## The machine's sgemm ceiling (4096^3 float32, GFLOP/s medians, this run)\n")
+print("The fastest product of the run at each thread count sets the ceiling; every ceiling ratio below is")
+print("against it, not against an OpenBLAS whose run-time detection may have fallen back to older kernels.\n")
+labels = []
+for t in (1, 2):
+    for lab, _ in cands[t]:
+        if lab not in labels:
+            labels.append(lab)
+print("| sgemm | t1 | t2 |")
+print("|---|---|---|")
+for lab in labels:
+    cells = []
+    for t in (1, 2):
+        v = next((x for l2, x in cands[t] if l2 == lab), None)
+        cells.append(("**" + num(v, 1) + "**") if v is not None and ceiling[t][0] == lab else num(v, 1))
+    print(f"| {lab} | " + " | ".join(cells) + " |")
+for t in (1, 2):
+    lab, v = ceiling[t]
+    print(f"\nCeiling at t={t}: {num(v, 1)} GFLOP/s, set by {lab}." if v else f"\nCeiling at t={t}: not measured.")
+
 print("\n## Workloads (medians; t = threads; FANN is single-threaded: W1 mini-batch 128 (and per-sample, incr.), "
       "W4 mini-batch 256, W2 per-sample (incr.) and mini-batch 32 SGD)\n")
 print("| workload | " + " | ".join(cols) + " |")
@@ -166,23 +223,46 @@ def target(name, measured, reference, ratio, ok, ratio_fmt="{:.2f}x"):
 
 for t in (1, 2):
     sw = r(f"swann t{t}", "W4", "gflops_median")
-    ob = g(sgemm[t], "gflops_median")
-    src = "bench_sgemm in run_all.sh"
-    if ob is None and gemm[t]:  # fall back to bench_gemm's own 4096^3 OpenBLAS run
-        for row in gemm[t]["rows"]:
-            if row["group"] == "square" and row["m"] == 4096:
-                ob, src = row["openblas"]["gflops_median"], "bench_gemm"
+    ob = ceiling[t][1]
     ratio = sw / ob if sw and ob else None
-    target(f"W4 train GFLOP/s >= 90% of OpenBLAS sgemm 4096^3, t={t}",
-           f"swann t{t}: {num(sw, 1)} GFLOP/s", f"OpenBLAS t{t}: {num(ob, 1)} GFLOP/s ({src})",
-           ratio, ratio >= 0.90 if ratio else None, "{:.0%}")
+    target(f"W4 train GFLOP/s >= 90% of the machine's sgemm ceiling, t={t}",
+           f"swann t{t}: {num(sw, 1)} GFLOP/s", ceil_ref(t), ratio, ratio >= 0.90 if ratio else None, "{:.0%}")
 
-a, b = w1("swann t2"), w1("torch t2")
-target("W1 samples/s >= 1.3x torch, 2 threads", f"swann t2: {num(a)}", f"torch t2: {num(b)}",
-       a / b if a and b else None, a / b >= 1.3 if a and b else None)
-a, b = w1("swann t1"), w1("numpy t1")
-target("W1 samples/s >= 1.1x numpy, 1 thread", f"swann t1: {num(a)}", f"numpy t1: {num(b)}",
-       a / b if a and b else None, a / b >= 1.1 if a and b else None)
+# W1: 1.2x the best peer at the same thread count, or, where that peer already runs near
+# the ceiling, 85 % of the ceiling counting what a W1 step must compute: 6 x params per
+# sample less the first layer's input gradient (2 x 784 x 512), 2.41 MFLOP.
+W1_FLOP = 6 * (784 * 512 + 512 + 512 * 256 + 256 + 256 * 10 + 10) - 2 * 784 * 512
+for t in (1, 2):
+    a = w1(f"swann t{t}")
+    peers = [(w1(f"{p} t{t}"), p) for p in ("numpy", "torch") if w1(f"{p} t{t}")]
+    b, bp = max(peers) if peers else (None, None)
+    ce = ceiling[t][1]
+    frac = a * W1_FLOP / 1e9 / ce if a and ce else None
+    ratio = a / b if a and b else None
+    ok = None if ratio is None and frac is None else (ratio or 0) >= 1.2 or (frac or 0) >= 0.85
+    targets.append((f"W1 samples/s >= 1.2x the best peer at t={t}, or >= 85% of the ceiling at "
+                    f"{W1_FLOP / 1e6:.2f} MFLOP per sample",
+                    f"swann t{t}: {num(a)}" + (f" ({a * W1_FLOP / 1e9:.1f} GFLOP/s)" if a else ""),
+                    f"{bp} t{t}: {num(b)}; {ceil_ref(t)}",
+                    (f"{ratio:.2f}x" if ratio else "n/a") + (f" ({frac:.0%} of ceiling)" if frac else ""),
+                    "not measured" if ok is None else "**met**" if ok else "**missed**"))
+
+for wl in ("W1i", "W4i"):
+    for t in (1, 2):
+        a, b = r(f"swann t{t}", wl, "samples_per_s_median"), r(f"ORT t{t}", wl, "samples_per_s_median")
+        gf, ce = r(f"swann t{t}", wl, "gflops_median"), ceiling[t][1]
+        target(f"{wl} inference samples/s >= 1.0x ONNX Runtime, t={t}",
+               f"swann t{t}: {num(a)}" + (f" ({gf / ce:.0%} of ceiling)" if gf and ce else ""),
+               f"ORT t{t}: {num(b)}", a / b if a and b else None, a / b >= 1.0 if a and b else None)
+
+dr = g(demo, "ratio_median")
+runs = g(demo, "runs") or []
+target("Demo (train_digits): epochs 16-30 take <= 1.2x the time of epochs 1-15 (median of its runs)",
+       "; ".join(f"{x['early_s']:.3f} s -> {x['late_s']:.3f} s" for x in runs) or "n/a",
+       f"{len(runs)} run(s) of make demo's program, held-out acc "
+       + (", ".join(f"{x['test_acc']:.4f}" for x in runs) or "n/a"),
+       dr, dr <= 1.2 if dr else None)
+
 fm = [v for v in (r("FANN", "W1", "minibatch128", "samples_per_s_median"),
                   r("FANN", "W1", "incremental", "samples_per_s_median")) if v] if data["FANN"] else []
 b = max(fm) if fm else None
@@ -204,6 +284,15 @@ if a1 and b:
 a1, a2 = r("swann t1", "W3", "us_median"), r("swann t2", "W3", "us_median")
 target("W3 <= 2.5 us per swann_forward from C (t=1)", f"swann t1: {num(a1, 2)} us (t2: {num(a2, 2)})", "2.5 us",
        a1 / 2.5 if a1 else None, a1 <= 2.5 if a1 else None, "{:.2f}x the limit")
+
+peer_w3 = [(v, k) for v, k in ((r(k, "W3", "us_median"), k) for k in ("numpy t1", "numpy t2", "torch t1",
+                                                                       "torch t2", "ORT t1", "ORT t2", "FANN")) if v]
+if a1 and peer_w3:
+    bv, bk = min(peer_w3)
+    target("W3 ahead of every peer (swann t1 from C against the fastest peer's us per call)",
+           f"swann t1: {num(a1, 2)} us", f"{bk}: {num(bv, 2)} us", a1 / bv, a1 < bv)
+else:
+    target("W3 ahead of every peer", "n/a", "n/a", None, None)
 
 py = None
 po = os.path.join(D, "python_overhead.txt")
@@ -236,14 +325,14 @@ def best_w2(prefix):
 
 
 ss, sa, st = best_w2("swann")
-for peer, limit, rule in (("torch", 0.25, "<= 0.25x"), ("numpy", 1.0, "< 1x")):
+for peer, limit, rule in (("torch", 0.25, "<= 0.25x"), ("numpy", 0.5, "<= 0.5x")):
     ps, pa, pt = best_w2(peer)
     if ss is None or ps is None:
         target(f"W2 SGD train time from C {rule} {peer}, same accuracy", "n/a", "n/a", None, None)
         continue
     same_acc = sa >= pa - 0.01
     ratio = ss / ps
-    ok = (ratio <= limit if limit < 1 else ratio < limit) and same_acc
+    ok = ratio <= limit and same_acc
     target(f"W2 SGD train time from C {rule} {peer}, accuracy within 1 point (each side's faster thread count)",
            f"swann {st}: {ss:.3f} s, acc {sa:.3f}", f"{peer} {pt}: {ps:.3f} s, acc {pa:.3f}", ratio, ok)
 
@@ -254,6 +343,13 @@ target("Contention: W1 at t=2 beside a busy process >= 0.85x W1 at t=1 (same bus
        f"idle t1: {num(i1)}" + (f" (busy t2 / idle t1: {c2 / i1:.2f}x)" if c2 and i1 else ""),
        c2 / c1 if c1 and c2 else None, c2 / c1 >= 0.85 if c1 and c2 else None)
 
+size = None
+if os.path.exists(si):
+    m = re.search(r"swann library size: (\d+) bytes", open(si).read())
+    size = int(m.group(1)) if m else None
+target("libswann.so under 400 KB", f"{size:,} bytes" if size else "n/a", "409,600 bytes",
+       size / 409600 if size else None, size < 409600 if size else None, "{:.0%} of the limit")
+
 print("\n## Targets\n")
 print("| target | swann | reference | ratio | status |")
 print("|---|---|---|---|---|")
@@ -262,7 +358,9 @@ for t in targets:
 
 # ---------------------------------------------------------------- 3. GEMM
 if gemm[1] or gemm[2]:
+    cores = sorted({str((gemm[t] or {}).get("openblas_corename")) for t in (1, 2) if gemm[t]})
     print("\n## GEMM: swann (through the API) vs OpenBLAS cblas_sgemm, GFLOP/s medians\n")
+    print(f"OpenBLAS ran its {', '.join(cores)} kernels here.\n")
     print("m x n x k are the product's output rows, output columns and inner size. Each swann number is one whole")
     print("API call on a one-layer identity net: fwd = swann_forward (also copies X in, broadcasts the bias, copies")
     print("Z to Y), dW = swann_backward_grad without dx (also copies dY, sums the bias gradient), bwd = with dx")

@@ -9,7 +9,7 @@ in between, and then passed C a target too short and a dx too small (a heap
 overflow under ASan). Here an interrupt is injected at every line in turn
 (sys.settrace), then backward and backward_grad are tried with every row
 count: only the C net's own count may pass, every other one must be a clear
-SwannError. tests/reliability/run.sh runs this file against the ASan library
+SwannError. Tests/reliability/run.sh runs this file against the ASan library
 too, where any out-of-bounds access aborts the run.
 """
 

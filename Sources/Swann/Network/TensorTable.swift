@@ -87,13 +87,6 @@ struct TensorTable<Layers: LayerShapes>: Sequence {
     var fileTensorCount: Int { 1 + 2 * layers.layerCount * (1 + slotCount) }
 
     func makeIterator() -> TensorIterator<Layers> { TensorIterator(table: self) }
-
-    /// The byte just past the last tensor, aligned.
-    var end: Int {
-        var it = makeIterator()
-        while it.next() != nil {}
-        return Plan.aligned(it.cursor)
-    }
 }
 
 /// Walks a `TensorTable`, laying each tensor's offset as it goes.

@@ -40,63 +40,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-typedef int (*create_fn)(const char *, size_t, void *, size_t, void **);
-typedef int (*load_size_fn)(const char *, size_t, size_t *);
-typedef int (*forward_fn)(void *, const float *, size_t, float *);
-typedef int (*backward_fn)(void *, const float *, float *, float *);
-typedef int (*step_fn)(void *);
-typedef int (*save_fn)(const void *, const char *);
-typedef void (*destroy_fn)(void *);
-typedef const char *(*error_fn)(void);
-
-struct lib {
-    const char *path;
-    create_fn create;
-    load_size_fn load_size;
-    forward_fn forward;
-    backward_fn backward;
-    step_fn step;
-    save_fn save;
-    destroy_fn destroy;
-    error_fn error;
-};
-
-static double now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec + t.tv_nsec * 1e-9;
-}
-
-static int cmp(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static int open_lib(struct lib *l, const char *path)
-{
-    void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
-    if (!h) {
-        fprintf(stderr, "%s\n", dlerror());
-        return 0;
-    }
-    l->path = path;
-    l->create = (create_fn)dlsym(h, "swann_create");
-    l->load_size = (load_size_fn)dlsym(h, "swann_load_size");
-    l->forward = (forward_fn)dlsym(h, "swann_forward");
-    l->backward = (backward_fn)dlsym(h, "swann_backward");
-    l->step = (step_fn)dlsym(h, "swann_step");
-    l->save = (save_fn)dlsym(h, "swann_save");
-    l->destroy = (destroy_fn)dlsym(h, "swann_destroy");
-    l->error = (error_fn)dlsym(h, "swann_last_error");
-    if (!l->create || !l->load_size || !l->forward || !l->backward || !l->step || !l->save || !l->destroy ||
-        !l->error) {
-        fprintf(stderr, "%s: not a swann library\n", path);
-        return 0;
-    }
-    return 1;
-}
+#include "swann_dl.h"
 
 /* ---- keys -------------------------------------------------------------------- */
 

@@ -229,8 +229,7 @@ extension Net {
                            gW: UnsafeMutablePointer<Float>, gb: UnsafeMutablePointer<Float>,
                            scratch: UnsafeMutablePointer<Float>, commit: Bool) -> Bool {
         let h = header.pointee
-        var width = h.inputSize  // the scratch buffers hold max_batch rows of the widest layer
-        for k in 0..<h.layerCount { width = max(width, layers[k].fanOut) }
+        let width = tensors.width  // the scratch buffers hold max_batch rows of the widest layer
         let rows = max(1, min(l.fanOut, h.maxBatch * width / l.fanIn))
         var i = 0
         while i < l.fanOut {

@@ -51,14 +51,14 @@ struct LoadScratch {
     /// swann_model_from_buffer passes that block's tail as its `ScratchHome`.
     var reading: Int { text + header + spec + table }
 
-    /// Where the table goes in a host arena that receives the net too: past the net
-    /// (tensor reading still needs the table once the net is laid out) and past the
-    /// header's tree (tensor matching needs both at once).
-    func tableOffset(netBytes: Int) -> Int { max(netBytes, text + header) }
+    /// Where the table ends up in a host arena that receives the net too: it is taken
+    /// after the spec's tree (tensor matching needs the header's tree beside it), and
+    /// moved past the net, if the net reaches it, before the net is laid out (tensor
+    /// reading still needs it then; the trees are dead).
+    func tableOffset(netBytes: Int) -> Int { max(text + header + spec, netBytes) }
 
-    /// The host arena swann_load / swann_load_buffer need: the reading at its start,
-    /// the net over it once the trees are dead, the table after both.
-    func arenaBytes(netBytes: Int) -> Int { max(text + header + spec, tableOffset(netBytes: netBytes) + table) }
+    /// The host arena swann_load / swann_load_buffer need.
+    func arenaBytes(netBytes: Int) -> Int { tableOffset(netBytes: netBytes) + table }
 
     /// Bytes of a table of `count` file tensors (FileTensor entries, then the index by key).
     static func tableBytes(_ count: Int) -> Int {
@@ -194,25 +194,24 @@ private func headerFailure(_ problem: JSONDocument.Problem, _ d: JSONDocument, _
 private func readModel<R>(_ source: ByteSource, _ text: UnsafeMutablePointer<CChar>, _ n: Int,
                           _ scratch: inout Scratch, _ home: ScratchHome, _ maxBatch: Int, _ function: StaticString,
                           _ body: (ModelFile) throws(SwannError) -> R) throws(SwannError) -> R {
-    var sizes = LoadScratch(text: scratch.used)
+    var sizes = LoadScratch(text: Scratch.piece(n + 1))
     let sizing = try headerSizing(text, n, source, function)
     guard let treeMemory = scratch.take(sizing.bytes) else {
         throw Failure(function).text(": arena has ").int(scratch.capacity).text(" bytes, reading the header needs ")
             .int(scratch.used + sizing.bytes).text(" so far").error(.arena)
     }
-    sizes.header = scratch.used - sizes.text
+    sizes.header = Scratch.piece(sizing.bytes)
     let parsed = JSONDocument(text, length: n, sized: sizing, in: treeMemory)
     guard let root = parsed.root else { throw headerFailure(parsed.problem ?? .syntax, parsed, source, function) }
     let specText = try readMetadata(root, source, function)
     do throws(SwannError) {
         let specSource = try SpecText(specText)
-        let specStart = scratch.used
         guard scratch.used + specSource.sizing.bytes <= scratch.capacity else {
             throw Failure(function).text(": arena has ").int(scratch.capacity).text(" bytes, reading the header needs ")
                 .int(scratch.used + specSource.sizing.bytes).text(" so far").error(.arena)
         }
         let spec = try specSource.parse(&scratch, function)
-        sizes.spec = scratch.used - specStart
+        sizes.spec = Scratch.piece(specSource.sizing.bytes)
         var measure = TextBuffer(measuring: ())
         writeCanonicalSpec(spec, into: &measure)
         let plan = try Plan(spec: spec, maxBatch: maxBatch, specLength: measure.length)
@@ -226,19 +225,13 @@ private func readModel<R>(_ source: ByteSource, _ text: UnsafeMutablePointer<CCh
                 .int(count).text(" tensors of its spec").error(.format)
         }
         sizes.table = LoadScratch.tableBytes(count)
-        let memory: UnsafeMutableRawPointer
-        if let arena = home.arena {
-            let need = sizes.arenaBytes(netBytes: plan.bytes)
-            guard home.arenaBytes >= need else {
-                throw Failure(function).text(": arena has ").int(home.arenaBytes).text(" bytes, the net and the reading of its header need ")
-                    .int(need).error(.arena)
+        guard let memory = scratch.take(sizes.table) else {
+            if home.arena == nil {
+                throw Failure(function).text(": the tensor table outgrew its scratch (a bug: please report it)")
+                    .error(.nomem)
             }
-            memory = arena + sizes.tableOffset(netBytes: plan.bytes)
-        } else {
-            guard let m = scratch.take(sizes.table) else {
-                throw Failure(function).text(": the tensor table outgrew its scratch (a bug: please report it)").error(.nomem)
-            }
-            memory = m
+            throw Failure(function).text(": arena has ").int(scratch.capacity).text(" bytes, reading the header needs ")
+                .int(sizes.reading).error(.arena)
         }
         let tensors = memory.bindMemory(to: FileTensor.self, capacity: count)
         let byKey = (memory + count * MemoryLayout<FileTensor>.stride).bindMemory(to: Int.self, capacity: count)
@@ -251,6 +244,20 @@ private func readModel<R>(_ source: ByteSource, _ text: UnsafeMutablePointer<CCh
         var file = ModelFile(source: source, function: function, spec: spec, plan: plan, tensors: tensors,
                              byKey: byKey, count: count, dataStart: 8 + UInt64(n), hasOptimizer: false, scratch: sizes)
         try locateTensors(root, &file, dataSize: source.size - 8 - UInt64(n), source)
+        if let arena = home.arena {
+            // The file is right; now the arena must hold the net too (SWANN_E_ARENA after SWANN_E_FORMAT).
+            let need = sizes.arenaBytes(netBytes: plan.bytes)
+            guard home.arenaBytes >= need else {
+                throw Failure(function).text(": arena has ").int(home.arenaBytes)
+                    .text(" bytes, the net and the reading of its header need ").int(need).error(.arena)
+            }
+            let moved = arena + sizes.tableOffset(netBytes: plan.bytes)
+            if moved != memory {
+                memmove(moved, memory, sizes.table)
+                file.tensors = moved.assumingMemoryBound(to: FileTensor.self)
+                file.byKey = (moved + count * MemoryLayout<FileTensor>.stride).assumingMemoryBound(to: Int.self)
+            }
+        }
         return try body(file)
     } catch {
         // A bad spec inside a file is a bad file: "load: the file's spec: layers[0]...".

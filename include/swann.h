@@ -17,7 +17,9 @@
  *     nn.Linear) and bias b_k of shape [D_k]:  z_k = W_k y_{k-1} + b_k,
  *     y_k = f_k(z_k), y_0 = x.
  *   - Memory: a net lives in one arena sized at creation. After swann_create
- *     returns, no call on the net allocates heap memory.
+ *     returns, no call on the net allocates heap memory. With a host arena,
+ *     swann_create, swann_load and swann_load_buffer allocate nothing at all:
+ *     the scratch they read the spec or the header in is part of the arena.
  *   - Threads. swann keeps no mutable global state: no global random
  *     generator (initialisation draws from the spec's seed), no global
  *     scratch or cache (every buffer is in the net's arena), and the
@@ -113,8 +115,11 @@ const char *swann_last_error(void);
 
 /* ---- creation ------------------------------------------------------------ */
 
-/* Bytes of arena a net of this spec needs for batches up to max_batch.
- * The spec is the JSON text described in README.md ("Network spec"). */
+/* Bytes of arena a net of this spec needs for batches up to max_batch: the
+ * net's, or, if larger, the scratch the spec's parse takes from the arena's
+ * start before the net is laid there (so swann_create allocates nothing). The
+ * spec is the JSON text described in README.md ("Network spec"). Heap: one
+ * transient block for the parse (SWANN_E_NOMEM if it cannot be had). */
 swann_status swann_arena_size(const char *spec_json, size_t max_batch, size_t *bytes);
 
 /* Creates a net from a JSON spec.
@@ -122,6 +127,10 @@ swann_status swann_arena_size(const char *spec_json, size_t max_batch, size_t *b
  *                  arena_bytes must then be 0.
  *   arena != NULL: the host's block, 64-byte aligned, at least
  *                  swann_arena_size() bytes; the host frees it after destroy.
+ *                  Nothing is allocated, not even transiently: the spec is
+ *                  parsed in the arena (SWANN_E_ARENA, naming the bytes needed,
+ *                  when it is too small even for that).
+ * Heap with arena NULL: one transient block for the parse, then the arena.
  * Parameters are initialised from the spec's "init" and "seed": the same spec
  * gives bit-identical parameters on every machine. On failure *out is NULL. */
 swann_status swann_create(const char *spec_json, size_t max_batch,
@@ -291,8 +300,11 @@ swann_status swann_grads(swann_net *net, float **data, size_t *count);
  * is written), SWANN_E_NOMEM, or SWANN_E_IO naming the step that failed. */
 swann_status swann_save(const swann_net *net, const char *path);
 
-/* Bytes of arena swann_load needs for this file and max_batch. path as for
- * swann_load. */
+/* Bytes of arena swann_load needs for this file and max_batch: the net's and
+ * the scratch that reading the header takes (the header text, its parsed tree,
+ * the spec's, the tensor table), so at least swann_arena_size of the file's
+ * spec, and more for small nets (about 1 KB, or 30 bytes a header value). Heap:
+ * two transient blocks (the header text, then the rest). path as for swann_load. */
 swann_status swann_load_size(const char *path, size_t max_batch, size_t *bytes);
 
 /* Creates a net from a file written by swann_save (arena as in swann_create).
@@ -325,10 +337,10 @@ swann_status swann_save_buffer(const swann_net *net, void *buf, size_t cap, size
  * message names the call, "load_buffer: not a swann model file: ..."). They
  * are copied into the arena: they may be freed or changed on return. bytes
  * NULL, size 0 or above 2^48, max_batch 0 or above the limit: SWANN_E_ARG.
- * Heap: today both calls make the same transient allocations as swann_load
- * (a copy of the header text, the parsed header, the canonical spec and the
- * tensor table; SWANN_E_NOMEM if one fails), all freed on return, even with a
- * host arena; with arena NULL the arena itself is allocated as in swann_create. */
+ * Heap: with a host arena (at least swann_load_buffer_size bytes) swann_load_buffer
+ * allocates nothing at all: the header is read in the arena (as swann_load does
+ * with a file). Without one, and in swann_load_buffer_size, two transient blocks
+ * for the reading (SWANN_E_NOMEM if one fails), then the arena as in swann_create. */
 swann_status swann_load_buffer_size(const void *bytes, size_t size, size_t max_batch, size_t *arena_bytes);
 swann_status swann_load_buffer(const void *bytes, size_t size, size_t max_batch,
                                void *arena, size_t arena_bytes, swann_net **out);

@@ -17,8 +17,8 @@ public func swann_load_size(_ path: UnsafePointer<CChar>?, _ maxBatch: UInt,
         let bytes = try required(bytes, "load_size", "bytes")
         let path = try checkPath(path, "load_size")
         let mb = try checkMaxBatch(maxBatch, "load_size")
-        bytes.pointee = UInt(try withModelFile(path, maxBatch: mb, "load_size") { (file, _) throws(SwannError) in
-            file.plan.bytes
+        bytes.pointee = UInt(try withModelFile(path, maxBatch: mb, "load_size", .heap) { (file) throws(SwannError) in
+            file.scratch.arenaBytes(netBytes: file.plan.bytes)
         })
     }
 }
@@ -33,18 +33,20 @@ public func swann_load(_ path: UnsafePointer<CChar>?, _ maxBatch: UInt,
         try checkArena(arena, arenaBytes, "load")
         let path = try checkPath(path, "load")
         let mb = try checkMaxBatch(maxBatch, "load")
-        let net = try withModelFile(path, maxBatch: mb, "load") { (file, canonical) throws(SwannError) -> Net in
-            try buildNet(file, canonical, arena: arena, arenaBytes: arenaBytes)
+        let home = ScratchHome(arena: arena, arenaBytes: Int(clamping: arenaBytes))
+        let net = try withModelFile(path, maxBatch: mb, "load", home) { (file) throws(SwannError) -> Net in
+            try buildNet(file, arena: arena, arenaBytes: arenaBytes)
         }
         out.pointee = net.base
     }
 }
 
 /// A net from a checked model file: every parameter comes from the file, so the
-/// random initialisation is skipped.
-private func buildNet(_ file: ModelFile, _ canonical: UnsafePointer<CChar>, arena: UnsafeMutableRawPointer?,
+/// random initialisation is skipped. In a host arena the net is laid over the
+/// reading's trees (dead by now); the file table lies past it.
+private func buildNet(_ file: ModelFile, arena: UnsafeMutableRawPointer?,
                       arenaBytes: UInt) throws(SwannError) -> Net {
-    let net = try placeNet(file.plan, spec: file.spec, specText: canonical, arena: arena,
+    let net = try placeNet(file.plan, spec: file.spec, arena: arena,
                            arenaBytes: arenaBytes, initialize: false, file.function)
     do throws(SwannError) {
         try readTensors(file, into: net)
@@ -87,8 +89,8 @@ public func swann_load_buffer_size(_ bytes: UnsafeRawPointer?, _ size: UInt, _ m
         let out = try required(arenaBytes, "load_buffer_size", "arena_bytes")
         let bytes = try checkBytes(bytes, size, "load_buffer_size")
         let mb = try checkMaxBatch(maxBatch, "load_buffer_size")
-        out.pointee = UInt(try withModelBuffer(bytes, size: Int(size), maxBatch: mb, "load_buffer_size") {
-            (file, _) throws(SwannError) in file.plan.bytes
+        out.pointee = UInt(try withModelBuffer(bytes, size: Int(size), maxBatch: mb, "load_buffer_size", .heap) {
+            (file) throws(SwannError) in file.scratch.arenaBytes(netBytes: file.plan.bytes)
         })
     }
 }
@@ -103,9 +105,10 @@ public func swann_load_buffer(_ bytes: UnsafeRawPointer?, _ size: UInt, _ maxBat
         try checkArena(arena, arenaBytes, "load_buffer")
         let bytes = try checkBytes(bytes, size, "load_buffer")
         let mb = try checkMaxBatch(maxBatch, "load_buffer")
-        let net = try withModelBuffer(bytes, size: Int(size), maxBatch: mb, "load_buffer") {
-            (file, canonical) throws(SwannError) -> Net in
-            try buildNet(file, canonical, arena: arena, arenaBytes: arenaBytes)
+        let home = ScratchHome(arena: arena, arenaBytes: Int(clamping: arenaBytes))
+        let net = try withModelBuffer(bytes, size: Int(size), maxBatch: mb, "load_buffer", home) {
+            (file) throws(SwannError) -> Net in
+            try buildNet(file, arena: arena, arenaBytes: arenaBytes)
         }
         out.pointee = net.base
     }

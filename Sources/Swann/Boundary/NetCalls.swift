@@ -8,10 +8,9 @@ public func swann_arena_size(_ specJSON: UnsafePointer<CChar>?, _ maxBatch: UInt
     ieeeBoundary { () throws(SwannError) in
         let bytes = try required(bytes, "arena_size", "bytes")
         let mb = try checkMaxBatch(maxBatch, "arena_size")
-        let size = try withCanonicalSpec(specJSON) { (spec, _, length) throws(SwannError) in
-            try Plan(spec: spec, maxBatch: mb, specLength: length).bytes
-        }
-        bytes.pointee = UInt(size)
+        // The parse's scratch comes from the heap here; swann_create takes it from the host's arena.
+        let read = try ReadSpec(specJSON, .heap, "arena_size")
+        bytes.pointee = UInt(read.arenaBytes(try Plan(spec: read.spec, maxBatch: mb, specLength: read.canonicalLength)))
     }
 }
 
@@ -24,11 +23,10 @@ public func swann_create(_ specJSON: UnsafePointer<CChar>?, _ maxBatch: UInt,
         out.pointee = nil
         try checkArena(arena, arenaBytes, "create")
         let mb = try checkMaxBatch(maxBatch, "create")
-        let net = try withCanonicalSpec(specJSON) { (spec, text, length) throws(SwannError) -> Net in
-            let plan = try Plan(spec: spec, maxBatch: mb, specLength: length)
-            return try placeNet(plan, spec: spec, specText: text, arena: arena, arenaBytes: arenaBytes, "create")
-        }
-        out.pointee = net.base
+        // With a host arena the parse's scratch is the arena's start, dead before the net is laid there.
+        let read = try ReadSpec(specJSON, ScratchHome(arena: arena, arenaBytes: Int(clamping: arenaBytes)), "create")
+        let plan = try Plan(spec: read.spec, maxBatch: mb, specLength: read.canonicalLength)
+        out.pointee = try placeNet(plan, spec: read.spec, arena: arena, arenaBytes: arenaBytes, "create").base
     }
 }
 

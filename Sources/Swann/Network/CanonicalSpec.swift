@@ -3,23 +3,34 @@ import CSupport
 // The canonical spec: every key written, every default filled in, in one order.
 // It is what swann_spec_json returns and model files carry.
 
-/// Parses the spec and writes its canonical text; `body` receives the parsed spec,
-/// the canonical text (valid only during the call) and its length.
-func withCanonicalSpec<R>(_ specJSON: UnsafePointer<CChar>?,
-                          _ body: (NetSpec, UnsafePointer<CChar>, Int) throws(SwannError) -> R) throws(SwannError) -> R {
-    let spec = try parseSpec(specJSON)
-    // About 110 bytes a layer, 700 for the rest.
-    var text = TextBuffer(capacity: 1024 + 128 * spec.layers.count)
-    defer { text.free() }
-    writeCanonicalSpec(spec, into: &text)
-    guard text.ok else {
-        throw Failure("spec: out of memory while writing the canonical spec").error(.nomem)
+/// A spec read for create or arena_size: parsed in a scratch from `home` (the host's
+/// arena or one heap block, freed before this returns), its canonical text measured.
+struct ReadSpec {
+    var spec: NetSpec
+    /// Bytes of the canonical text, without its NUL.
+    var canonicalLength: Int
+    /// The scratch the parse used: a host arena must be at least this large too.
+    var scratchBytes: Int
+
+    init(_ specJSON: UnsafePointer<CChar>?, _ home: ScratchHome, _ function: StaticString) throws(SwannError) {
+        let text = try SpecText(specJSON)
+        let need = text.sizing.bytes
+        spec = try withScratch(home, need, function, "reading the spec") { (s: inout Scratch) throws(SwannError) in
+            try text.parse(&s, function)
+        }
+        scratchBytes = need
+        var measure = TextBuffer(measuring: ())
+        writeCanonicalSpec(spec, into: &measure)
+        canonicalLength = measure.length
     }
-    return try body(spec, UnsafePointer(text.base), text.length)
+
+    /// The arena a net of this spec needs: its plan, and room for the parse before it.
+    func arenaBytes(_ plan: Plan) -> Int { max(plan.bytes, scratchBytes) }
 }
 
 /// The canonical spec text (every optimizer default filled in), written into a
-/// `TextBuffer` (one checked allocation; it records whether that failed).
+/// `TextBuffer` (or measured by one); the same function for both, so the length
+/// measured before the plan is the length written into the net.
 func writeCanonicalSpec(_ spec: NetSpec, into t: inout TextBuffer) {
     func put(_ key: StaticString, _ value: HyperValue) {
         t.byte(0x2c)

@@ -151,48 +151,85 @@ struct JSONDocument {
     private(set) var detail: StaticString = ""
     /// Key comparisons made by the duplicate-key check: the work tests bound, rather than a clock.
     private(set) var keyComparisons = 0
+    /// Bytes the tree needs (nodes, key scratch, string pool), from the first pass.
+    private(set) var bytes = 0
+    /// An upper bound of `bytes` for a document parsed from any one string of this text (a
+    /// spec inside a model file's header): what a caller reserves before that string exists.
+    private(set) var stringDocumentBound = 0
+    private var nodeCount = 0, maxMembers = 0, poolUsed = 0
+    /// Members of the largest object (pass 1).
+    var largestObject: Int { maxMembers }
 
-    /// Parses `length` bytes of `text`, allowing at most `maxValues` values.
-    init(_ text: UnsafePointer<CChar>, length: Int, maxValues: Int = 1 << 20) {
-        let bytes = UnsafeRawPointer(text).assumingMemoryBound(to: UInt8.self)
-        // Pass 1: check everything and size the tree.
-        var sizing = JSONScanner(bytes, length, maxValues: min(maxValues, Int(Int32.max / 2)), into: nil)
+    /// Bytes of a tree with these counts; both passes and the bounds size it this way.
+    static func treeBytes(nodes: Int, members: Int, pool: Int) -> Int {
+        Scratch.piece(nodes * MemoryLayout<JSONNode>.stride) + Scratch.piece(2 * members * MemoryLayout<JSONKeyRef>.stride)
+            + Scratch.piece(pool)
+    }
+
+    /// Pass 1 only: checks `length` bytes of `text` and sizes the tree (`bytes`), allocating
+    /// nothing; `problem` is set when the text is refused.
+    init(sizing text: UnsafePointer<CChar>, length: Int, maxValues: Int = 1 << 20) {
+        let s = UnsafeRawPointer(text).assumingMemoryBound(to: UInt8.self)
+        var sizing = JSONScanner(s, length, maxValues: min(maxValues, Int(Int32.max / 2)), into: nil)
         guard sizing.document() else {
             problem = sizing.problem
             offset = sizing.errorAt
             detail = sizing.message
             return
         }
-        let nodeBytes = sizing.nodeCount * MemoryLayout<JSONNode>.stride
-        let keyBytes = 2 * sizing.maxMembers * MemoryLayout<JSONKeyRef>.stride
-        guard let raw = cs_aligned_alloc(nodeBytes + keyBytes + sizing.poolUsed) else {
+        nodeCount = sizing.nodeCount
+        maxMembers = sizing.maxMembers
+        poolUsed = sizing.poolUsed
+        bytes = JSONDocument.treeBytes(nodes: nodeCount, members: maxMembers, pool: poolUsed)
+        stringDocumentBound = sizing.stringDocumentBound
+    }
+
+    /// Both passes, the tree in `memory` (at least `sizing.bytes`, 64-byte aligned), owned by the caller.
+    init(_ text: UnsafePointer<CChar>, length: Int, sized sizing: JSONDocument, in memory: UnsafeMutableRawPointer) {
+        self = sizing
+        guard problem == nil else { return }
+        build(text, length: length, memory)
+    }
+
+    /// Parses `length` bytes of `text`, allowing at most `maxValues` values, into one heap
+    /// block of its own (call `release()`); the library reads through scratch instead.
+    init(_ text: UnsafePointer<CChar>, length: Int, maxValues: Int = 1 << 20) {
+        self.init(sizing: text, length: length, maxValues: maxValues)
+        guard problem == nil else { return }
+        guard let raw = cs_aligned_alloc(bytes) else {
             problem = .outOfMemory
             return
         }
+        build(text, length: length, raw)
+        if root != nil { memory = raw } else { cs_free(raw) }
+    }
+
+    /// Pass 2: the same scan, filling the tree in at `raw`; only duplicate keys can fail here.
+    private mutating func build(_ text: UnsafePointer<CChar>, length: Int, _ raw: UnsafeMutableRawPointer) {
+        let s = UnsafeRawPointer(text).assumingMemoryBound(to: UInt8.self)
+        let nodeBytes = Scratch.piece(nodeCount * MemoryLayout<JSONNode>.stride)
+        let keyBytes = Scratch.piece(2 * maxMembers * MemoryLayout<JSONKeyRef>.stride)
         let tree = JSONTree(
-            nodes: raw.bindMemory(to: JSONNode.self, capacity: sizing.nodeCount),
-            nodeCapacity: sizing.nodeCount,
-            keys: (raw + nodeBytes).bindMemory(to: JSONKeyRef.self, capacity: 2 * sizing.maxMembers),
-            keyCapacity: sizing.maxMembers,
-            pool: (raw + nodeBytes + keyBytes).bindMemory(to: UInt8.self, capacity: sizing.poolUsed),
-            poolCapacity: sizing.poolUsed)
-        // Pass 2: the same scan, filling the tree in; only duplicate keys can fail here.
-        var building = JSONScanner(bytes, length, maxValues: sizing.nodeCount, into: tree)
+            nodes: raw.bindMemory(to: JSONNode.self, capacity: nodeCount),
+            nodeCapacity: nodeCount,
+            keys: (raw + nodeBytes).bindMemory(to: JSONKeyRef.self, capacity: 2 * maxMembers),
+            keyCapacity: maxMembers,
+            pool: (raw + nodeBytes + keyBytes).bindMemory(to: UInt8.self, capacity: poolUsed),
+            poolCapacity: poolUsed)
+        var building = JSONScanner(s, length, maxValues: nodeCount, into: tree)
         let built = building.document()
         keyComparisons = building.keyComparisons
         guard built else {
-            cs_free(raw)
             problem = building.problem
             offset = building.errorAt
             detail = building.message
             return
         }
-        memory = raw
         root = JSONValue(nodes: UnsafePointer(tree.nodes),
                          pool: UnsafeRawPointer(tree.pool).assumingMemoryBound(to: CChar.self), index: 0)
     }
 
-    /// Frees the tree; values taken from it are invalid afterwards.
+    /// Frees a tree the document allocated itself; values taken from it are invalid afterwards.
     mutating func release() {
         if let memory { cs_free(memory) }
         memory = nil
@@ -228,6 +265,11 @@ private struct JSONScanner {
     var poolUsed = 0
     var maxMembers = 0
     var keyComparisons = 0
+    /// Pass 1: the largest tree any one string's text could need when parsed as JSON (see
+    /// `JSONDocument.stringDocumentBound`), from what `put` saw inside the current string.
+    var stringDocumentBound = 0
+    var inString = false
+    var stringBytes = 0, stringColons = 0, stringStarts = 0
     var problem: JSONDocument.Problem = .syntax
     var errorAt = 0
     var message: StaticString = ""
@@ -265,6 +307,10 @@ private struct JSONScanner {
     mutating func put(_ b: UInt8) {
         if let tree, poolUsed < tree.poolCapacity { tree.pool[poolUsed] = b }
         poolUsed += 1
+        if inString {
+            stringBytes += 1
+            if b == 0x3a { stringColons += 1 } else if b == 0x2c || b == 0x5b { stringStarts += 1 }
+        }
     }
 
     mutating func value(depth: Int, key: Int32) -> Bool {
@@ -433,6 +479,8 @@ private struct JSONScanner {
     /// A string starting at the quote s[i]; its unescaped text goes to the pool, NUL-terminated.
     mutating func string() -> Bool {
         i += 1
+        inString = tree == nil
+        stringBytes = 0; stringColons = 0; stringStarts = 0
         while true {
             guard i < n else { return fail(.syntax, "unterminated string", at: i) }
             let c = s[i]
@@ -473,6 +521,15 @@ private struct JSONScanner {
             guard len > 0 else { return fail(.badUTF8, "", at: i) }
             for k in 0..<len { put(s[i + k]) }
             i += len
+        }
+        if inString {
+            // Parsed as JSON, this string's text has at most one value at its start and one after
+            // each '[', ',' or ':' (each value follows one of them), at most one object member per
+            // ':', and a pool no longer than its bytes plus one NUL (a number's NUL takes the place
+            // of the delimiter after it; a string's, of its quotes).
+            inString = false
+            stringDocumentBound = max(stringDocumentBound, JSONDocument.treeBytes(
+                nodes: 1 + stringStarts + stringColons, members: stringColons, pool: stringBytes + 1))
         }
         put(0)
         return true

@@ -36,6 +36,36 @@ struct ByteSource {
     }
 }
 
+/// The scratch reading a model file takes, piece by piece (64-byte multiples), in
+/// the order the loader takes it: the header text, its JSON tree, the spec's tree,
+/// the file-tensor table. Known exactly once the reading is done.
+struct LoadScratch {
+    var text = 0
+    var header = 0
+    var spec = 0
+    var table = 0
+
+    /// The reading alone, in one block. This is the seam for models read in the host's
+    /// memory: swann_model_mem_size adds `reading` (from a withModelBuffer run with a heap
+    /// scratch, as swann_load_buffer_size does) to the model's own bookkeeping, and
+    /// swann_model_from_buffer passes that block's tail as its `ScratchHome`.
+    var reading: Int { text + header + spec + table }
+
+    /// Where the table ends up in a host arena that receives the net too: it is taken
+    /// after the spec's tree (tensor matching needs the header's tree beside it), and
+    /// moved past the net, if the net reaches it, before the net is laid out (tensor
+    /// reading still needs it then; the trees are dead).
+    func tableOffset(netBytes: Int) -> Int { max(text + header + spec, netBytes) }
+
+    /// The host arena swann_load / swann_load_buffer need.
+    func arenaBytes(netBytes: Int) -> Int { tableOffset(netBytes: netBytes) + table }
+
+    /// Bytes of a table of `count` file tensors (FileTensor entries, then the index by key).
+    static func tableBytes(_ count: Int) -> Int {
+        Scratch.piece(count * (MemoryLayout<FileTensor>.stride + MemoryLayout<Int>.stride))
+    }
+}
+
 /// A model file checked against its own spec, ready to be read into an arena.
 struct ModelFile {
     var source: ByteSource
@@ -43,19 +73,24 @@ struct ModelFile {
     var spec: NetSpec
     var plan: Plan
     /// The file tensors of the plan's table, in table order; `byKey[t.key]` is the
-    /// index of tensor t. One checked allocation, freed by withModelFile.
+    /// index of tensor t. In the call's scratch, valid during the loader's body.
     var tensors: UnsafeMutablePointer<FileTensor>
     var byKey: UnsafeMutablePointer<Int>
     var count: Int
     var dataStart: UInt64
     var hasOptimizer: Bool
+    /// The scratch the reading took: what size queries add to the net's plan.
+    var scratch: LoadScratch
 }
 
 /// Opens `path` (never blocking: a FIFO or device is refused unopened), checks
-/// everything but the tensor values, and calls `body` with the file and the
-/// canonical spec text. The file is closed afterwards. `maxBatch` is checked.
-func withModelFile<R>(_ path: UnsafePointer<CChar>, maxBatch: Int, _ function: StaticString,
-                      _ body: (ModelFile, UnsafePointer<CChar>) throws(SwannError) -> R) throws(SwannError) -> R {
+/// everything but the tensor values, and calls `body` with the file. The file is
+/// closed afterwards. `maxBatch` is checked. The reading's scratch comes from `home`:
+/// the host's arena (then nothing is allocated, and the arena must hold
+/// `file.scratch.arenaBytes(netBytes: file.plan.bytes)`), or the heap (two blocks:
+/// the header text, then the rest, sized from the text's first pass; freed on return).
+func withModelFile<R>(_ path: UnsafePointer<CChar>, maxBatch: Int, _ function: StaticString, _ home: ScratchHome,
+                      _ body: (ModelFile) throws(SwannError) -> R) throws(SwannError) -> R {
     var kind: UInt32 = 0
     let fd = cs_open_read(path, &kind)
     guard fd >= 0 else {
@@ -70,26 +105,22 @@ func withModelFile<R>(_ path: UnsafePointer<CChar>, maxBatch: Int, _ function: S
     guard cs_file_size(fd, &size) == 0 else {
         throw Failure(function).text(": cannot read \"").text(path).text("\"").reason().error(.io)
     }
-    return try withModel(ByteSource(fd: fd, size: size, path: path), maxBatch: maxBatch, function, body)
+    return try withModel(ByteSource(fd: fd, size: size, path: path), maxBatch: maxBatch, function, home, body)
 }
 
 /// As withModelFile, for model-file bytes in memory (`size` checked by the caller).
 func withModelBuffer<R>(_ bytes: UnsafeRawPointer, size: Int, maxBatch: Int, _ function: StaticString,
-                        _ body: (ModelFile, UnsafePointer<CChar>) throws(SwannError) -> R) throws(SwannError) -> R {
-    try withModel(ByteSource(memory: bytes, size: UInt64(size)), maxBatch: maxBatch, function, body)
+                        _ home: ScratchHome, _ body: (ModelFile) throws(SwannError) -> R) throws(SwannError) -> R {
+    try withModel(ByteSource(memory: bytes, size: UInt64(size)), maxBatch: maxBatch, function, home, body)
 }
 
 /// The one loader: checks everything but the tensor values of the bytes in `source`.
-private func withModel<R>(_ source: ByteSource, maxBatch: Int, _ function: StaticString,
-                          _ body: (ModelFile, UnsafePointer<CChar>) throws(SwannError) -> R) throws(SwannError) -> R {
+private func withModel<R>(_ source: ByteSource, maxBatch: Int, _ function: StaticString, _ home: ScratchHome,
+                          _ body: (ModelFile) throws(SwannError) -> R) throws(SwannError) -> R {
     let size = source.size
-    // 'load: "m.safetensors" is not a swann model file: ...', 'load_buffer: not a swann model file: ...'
-    func bad() -> Failure {
-        guard let path = source.path else { return Failure(function).text(": not a swann model file: ") }
-        return Failure(function).text(": \"").text(path).text("\" is not a swann model file: ")
-    }
     guard size >= 8 else {
-        throw bad().text("it has ").uint(UInt(size)).text(" bytes, fewer than the 8 of a header length").error(.format)
+        throw bad(source, function).text("it has ").uint(UInt(size)).text(" bytes, fewer than the 8 of a header length")
+            .error(.format)
     }
     var lengthLE: UInt64 = 0
     guard source.read(at: 0, count: 8, into: &lengthLE) else {
@@ -97,41 +128,137 @@ private func withModel<R>(_ source: ByteSource, maxBatch: Int, _ function: Stati
     }
     let headerLength = UInt64(littleEndian: lengthLE)
     guard headerLength >= 2, headerLength <= size - 8, headerLength <= UInt64(maxHeaderBytes) else {
-        throw bad().text("header length ").uint(UInt(headerLength)).text(" does not fit a file of ")
+        throw bad(source, function).text("header length ").uint(UInt(headerLength)).text(" does not fit a file of ")
             .uint(UInt(size)).text(" bytes").error(.format)
     }
     let n = Int(headerLength)
-    guard let text = cs_aligned_alloc(n + 1)?.assumingMemoryBound(to: CChar.self) else {
-        throw Failure(function).text(": out of memory for a header of ").int(n).text(" bytes").error(.nomem)
+    if home.arena != nil {
+        return try withScratch(home, Scratch.piece(n + 1), function, "reading the header") {
+            (scratch: inout Scratch) throws(SwannError) -> R in
+            let text = try readHeaderText(source, n, &scratch, function)
+            return try readModel(source, text, n, &scratch, home, maxBatch, function, body)
+        }
     }
-    defer { cs_free(text) }
+    // The heap: the text first (its first pass sizes the rest), then one block for the rest.
+    return try withScratch(.heap, Scratch.piece(n + 1), function, "the header text") {
+        (textScratch: inout Scratch) throws(SwannError) -> R in
+        let text = try readHeaderText(source, n, &textScratch, function)
+        let sizing = try headerSizing(text, n, source, function)
+        // The spec's tree is bounded by the longest string's; the table by the header's
+        // entries (readModel refuses a spec needing more than 1 + 4 per entry).
+        let rest = sizing.bytes + sizing.stringDocumentBound + LoadScratch.tableBytes(1 + 4 * sizing.largestObject)
+        return try withScratch(.heap, rest, function, "reading the header") {
+            (scratch: inout Scratch) throws(SwannError) -> R in
+            try readModel(source, text, n, &scratch, .heap, maxBatch, function, body)
+        }
+    }
+}
+
+/// 'load: "m.safetensors" is not a swann model file: ...', 'load_buffer: not a swann model file: ...'
+private func bad(_ source: ByteSource, _ function: StaticString) -> Failure {
+    guard let path = source.path else { return Failure(function).text(": not a swann model file: ") }
+    return Failure(function).text(": \"").text(path).text("\" is not a swann model file: ")
+}
+
+/// The header's `n` bytes, NUL-terminated, in the scratch.
+private func readHeaderText(_ source: ByteSource, _ n: Int, _ scratch: inout Scratch,
+                            _ function: StaticString) throws(SwannError) -> UnsafeMutablePointer<CChar> {
+    guard let text = scratch.take(n + 1)?.assumingMemoryBound(to: CChar.self) else {
+        throw Failure(function).text(": the scratch has no room for the header").error(.arena)
+    }
     guard source.read(at: 8, count: n, into: text) else {
         throw source.named(Failure(function).text(": reading the header of ")).text(" failed").reason().error(.io)
     }
     text[n] = 0
+    return text
+}
+
+/// The header text's first pass (checks it, sizes its tree), allocating nothing.
+private func headerSizing(_ text: UnsafePointer<CChar>, _ n: Int, _ source: ByteSource,
+                          _ function: StaticString) throws(SwannError) -> JSONDocument {
     // A valid header has at most about 15,000 values (256 layers, three state slots).
-    var parsed = JSONDocument(text, length: n, maxValues: 1 << 20)
-    defer { parsed.release() }
-    guard let root = parsed.root else {
-        let problem = parsed.problem ?? .syntax
-        if problem == .outOfMemory {
-            throw Failure(function).text(": out of memory while parsing the header").error(.nomem)
-        }
-        var f = bad().text("header has ").text(problem.text).text(" at byte ").int(8 + parsed.offset)
-        if parsed.detail.utf8CodeUnitCount > 0 { f = f.text(": ").text(parsed.detail) }
-        throw f.error(.format)
+    let sizing = JSONDocument(sizing: text, length: n, maxValues: 1 << 20)
+    if let problem = sizing.problem { throw headerFailure(problem, sizing, source, function) }
+    return sizing
+}
+
+private func headerFailure(_ problem: JSONDocument.Problem, _ d: JSONDocument, _ source: ByteSource,
+                           _ function: StaticString) -> SwannError {
+    var f = bad(source, function).text("header has ").text(problem.text).text(" at byte ").int(8 + d.offset)
+    if d.detail.utf8CodeUnitCount > 0 { f = f.text(": ").text(d.detail) }
+    return f.error(.format)
+}
+
+/// The rest of the loader, once the header text is in the scratch: its tree, the
+/// spec, the plan, the table (past the net in a host arena), the entries matched.
+private func readModel<R>(_ source: ByteSource, _ text: UnsafeMutablePointer<CChar>, _ n: Int,
+                          _ scratch: inout Scratch, _ home: ScratchHome, _ maxBatch: Int, _ function: StaticString,
+                          _ body: (ModelFile) throws(SwannError) -> R) throws(SwannError) -> R {
+    var sizes = LoadScratch(text: Scratch.piece(n + 1))
+    let sizing = try headerSizing(text, n, source, function)
+    guard let treeMemory = scratch.take(sizing.bytes) else {
+        throw Failure(function).text(": arena has ").int(scratch.capacity).text(" bytes, reading the header needs ")
+            .int(scratch.used + sizing.bytes).text(" so far").error(.arena)
     }
-    let specText = try readMetadata(root, bad)
+    sizes.header = Scratch.piece(sizing.bytes)
+    let parsed = JSONDocument(text, length: n, sized: sizing, in: treeMemory)
+    guard let root = parsed.root else { throw headerFailure(parsed.problem ?? .syntax, parsed, source, function) }
+    let specText = try readMetadata(root, source, function)
     do throws(SwannError) {
-        return try withCanonicalSpec(specText) { (spec, canonical, length) throws(SwannError) -> R in
-            let plan = try Plan(spec: spec, maxBatch: maxBatch, specLength: length)
-            return try withFileTensors(plan, function) { (tensors, byKey, count) throws(SwannError) -> R in
-                var file = ModelFile(source: source, function: function, spec: spec, plan: plan, tensors: tensors,
-                                     byKey: byKey, count: count, dataStart: 8 + headerLength, hasOptimizer: false)
-                try locateTensors(root, &file, dataSize: size - 8 - headerLength, bad)
-                return try body(file, canonical)
+        let specSource = try SpecText(specText)
+        guard scratch.used + specSource.sizing.bytes <= scratch.capacity else {
+            throw Failure(function).text(": arena has ").int(scratch.capacity).text(" bytes, reading the header needs ")
+                .int(scratch.used + specSource.sizing.bytes).text(" so far").error(.arena)
+        }
+        let spec = try specSource.parse(&scratch, function)
+        sizes.spec = Scratch.piece(specSource.sizing.bytes)
+        var measure = TextBuffer(measuring: ())
+        writeCanonicalSpec(spec, into: &measure)
+        let plan = try Plan(spec: spec, maxBatch: maxBatch, specLength: measure.length)
+        let table = TensorTable(plan.records, slotCount: plan.header.slotCount, inputSize: plan.header.inputSize,
+                                maxBatch: plan.header.maxBatch, start: plan.header.params)
+        let count = table.fileTensorCount
+        // Every parameter tensor must be an entry, and optimizer slots at most triple them:
+        // a spec needing more is a file missing tensors (and the heap scratch's bound).
+        guard count <= 1 + 4 * root.count else {
+            throw bad(source, function).text("the header has ").int(root.count).text(" entries, too few for the ")
+                .int(count).text(" tensors of its spec").error(.format)
+        }
+        sizes.table = LoadScratch.tableBytes(count)
+        guard let memory = scratch.take(sizes.table) else {
+            if home.arena == nil {
+                throw Failure(function).text(": the tensor table outgrew its scratch (a bug: please report it)")
+                    .error(.nomem)
+            }
+            throw Failure(function).text(": arena has ").int(scratch.capacity).text(" bytes, reading the header needs ")
+                .int(sizes.reading).error(.arena)
+        }
+        let tensors = memory.bindMemory(to: FileTensor.self, capacity: count)
+        let byKey = (memory + count * MemoryLayout<FileTensor>.stride).bindMemory(to: Int.self, capacity: count)
+        var i = 0
+        for t in table where t.role.inFile {
+            (tensors + i).initialize(to: FileTensor(tensor: t))
+            byKey[t.key(layers: plan.records.count)] = i
+            i += 1
+        }
+        var file = ModelFile(source: source, function: function, spec: spec, plan: plan, tensors: tensors,
+                             byKey: byKey, count: count, dataStart: 8 + UInt64(n), hasOptimizer: false, scratch: sizes)
+        try locateTensors(root, &file, dataSize: source.size - 8 - UInt64(n), source)
+        if let arena = home.arena {
+            // The file is right; now the arena must hold the net too (SWANN_E_ARENA after SWANN_E_FORMAT).
+            let need = sizes.arenaBytes(netBytes: plan.bytes)
+            guard home.arenaBytes >= need else {
+                throw Failure(function).text(": arena has ").int(home.arenaBytes)
+                    .text(" bytes, the net and the reading of its header need ").int(need).error(.arena)
+            }
+            let moved = arena + sizes.tableOffset(netBytes: plan.bytes)
+            if moved != memory {
+                memmove(moved, memory, sizes.table)
+                file.tensors = moved.assumingMemoryBound(to: FileTensor.self)
+                file.byKey = (moved + count * MemoryLayout<FileTensor>.stride).assumingMemoryBound(to: Int.self)
             }
         }
+        return try body(file)
     } catch {
         // A bad spec inside a file is a bad file: "load: the file's spec: layers[0]...".
         guard error.status == .spec else { throw error }
@@ -140,7 +267,9 @@ private func withModel<R>(_ source: ByteSource, maxBatch: Int, _ function: Stati
 }
 
 /// The header's metadata: format "swann" and the spec, whose text it returns.
-private func readMetadata(_ root: JSONValue, _ bad: () -> Failure) throws(SwannError) -> UnsafePointer<CChar> {
+private func readMetadata(_ root: JSONValue, _ source: ByteSource, _ function: StaticString) throws(SwannError)
+    -> UnsafePointer<CChar> {
+    func bad() -> Failure { Swann.bad(source, function) }
     guard root.kind == .object else {
         throw bad().text("the header is not a JSON object").error(.format)
     }
@@ -172,34 +301,12 @@ private func readMetadata(_ root: JSONValue, _ bad: () -> Failure) throws(SwannE
     return specText
 }
 
-/// Calls `body` with the plan's file tensors (as `ModelFile.tensors` and `byKey`),
-/// in one checked allocation freed afterwards.
-private func withFileTensors<R>(_ plan: Plan, _ function: StaticString,
-                                _ body: (UnsafeMutablePointer<FileTensor>, UnsafeMutablePointer<Int>, Int)
-                                    throws(SwannError) -> R) throws(SwannError) -> R {
-    let table = TensorTable(plan.records, slotCount: plan.header.slotCount, inputSize: plan.header.inputSize,
-                            maxBatch: plan.header.maxBatch, start: plan.header.params)
-    let count = table.fileTensorCount
-    let entryBytes = count * MemoryLayout<FileTensor>.stride
-    guard let raw = cs_aligned_alloc(entryBytes + count * MemoryLayout<Int>.stride) else {
-        throw Failure(function).text(": out of memory for the tensor table").error(.nomem)
-    }
-    defer { cs_free(raw) }
-    let tensors = raw.bindMemory(to: FileTensor.self, capacity: count)
-    let byKey = (raw + entryBytes).bindMemory(to: Int.self, capacity: count)
-    var i = 0
-    for t in table where t.role.inFile {
-        (tensors + i).initialize(to: FileTensor(tensor: t))
-        byKey[t.key(layers: plan.records.count)] = i
-        i += 1
-    }
-    return try body(tensors, byKey, count)
-}
-
 /// Matches every header entry to the tensor the spec implies, and checks that the
 /// tensors tile the data section exactly.
 private func locateTensors(_ root: JSONValue, _ file: inout ModelFile, dataSize: UInt64,
-                           _ bad: () -> Failure) throws(SwannError) {
+                           _ source: ByteSource) throws(SwannError) {
+    let function = file.function
+    func bad() -> Failure { Swann.bad(source, function) }
     let layerCount = file.plan.records.count
     let slotCount = file.plan.header.slotCount
     let optimizer = file.spec.optimizer

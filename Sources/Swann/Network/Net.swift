@@ -42,7 +42,7 @@ struct Net {
 /// Places a planned net: in the host's arena (checked for size) or in one the
 /// library allocates, then builds it there and starts its workers.
 /// `initialize` false leaves the parameters zero (load overwrites them all).
-func placeNet(_ plan: Plan, spec: NetSpec, specText: UnsafePointer<CChar>, arena: UnsafeMutableRawPointer?,
+func placeNet(_ plan: Plan, spec: NetSpec, arena: UnsafeMutableRawPointer?,
               arenaBytes: UInt, initialize: Bool = true, _ function: StaticString) throws(SwannError) -> Net {
     var block: UnsafeMutableRawPointer
     if let arena {
@@ -58,7 +58,7 @@ func placeNet(_ plan: Plan, spec: NetSpec, specText: UnsafePointer<CChar>, arena
         }
         block = owned
     }
-    let net = buildNet(plan, spec: spec, specText: specText, arena: block, ownsArena: arena == nil,
+    let net = buildNet(plan, spec: spec, arena: block, ownsArena: arena == nil,
                        initialize: initialize)
     if cs_pool_start(net.pool, Int32(net.header.pointee.threads - 1)) != 0 {
         releaseNet(net)
@@ -75,9 +75,10 @@ func releaseNet(_ net: Net) {
     if net.header.pointee.ownsArena { cs_free(net.base) }
 }
 
-/// Lays a planned net into `arena` (at least `plan.bytes`, 64-byte aligned) and
-/// initialises its parameters from the spec's init and seed.
-func buildNet(_ plan: Plan, spec: NetSpec, specText: UnsafePointer<CChar>, arena: UnsafeMutableRawPointer,
+/// Lays a planned net into `arena` (at least `plan.bytes`, 64-byte aligned), writes
+/// the canonical spec into its slot (the plan measured it), and initialises the
+/// parameters from the spec's init and seed.
+func buildNet(_ plan: Plan, spec: NetSpec, arena: UnsafeMutableRawPointer,
               ownsArena: Bool, initialize: Bool = true) -> Net {
     memset(arena, 0, plan.bytes)
     let net = Net(base: arena)
@@ -89,8 +90,8 @@ func buildNet(_ plan: Plan, spec: NetSpec, specText: UnsafePointer<CChar>, arena
         (net.workspaces + i).initialize(to: Gemm.Workspace(packA: net.floats(w.0), packB: net.floats(w.1),
                                                            tile: net.floats(w.2)))
     }
-    memcpy(net.specText, specText, h.specLength)
-    net.specText[h.specLength] = 0
+    var text = TextBuffer(base: net.specText, capacity: h.specRoom)
+    writeCanonicalSpec(spec, into: &text)
     if initialize { initializeParameters(net, spec: spec) }
     net.header.pointee.magic = NetHeader.liveMagic
     return net

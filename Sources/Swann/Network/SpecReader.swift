@@ -79,25 +79,52 @@ struct JSONReader {
 @inline(__always)
 func isKey(_ a: UnsafePointer<CChar>, _ b: StaticString) -> Bool { strcmp(a, cString(b)) == 0 }
 
-/// Parses and validates a spec. The JSON tree is the one allocation.
+/// A spec text checked as JSON and its tree sized (pass 1 of the reader), allocating
+/// nothing: `sizing.bytes` is the scratch `parseSpec` needs.
+struct SpecText {
+    let text: UnsafePointer<CChar>
+    let length: Int
+    let sizing: JSONDocument
+
+    init(_ text: UnsafePointer<CChar>?) throws(SwannError) {
+        guard let text else {
+            throw Failure("spec: spec_json is NULL").error(.arg)
+        }
+        let length = strnlen(text, 1 << 24)
+        guard length < 1 << 24 else {
+            throw Failure("spec: text longer than 16 MiB").error(.spec)
+        }
+        // A spec of 256 layers has about 1,000 values; 65,536 leaves room and caps the tree.
+        let sizing = JSONDocument(sizing: text, length: length, maxValues: 1 << 16)
+        if let problem = sizing.problem { throw jsonFailure(problem, sizing) }
+        self.text = text
+        self.length = length
+        self.sizing = sizing
+    }
+
+    /// Parses and validates the spec, its tree taken from `scratch`.
+    func parse(_ scratch: inout Scratch, _ function: StaticString) throws(SwannError) -> NetSpec {
+        guard let memory = scratch.take(sizing.bytes) else {
+            throw Failure(function).text(": the scratch has no room for the spec's tree").error(.arena)
+        }
+        let parsed = JSONDocument(text, length: length, sized: sizing, in: memory)
+        guard let root = parsed.root else { throw jsonFailure(parsed.problem ?? .syntax, parsed) }
+        return try specFromJSON(root)
+    }
+}
+
+private func jsonFailure(_ problem: JSONDocument.Problem, _ d: JSONDocument) -> SwannError {
+    var f = Failure("spec: ").text(problem.text).text(" at offset ").int(d.offset)
+    if d.detail.utf8CodeUnitCount > 0 { f = f.text(": ").text(d.detail) }
+    return f.error(problem == .outOfMemory ? .nomem : .spec)
+}
+
+/// Parses and validates a spec with a heap scratch of its own (for the tests).
 func parseSpec(_ text: UnsafePointer<CChar>?) throws(SwannError) -> NetSpec {
-    guard let text else {
-        throw Failure("spec: spec_json is NULL").error(.arg)
+    let spec = try SpecText(text)
+    return try withScratch(.heap, spec.sizing.bytes, "spec", "reading the spec") { (s) throws(SwannError) in
+        try spec.parse(&s, "spec")
     }
-    let length = strnlen(text, 1 << 24)
-    guard length < 1 << 24 else {
-        throw Failure("spec: text longer than 16 MiB").error(.spec)
-    }
-    // A spec of 256 layers has about 1,000 values; 65,536 leaves room and caps the tree.
-    var parsed = JSONDocument(text, length: length, maxValues: 1 << 16)
-    defer { parsed.release() }
-    guard let root = parsed.root else {
-        let problem = parsed.problem ?? .syntax
-        var f = Failure("spec: ").text(problem.text).text(" at offset ").int(parsed.offset)
-        if parsed.detail.utf8CodeUnitCount > 0 { f = f.text(": ").text(parsed.detail) }
-        throw f.error(problem == .outOfMemory ? .nomem : .spec)
-    }
-    return try specFromJSON(root)
 }
 
 func specFromJSON(_ root: JSONValue) throws(SwannError) -> NetSpec {

@@ -1,6 +1,7 @@
 import CSupport
 
-/// A fixed text buffer from one checked allocation; appends past the end set `ok` false.
+/// A fixed text buffer (one checked allocation, or memory the caller lends), or a
+/// measure that only counts; appends past the end set `ok` false.
 struct TextBuffer {
     /// Valid text (NUL-terminated) only when `ok`; an empty buffer when the allocation failed.
     nonisolated(unsafe) private static var empty: CChar = 0
@@ -9,6 +10,25 @@ struct TextBuffer {
     var length = 0
     var ok: Bool
     private let owned: Bool
+    private var measuring = false
+
+    /// `capacity` bytes at `base`, the caller's (room for the text and its NUL).
+    init(base: UnsafeMutablePointer<CChar>, capacity: Int) {
+        self.base = base
+        self.capacity = capacity
+        ok = capacity > 0
+        owned = false
+        if ok { base[0] = 0 }
+    }
+
+    /// Writes nothing: `length` counts what would have been written.
+    init(measuring _: ()) {
+        base = withUnsafeMutablePointer(to: &TextBuffer.empty) { $0 }
+        capacity = Int.max
+        ok = true
+        owned = false
+        self.measuring = true
+    }
 
     init(capacity: Int) {
         if let p = cs_aligned_alloc(capacity) {
@@ -34,6 +54,7 @@ struct TextBuffer {
     }
 
     mutating func byte(_ c: UInt8) {
+        if measuring { length += 1; return }
         guard ok, length + 1 < capacity else { ok = false; return }
         base[length] = CChar(bitPattern: c)
         length += 1

@@ -47,8 +47,9 @@ static swann_model *model;
 static atomic_size_t next_row; /* the queue: row i of pass p is i + p * n_rows */
 static size_t total_rows;
 
+/* One cache line each: the workers' counts must not share one (false sharing). */
 struct worker {
-    pthread_t thread;
+    _Alignas(64) pthread_t thread;
     size_t done, correct;
     int failed;
 };
@@ -130,6 +131,7 @@ static void *work(void *arg)
         return NULL;
     }
     float y[N_CLASSES];
+    size_t done = 0, correct = 0;
     for (;;) {
         size_t i = atomic_fetch_add_explicit(&next_row, 1, memory_order_relaxed);
         if (i >= total_rows) break;
@@ -142,9 +144,11 @@ static void *work(void *arg)
         int best = 0;
         for (int c = 1; c < N_CLASSES; c++)
             if (y[c] > y[best]) best = c;
-        w->correct += best == labels[r];
-        w->done++;
+        correct += best == labels[r];
+        done++;
     }
+    w->done = done;
+    w->correct = correct;
     swann_session_destroy(session);
     return NULL;
 }

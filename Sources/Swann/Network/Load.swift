@@ -45,10 +45,9 @@ struct LoadScratch {
     var spec = 0
     var table = 0
 
-    /// The reading alone, in one block. This is the seam for models read in the host's
-    /// memory: swann_model_mem_size adds `reading` (from a withModelBuffer run with a heap
-    /// scratch, as swann_load_buffer_size does) to the model's own bookkeeping, and
-    /// swann_model_from_buffer passes that block's tail as its `ScratchHome`.
+    /// The reading alone, in one block: what a model read in the host's memory adds to
+    /// the block it keeps (swann_model_mem_size; swann_model_from_buffer reads in mem's
+    /// start and places the model at its end).
     var reading: Int { text + header + spec + table }
 
     /// Where the table ends up in a host arena that receives the net too: it is taken
@@ -91,6 +90,44 @@ struct ModelFile {
 /// the header text, then the rest, sized from the text's first pass; freed on return).
 func withModelFile<R>(_ path: UnsafePointer<CChar>, maxBatch: Int, _ function: StaticString, _ home: ScratchHome,
                       _ body: (ModelFile) throws(SwannError) -> R) throws(SwannError) -> R {
+    let (fd, size) = try openModelFile(path, function)
+    defer { cs_close(fd) }
+    return try withModel(ByteSource(fd: fd, size: size, path: path), maxBatch: maxBatch, function, home, body)
+}
+
+/// As withModelFile, with the file mapped read-only: `body` gets the mapping
+/// (its address and length), which it keeps on success; on failure it is unmapped.
+/// The loader reads the mapping as it reads a buffer, with the file's name in messages.
+func withMappedModelFile<R>(_ path: UnsafePointer<CChar>, maxBatch: Int, _ function: StaticString,
+                            _ body: (ModelFile, UnsafeMutableRawPointer, Int) throws(SwannError) -> R)
+    throws(SwannError) -> R {
+    let (fd, size) = try openModelFile(path, function)
+    defer { cs_close(fd) }
+    guard size >= 8, size <= UInt64(maxModelBytes) else {
+        // Too short to map (or to be a model): the loader's own message.
+        return try withModel(ByteSource(fd: fd, size: size, path: path), maxBatch: maxBatch, function, .heap) {
+            (_) throws(SwannError) -> R in
+            throw Failure(function).text(": \"").text(path).text("\" cannot be mapped").error(.io)
+        }
+    }
+    let length = Int(size)
+    guard let map = cs_map_read(fd, length) else {
+        throw Failure(function).text(": cannot map \"").text(path).text("\"").reason().error(.io)
+    }
+    do throws(SwannError) {
+        return try withModel(ByteSource(memory: UnsafeRawPointer(map), size: size, path: path), maxBatch: maxBatch,
+                             function, .heap) { (file) throws(SwannError) -> R in
+            try body(file, map, length)
+        }
+    } catch {
+        cs_unmap(map, length)
+        throw error
+    }
+}
+
+/// The open file at `path` (never blocking: a FIFO or device is refused unopened) and its size.
+private func openModelFile(_ path: UnsafePointer<CChar>, _ function: StaticString) throws(SwannError)
+    -> (Int32, UInt64) {
     var kind: UInt32 = 0
     let fd = cs_open_read(path, &kind)
     guard fd >= 0 else {
@@ -100,12 +137,13 @@ func withModelFile<R>(_ path: UnsafePointer<CChar>, maxBatch: Int, _ function: S
         }
         throw Failure(function).text(": cannot open \"").text(path).text("\"").reason().error(.io)
     }
-    defer { cs_close(fd) }
     var size: UInt64 = 0
     guard cs_file_size(fd, &size) == 0 else {
-        throw Failure(function).text(": cannot read \"").text(path).text("\"").reason().error(.io)
+        let failure = Failure(function).text(": cannot read \"").text(path).text("\"").reason()
+        cs_close(fd)
+        throw failure.error(.io)
     }
-    return try withModel(ByteSource(fd: fd, size: size, path: path), maxBatch: maxBatch, function, home, body)
+    return (fd, size)
 }
 
 /// As withModelFile, for model-file bytes in memory (`size` checked by the caller).
@@ -244,7 +282,7 @@ private func readModel<R>(_ source: ByteSource, _ text: UnsafeMutablePointer<CCh
         var file = ModelFile(source: source, function: function, spec: spec, plan: plan, tensors: tensors,
                              byKey: byKey, count: count, dataStart: 8 + UInt64(n), hasOptimizer: false, scratch: sizes)
         try locateTensors(root, &file, dataSize: source.size - 8 - UInt64(n), source)
-        if let arena = home.arena {
+        if let arena = home.arena, home.forNet {
             // The file is right; now the arena must hold the net too (SWANN_E_ARENA after SWANN_E_FORMAT).
             let need = sizes.arenaBytes(netBytes: plan.bytes)
             guard home.arenaBytes >= need else {

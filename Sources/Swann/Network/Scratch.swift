@@ -36,6 +36,10 @@ struct Scratch {
 struct ScratchHome {
     var arena: UnsafeMutableRawPointer?
     var arenaBytes: Int
+    /// The arena receives a net after the reading (the loader then checks it holds
+    /// both and moves the tensor table past the net); false for a model's `mem`,
+    /// which places its own block after the reading's scratch.
+    var forNet = true
 
     static let heap = ScratchHome(arena: nil, arenaBytes: 0)
 }

@@ -333,6 +333,107 @@ swann_status swann_load_buffer_size(const void *bytes, size_t size, size_t max_b
 swann_status swann_load_buffer(const void *bytes, size_t size, size_t max_batch,
                                void *arena, size_t arena_bytes, swann_net **out);
 
+/* ---- Models and sessions ----------------------------------------------------
+ * A model is a trained net frozen for inference: its spec and weights,
+ * read-only, shared by threads. A session is one thread's working memory over a
+ * model: two activation buffers of the widest layer for max_batch rows and the
+ * matrix product's packing space (64-byte aligned, plus a small header): no
+ * gradients, no optimizer state, no copy of the weights. N sessions over one
+ * model cost the weights once plus N session arenas.
+ *
+ * Threads: any number of sessions of one model may run at the same time, each
+ * on its own thread, without locks (the model is only read; its count of live
+ * sessions is atomic). One session is used by one thread at a time (as a net).
+ * Creating and destroying sessions of one model may happen on any threads at
+ * any time, but swann_model_destroy must not race with swann_session_create on
+ * that model (the host orders them, as it orders any free with its last use).
+ *
+ * Each row of swann_session_run's output is bit-identical to swann_forward's on
+ * the net the model came from (the same code path for every layer), and the
+ * session computes in swann's floating-point mode with the model's flush-to-zero
+ * setting (on for a loaded model, the net's for swann_model_from_net); the
+ * host's mode is restored on return. */
+typedef struct swann_model   swann_model;
+typedef struct swann_session swann_session;
+
+/* swann_model_load: map the file read-only instead of reading it. */
+#define SWANN_MODEL_MAP 1u
+
+/* A model from a model file (as swann_load accepts it, the same checks, the
+ * same statuses: SWANN_E_IO, SWANN_E_FORMAT with what is wrong; the optimizer
+ * tensors, if any, are checked and ignored; every weight is checked finite).
+ * flags 0: the weights are read into one allocation. SWANN_MODEL_MAP: the file
+ * is mapped read-only and every tensor 4-byte aligned in it (all of swann_save's,
+ * and the usual safetensors files') is used in place, with no copy; a misaligned
+ * one is copied into the model's allocation. While a mapped model lives, the
+ * file must not be truncated or rewritten in place (its pages would change
+ * under the model, or vanish: SIGBUS); replacing it by a rename is safe, and
+ * swann_save always replaces that way. Unknown flag bits, NULL or empty path,
+ * out NULL: SWANN_E_ARG. */
+swann_status swann_model_load(const char *path, unsigned flags, swann_model **out);
+
+/* A model from a model file's bytes in memory (firmware, a database row, a
+ * network message), checked exactly as swann_load checks a file (anything not
+ * exactly right: SWANN_E_FORMAT; bytes NULL, size 0 or above 2^48: SWANN_E_ARG).
+ *   mem NULL (mem_bytes 0): the weights are copied into one allocation of the
+ *     library's; the bytes may be freed on return.
+ *   mem not NULL: the model keeps its bookkeeping (header, layer table,
+ *     canonical spec) in the host's block, 64-byte aligned and at least
+ *     swann_model_mem_size() bytes (else SWANN_E_ARENA), and reads the weights
+ *     in place from bytes, whose tensors must then be 4-byte aligned in memory
+ *     (else SWANN_E_ARG naming the tensor). Both must stay unchanged until the
+ *     model is destroyed. Heap: the loader's transient reading scratch (header
+ *     text, parsed JSON, canonical spec, tensor table; freed on return) still
+ *     comes from the heap today; the model itself allocates nothing.
+ * mem NULL with mem_bytes > 0: SWANN_E_ARG. */
+swann_status swann_model_mem_size(const void *bytes, size_t size, size_t *mem_bytes);
+swann_status swann_model_from_buffer(const void *bytes, size_t size, void *mem, size_t mem_bytes,
+                                     swann_model **out);
+
+/* A snapshot of a net's current parameters, in one allocation; the net stays
+ * usable and later training does not change the model. The model flushes
+ * subnormals as the net does (swann_set_flush_subnormals). A parameter that is
+ * not finite (written through swann_params): SWANN_E_NUMERIC. */
+swann_status swann_model_from_net(const swann_net *net, swann_model **out);
+
+/* The model as model-file bytes: the spec and the weights, no optimizer state,
+ * snprintf-style as swann_save_buffer ((model, NULL, 0, &needed) asks the size;
+ * cap < *needed writes nothing and returns SWANN_E_ARG). The bytes load as a
+ * model (swann_model_from_buffer) and as a net (swann_load_buffer, with a fresh
+ * optimizer state). Heap: one transient block for the header text. */
+swann_status swann_model_save_buffer(const swann_model *model, void *buf, size_t cap, size_t *needed);
+
+/* Frees a model: unmaps its file, frees the library's allocation (the host's
+ * mem and bytes are the host's again). While sessions on it are alive:
+ * SWANN_E_STATE and nothing freed. NULL: SWANN_OK. A handle that is not a live
+ * model: SWANN_E_ARG. */
+swann_status swann_model_destroy(swann_model *model);
+
+/* Sizes of a model's input and output rows; 0 when model is NULL or not live. */
+size_t swann_model_input_size(const swann_model *model);
+size_t swann_model_output_size(const swann_model *model);
+/* The model's canonical spec, as swann_spec_json. */
+swann_status swann_model_spec_json(const swann_model *model, char *buf, size_t cap, size_t *needed);
+
+/* Arena bytes of a session for batches up to max_batch (1 ... the limit of
+ * swann_create, else SWANN_E_ARG), and its creation: arena NULL (arena_bytes 0)
+ * has the library allocate it once; a host arena is 64-byte aligned and at
+ * least the size asked (else SWANN_E_ARENA), and then nothing is allocated. */
+swann_status swann_session_arena_size(const swann_model *model, size_t max_batch, size_t *bytes);
+swann_status swann_session_create(const swann_model *model, size_t max_batch,
+                                  void *arena, size_t arena_bytes, swann_session **out);
+
+/* Y (batch x output_size) for batch rows of x (batch x input_size), on the
+ * calling thread (a session has no worker threads: parallelism is one session
+ * per thread), allocating nothing, ever. batch 0 or above the session's
+ * max_batch: SWANN_E_SHAPE; x or y NULL, a handle that is not a live session:
+ * SWANN_E_ARG; an input value that is NaN or Inf: SWANN_E_NUMERIC (y untouched). */
+swann_status swann_session_run(swann_session *session, const float *x, size_t batch, float *y);
+
+/* Ends a session (a library arena is freed; a host arena is the host's again).
+ * NULL or a handle that is not a live session: no-op. */
+void swann_session_destroy(swann_session *session);
+
 #ifdef __cplusplus
 }
 #endif

@@ -132,4 +132,17 @@ int cs_save_commit(cs_save_file *f);
  * keeps errno. Call once after cs_save_open, whatever happened. */
 void cs_save_end(cs_save_file *f);
 
+/* ---- file mappings (swann_model_load with SWANN_MODEL_MAP) -----------------
+ * Maps `length` bytes of an open file read-only and private (the pages read in
+ * now); NULL with errno on failure or when length is 0. The mapping outlives fd. */
+void *cs_map_read(int fd, size_t length);
+/* Ends a mapping of cs_map_read; NULL is a no-op. */
+void cs_unmap(void *address, size_t length);
+
+/* ---- atomics -----------------------------------------------------------------
+ * A counter in caller-provided memory (a model's live sessions), safe between
+ * threads: add returns the new value; load reads it (acquire). */
+long cs_atomic_add(long *p, long delta);
+long cs_atomic_load(const long *p);
+
 #endif

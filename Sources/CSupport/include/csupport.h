@@ -3,7 +3,8 @@
  *   cs_text.h  what every target needs (messages and error text, numbers as
  *              text, tensor names): text.c
  *   cs_os.h    what only an operating system gives (heap, threads and the
- *              pool, files): memory.c, pool.c, files.c
+ *              pool, files, mappings, atomics): memory.c, pool.c,
+ *              files.c, mapping.c, atomics.c
  * Nothing here is exported from libswann.so: the linker version script keeps
  * only swann_*. */
 #ifndef SWANN_CSUPPORT_H

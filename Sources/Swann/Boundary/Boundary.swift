@@ -92,3 +92,13 @@ func checkPath(_ path: UnsafePointer<CChar>?, _ function: StaticString) throws(S
     guard path[0] != 0 else { throw Failure(function).text(": path is empty").error(.arg) }
     return path
 }
+
+/// bytes and size from C: a block of at least 8 bytes that offsets can address.
+func checkBytes(_ bytes: UnsafeRawPointer?, _ size: UInt, _ function: StaticString) throws(SwannError)
+    -> UnsafeRawPointer {
+    guard size > 0 else { throw Failure(function).text(": size is 0").error(.arg) }
+    guard size <= UInt(maxModelBytes) else {
+        throw Failure(function).text(": size ").uint(size).text(" exceeds the limit ").int(maxModelBytes).error(.arg)
+    }
+    return try required(bytes, function, "bytes")
+}

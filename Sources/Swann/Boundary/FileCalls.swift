@@ -66,18 +66,8 @@ public func swann_save_buffer(_ p: UnsafeRawPointer?, _ buf: UnsafeMutableRawPoi
         guard buf != nil || cap == 0 else {
             throw Failure("save_buffer: buf is NULL but cap is ").uint(cap).text(" (must be 0)").error(.arg)
         }
-        try saveNetToBuffer(net, buf, cap: Int(clamping: cap), needed: needed)
+        try saveToBuffer(net, "save_buffer", buf, cap: Int(clamping: cap), needed: needed)
     }
-}
-
-/// bytes and size from C: a block of at least 8 bytes that offsets can address.
-private func checkBytes(_ bytes: UnsafeRawPointer?, _ size: UInt, _ function: StaticString) throws(SwannError)
-    -> UnsafeRawPointer {
-    guard size > 0 else { throw Failure(function).text(": size is 0").error(.arg) }
-    guard size <= UInt(maxModelBytes) else {
-        throw Failure(function).text(": size ").uint(size).text(" exceeds the limit ").int(maxModelBytes).error(.arg)
-    }
-    return try required(bytes, function, "bytes")
 }
 
 @_cdecl("swann_load_buffer_size")

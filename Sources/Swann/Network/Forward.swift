@@ -1,5 +1,33 @@
 import CSupport
 
+/// One layer as the forward pass reads it: its shape, activation, and where its
+/// weight ([fanOut, fanIn]) and bias ([fanOut]) are. A net's come from its arena,
+/// a model's from its layer table (weights in its block, the host's bytes or a mapping).
+struct LayerView {
+    var fanIn: Int
+    var fanOut: Int
+    var activation: Activation
+    var alpha: Float
+    var weight: UnsafePointer<Float>
+    var bias: UnsafePointer<Float>
+}
+
+/// One layer of the forward pass for `batch` rows: Z = Y_prev W^T + b, Y = f(Z).
+/// The one code path of swann_forward and swann_session_run, so that a session's
+/// rows have exactly the bits of the net's. `z` and `y` may be the same buffer:
+/// every activation reads each z before writing its y (softmax: a row's maximum
+/// and sums first, then y in place).
+@inline(__always)
+func forwardLayer(_ l: LayerView, input: UnsafePointer<Float>, z: UnsafeMutablePointer<Float>,
+                  y: UnsafeMutablePointer<Float>, batch: Int, engine: Gemm.Engine) {
+    for r in 0..<batch { copyFloats(z + r * l.fanOut, l.bias, l.fanOut) }
+    Gemm.multiply(m: batch, n: l.fanOut, k: l.fanIn,
+                  a: input, lda: l.fanIn, transA: false,
+                  b: l.weight, ldb: l.fanIn, transB: true,
+                  c: z, ldc: l.fanOut, accumulate: true, engine: engine)
+    Activations.forward(l.activation, alpha: l.alpha, z: z, y: y, rows: batch, cols: l.fanOut)
+}
+
 /// The lecture's forward pass over a batch. Nothing here allocates: every
 /// buffer is a pointer into the net's arena.
 extension Net {
@@ -16,14 +44,10 @@ extension Net {
         let work = engine
         for k in 0..<h.layerCount {
             let l = layers[k]
-            let z = floats(l.z), y = floats(l.y)
-            let b = floats(l.bias)
-            for r in 0..<batch { copyFloats(z + r * l.fanOut, b, l.fanOut) }
-            Gemm.multiply(m: batch, n: l.fanOut, k: l.fanIn,
-                          a: prev, lda: l.fanIn, transA: false,
-                          b: floats(l.weight), ldb: l.fanIn, transB: true,
-                          c: z, ldc: l.fanOut, accumulate: true, engine: work)
-            Activations.forward(l.activation, alpha: l.alpha, z: z, y: y, rows: batch, cols: l.fanOut)
+            let y = floats(l.y)
+            let view = LayerView(fanIn: l.fanIn, fanOut: l.fanOut, activation: l.activation, alpha: l.alpha,
+                                 weight: floats(l.weight), bias: floats(l.bias))
+            forwardLayer(view, input: prev, z: floats(l.z), y: y, batch: batch, engine: work)
             prev = UnsafePointer(y)
         }
         if let output { copyFloats(output, prev, batch * h.outputSize) }

@@ -56,6 +56,44 @@ struct ModelFile {
 /// canonical spec text. The file is closed afterwards. `maxBatch` is checked.
 func withModelFile<R>(_ path: UnsafePointer<CChar>, maxBatch: Int, _ function: StaticString,
                       _ body: (ModelFile, UnsafePointer<CChar>) throws(SwannError) -> R) throws(SwannError) -> R {
+    let (fd, size) = try openModelFile(path, function)
+    defer { cs_close(fd) }
+    return try withModel(ByteSource(fd: fd, size: size, path: path), maxBatch: maxBatch, function, body)
+}
+
+/// As withModelFile, with the file mapped read-only: `body` gets the mapping
+/// (its address and length), which it keeps on success; on failure it is unmapped.
+/// The loader reads the mapping as it reads a buffer, with the file's name in messages.
+func withMappedModelFile<R>(_ path: UnsafePointer<CChar>, maxBatch: Int, _ function: StaticString,
+                            _ body: (ModelFile, UnsafePointer<CChar>, UnsafeMutableRawPointer, Int)
+                                throws(SwannError) -> R) throws(SwannError) -> R {
+    let (fd, size) = try openModelFile(path, function)
+    defer { cs_close(fd) }
+    guard size >= 8, size <= UInt64(maxModelBytes) else {
+        // Too short to map (or to be a model): the loader's own message.
+        return try withModel(ByteSource(fd: fd, size: size, path: path), maxBatch: maxBatch, function) {
+            (_, _) throws(SwannError) -> R in
+            throw Failure(function).text(": \"").text(path).text("\" cannot be mapped").error(.io)
+        }
+    }
+    let length = Int(size)
+    guard let map = cs_map_read(fd, length) else {
+        throw Failure(function).text(": cannot map \"").text(path).text("\"").reason().error(.io)
+    }
+    do throws(SwannError) {
+        return try withModel(ByteSource(memory: UnsafeRawPointer(map), size: size, path: path), maxBatch: maxBatch,
+                             function) { (file, canonical) throws(SwannError) -> R in
+            try body(file, canonical, map, length)
+        }
+    } catch {
+        cs_unmap(map, length)
+        throw error
+    }
+}
+
+/// The open file at `path` and its size.
+private func openModelFile(_ path: UnsafePointer<CChar>, _ function: StaticString) throws(SwannError)
+    -> (Int32, UInt64) {
     var kind: UInt32 = 0
     let fd = cs_open_read(path, &kind)
     guard fd >= 0 else {
@@ -65,12 +103,13 @@ func withModelFile<R>(_ path: UnsafePointer<CChar>, maxBatch: Int, _ function: S
         }
         throw Failure(function).text(": cannot open \"").text(path).text("\"").reason().error(.io)
     }
-    defer { cs_close(fd) }
     var size: UInt64 = 0
     guard cs_file_size(fd, &size) == 0 else {
-        throw Failure(function).text(": cannot read \"").text(path).text("\"").reason().error(.io)
+        let failure = Failure(function).text(": cannot read \"").text(path).text("\"").reason()
+        cs_close(fd)
+        throw failure.error(.io)
     }
-    return try withModel(ByteSource(fd: fd, size: size, path: path), maxBatch: maxBatch, function, body)
+    return (fd, size)
 }
 
 /// As withModelFile, for model-file bytes in memory (`size` checked by the caller).

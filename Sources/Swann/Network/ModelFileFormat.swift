@@ -20,22 +20,22 @@ let maxHeaderBytes = 64 << 20
 /// fits an Int; a size above is a host mistake, such as a negative length cast).
 let maxModelBytes = 1 << 48
 
-/// A bound on a net's header length: the escaped spec (6 bytes per character at
-/// most) and 256 bytes per tensor (a name under 100, numbers under 20 digits).
-func headerCapacity(_ net: Net) -> Int {
-    256 + 6 * net.header.pointee.specLength + 256 * net.tensors.fileTensorCount
+/// A bound on a model file's header length: the escaped spec (6 bytes per
+/// character at most) and 256 bytes per tensor (a name under 100, numbers under 20 digits).
+func headerCapacity<Source: ModelFileSource>(_ source: Source) -> Int {
+    256 + 6 * source.fileSpecLength + 256 * source.fileTable.fileTensorCount
 }
 
-/// The safetensors header of a live net (see the format note at the top).
-func writeHeader(_ t: inout TextBuffer, _ net: Net) {
-    let optimizer = net.header.pointee.optimizer
+/// The safetensors header of a net or a model (see the format note at the top).
+func writeHeader<Source: ModelFileSource>(_ t: inout TextBuffer, _ source: Source) {
+    let optimizer = source.fileOptimizer
     t.text("{\"__metadata__\":{\"format\":\"swann\",\"swann.version\":")
     t.quoted(cString(swannVersion))
     t.text(",\"swann.spec\":")
-    t.quoted(net.specText)
+    t.quoted(source.fileSpecText)
     t.text("}")
     var offset = 0
-    for tensor in net.tensors where tensor.role.inFile {
+    for tensor in source.fileTable where source.writes(tensor) {
         t.text(",")
         tensor.withName(optimizer) { name in t.quoted(name) }  // names need no escapes; quoted() is exact anyway
         t.text(tensor.dtype == .i64 ? ":{\"dtype\":\"I64\",\"shape\":[" as StaticString : ":{\"dtype\":\"F32\",\"shape\":[")

@@ -1,9 +1,40 @@
 import CSupport
 
-/// A net's model-file bytes, ready to be emitted: the header text is written
-/// (one checked allocation, freed by withModelBytes), the tensors stay in the arena.
-struct ModelBytes {
-    var net: Net
+/// What model-file bytes are written from: a net (parameters, optimizer state and
+/// step) or a model (parameters only). One writer for both, so a model's bytes are
+/// a net's without the optimizer tensors.
+protocol ModelFileSource: LayerShapes {
+    /// The file tensors in table order (their offsets matter only to `fileData`).
+    var fileTable: TensorTable<Self> { get }
+    var fileSpecText: UnsafePointer<CChar> { get }
+    var fileSpecLength: Int { get }
+    var fileOptimizer: OptimizerConfig { get }
+    /// optimizer.step, or nil when the source writes no optimizer state.
+    var fileSteps: Int? { get }
+    /// A float tensor's bytes, or nil when the source does not write it.
+    func fileData(_ t: Tensor) -> UnsafeRawPointer?
+}
+
+extension ModelFileSource {
+    /// The tensor goes into the file.
+    func writes(_ t: Tensor) -> Bool {
+        t.role.inFile && (t.role == .step ? fileSteps != nil : fileData(t) != nil)
+    }
+}
+
+extension Net: ModelFileSource {
+    var fileTable: TensorTable<Net> { tensors }
+    var fileSpecText: UnsafePointer<CChar> { UnsafePointer(specText) }
+    var fileSpecLength: Int { header.pointee.specLength }
+    var fileOptimizer: OptimizerConfig { header.pointee.optimizer }
+    var fileSteps: Int? { header.pointee.steps }
+    func fileData(_ t: Tensor) -> UnsafeRawPointer? { UnsafeRawPointer(base + t.offset) }
+}
+
+/// Model-file bytes, ready to be emitted: the header text is written (one checked
+/// allocation, freed by withModelBytes), the tensors stay where the source has them.
+struct ModelBytes<Source: ModelFileSource> {
+    var source: Source
     var header: TextBuffer
     /// The header's JSON text, and its length padded with spaces to a multiple of 8.
     var textLength: Int
@@ -13,47 +44,51 @@ struct ModelBytes {
     var total: Int { 8 + headerLength + dataBytes }
 
     /// Hands the bytes, in file order, to `sink` (which returns false to stop);
-    /// false when the sink stopped. save and save_buffer both go through here.
+    /// false when the sink stopped. save and the save_buffer calls all go through here.
     func emit(_ sink: (UnsafeRawPointer, Int) -> Bool) -> Bool {
         var lengthLE = UInt64(headerLength).littleEndian
         var spaces: UInt64 = 0x2020_2020_2020_2020
         var ok = sink(&lengthLE, 8) && sink(header.base, textLength) && sink(&spaces, headerLength - textLength)
         // The data: the file tensors in table order, as writeHeader listed them.
-        for t in net.tensors where ok && t.role.inFile {
+        for t in source.fileTable where ok && source.writes(t) {
             if t.role == .step {
-                var step = Int64(net.header.pointee.steps).littleEndian
+                var step = Int64(source.fileSteps ?? 0).littleEndian
                 ok = sink(&step, 8)
-            } else {
-                ok = sink(net.base + t.offset, t.bytes)
+            } else if let p = source.fileData(t) {
+                ok = sink(p, t.bytes)
             }
         }
         return ok
     }
 }
 
-/// Checks that the net is one load would accept and writes its header; `path`
+/// Checks that the source is one load would accept and writes its header; `path`
 /// (or nil for a buffer) only names the target in the failure.
-func withModelBytes<R>(_ net: Net, _ function: StaticString, path: UnsafePointer<CChar>?,
-                       _ body: (ModelBytes) throws(SwannError) -> R) throws(SwannError) -> R {
-    let h = net.header.pointee
+func withModelBytes<Source: ModelFileSource, R>(_ source: Source, _ function: StaticString,
+                                                path: UnsafePointer<CChar>?,
+                                                _ body: (ModelBytes<Source>) throws(SwannError) -> R)
+    throws(SwannError) -> R {
     // Bytes that load would refuse are never written: an old file stays.
-    guard allFinite(net.params, h.paramCount), allFinite(net.slots, h.slotCount * h.paramCount) else {
-        let f = Failure(function).text(": parameters or optimizer state have NaN or Inf values; ")
-        if let path { throw f.text("\"").text(path).text("\" not written").error(.numeric) }
-        throw f.text("nothing written").error(.numeric)
+    var dataBytes = 0
+    for t in source.fileTable where source.writes(t) {
+        dataBytes += t.bytes
+        guard t.role != .step, let p = source.fileData(t) else { continue }
+        guard allFinite(p.assumingMemoryBound(to: Float.self), t.bytes / 4) else {
+            let f = Failure(function).text(": parameters or optimizer state have NaN or Inf values; ")
+            if let path { throw f.text("\"").text(path).text("\" not written").error(.numeric) }
+            throw f.text("nothing written").error(.numeric)
+        }
     }
     // The header goes into one checked allocation, sized up front: a header cut
     // short and renamed over the target would lose the model.
-    var header = TextBuffer(capacity: headerCapacity(net))
+    var header = TextBuffer(capacity: headerCapacity(source))
     guard header.ok else { throw Failure(function).text(": out of memory while writing the header").error(.nomem) }
     defer { header.free() }
-    writeHeader(&header, net)
+    writeHeader(&header, source)
     guard header.ok else {
         throw Failure(function).text(": the header outgrew its buffer (a bug: please report it)").error(.io)
     }
-    var dataBytes = 0
-    for t in net.tensors where t.role.inFile { dataBytes += t.bytes }
-    return try body(ModelBytes(net: net, header: header, textLength: header.length,
+    return try body(ModelBytes(source: source, header: header, textLength: header.length,
                                headerLength: (header.length + 7) / 8 * 8, dataBytes: dataBytes))
 }
 
@@ -76,12 +111,13 @@ func saveNet(_ net: Net, path: UnsafePointer<CChar>) throws(SwannError) {
 
 /// The model-file bytes into `buf`, snprintf-style: `needed` always gets the
 /// size; a `cap` short of it writes nothing. Allocates only the header text, as save does.
-func saveNetToBuffer(_ net: Net, _ buf: UnsafeMutableRawPointer?, cap: Int,
-                     needed: UnsafeMutablePointer<UInt>) throws(SwannError) {
-    try withModelBytes(net, "save_buffer", path: nil) { (bytes) throws(SwannError) in
+func saveToBuffer<Source: ModelFileSource>(_ source: Source, _ function: StaticString,
+                                           _ buf: UnsafeMutableRawPointer?, cap: Int,
+                                           needed: UnsafeMutablePointer<UInt>) throws(SwannError) {
+    try withModelBytes(source, function, path: nil) { (bytes) throws(SwannError) in
         needed.pointee = UInt(bytes.total)
         guard let buf, cap >= bytes.total else {
-            throw Failure("save_buffer: cap is ").int(cap).text(" bytes, the model needs ").int(bytes.total)
+            throw Failure(function).text(": cap is ").int(cap).text(" bytes, the model needs ").int(bytes.total)
                 .error(.arg)
         }
         var at = buf

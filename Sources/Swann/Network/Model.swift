@@ -1,0 +1,257 @@
+import CSupport
+
+/// The head of a model's block. A `swann_model *` points here. The block holds,
+/// in order: this header, the live-session count (its own 64 bytes, changed
+/// atomically by sessions on any thread), the layer table (`LayerView`s, whose
+/// weight and bias pointers lead into this block, the host's bytes or a file
+/// mapping), the canonical spec text, then the tensors that were copied.
+struct ModelHeader {
+    static let liveMagic: UInt64 = 0x7377_616E_6E5F_6D31  // "swann_m1"
+
+    var magic: UInt64 = 0
+    /// The library allocated the block (destroy frees it); false: the host's `mem`.
+    var ownsBlock = false
+    /// A file mapping the weights are read in place from (destroy unmaps it), or nil.
+    var mapAddress: UnsafeMutableRawPointer? = nil
+    var mapLength = 0
+    var blockBytes = 0
+    var layerCount = 0
+    var inputSize = 0
+    var outputSize = 0
+    /// The widest layer output: a session's activation buffers hold max_batch rows of it.
+    var width = 0
+    /// The widest layer input (the forward products' inner size).
+    var widestInput = 0
+    var paramCount = 0
+    /// Sessions run with flush-to-zero and denormals-are-zero (as swann_set_flush_subnormals):
+    /// on for loaded models, the net's setting for swann_model_from_net.
+    var flushSubnormals = true
+    var specLength = 0
+}
+
+/// Where the parts of a model's block go.
+struct ModelLayout {
+    static let counter = Plan.aligned(MemoryLayout<ModelHeader>.stride)
+    static let layers = Plan.aligned(counter + MemoryLayout<Int>.stride)
+
+    let layerCount: Int
+    let specLength: Int
+    var spec: Int { Plan.aligned(ModelLayout.layers + layerCount * MemoryLayout<LayerView>.stride) }
+    /// The bookkeeping the model keeps: everything but the copied tensors.
+    var bookkeeping: Int { Plan.aligned(spec + specLength + 1) }
+}
+
+/// A view of a live model.
+struct Model {
+    let base: UnsafeMutableRawPointer
+
+    @inline(__always) var header: UnsafeMutablePointer<ModelHeader> {
+        base.assumingMemoryBound(to: ModelHeader.self)
+    }
+    /// The live sessions (cs_atomic_add / cs_atomic_load only).
+    @inline(__always) var sessions: UnsafeMutablePointer<Int> {
+        (base + ModelLayout.counter).assumingMemoryBound(to: Int.self)
+    }
+    @inline(__always) var layers: UnsafeMutablePointer<LayerView> {
+        (base + ModelLayout.layers).assumingMemoryBound(to: LayerView.self)
+    }
+    @inline(__always) var specText: UnsafeMutablePointer<CChar> {
+        let layout = ModelLayout(layerCount: header.pointee.layerCount, specLength: header.pointee.specLength)
+        return (base + layout.spec).assumingMemoryBound(to: CChar.self)
+    }
+
+    static func live(_ p: UnsafeMutableRawPointer) -> Model? {
+        p.assumingMemoryBound(to: ModelHeader.self).pointee.magic == ModelHeader.liveMagic ? Model(base: p) : nil
+    }
+}
+
+/// Where a model's weights are read from.
+enum ModelPlacement {
+    /// Read into the model's own block (swann_model_load, from_buffer without mem).
+    case copy
+    /// In place from the bytes at `base` (the file's first byte); a tensor that is
+    /// not 4-byte aligned there is copied when `copyMisaligned` (a mapping), else refused.
+    case inPlace(base: UnsafeRawPointer, copyMisaligned: Bool)
+}
+
+/// The bytes a model built from `file` keeps in the host's `mem` (from_buffer in place).
+func modelMemSize(_ file: ModelFile, specLength: Int) -> Int {
+    ModelLayout(layerCount: file.plan.records.count, specLength: specLength).bookkeeping
+}
+
+/// A model from a checked model file: the parameters, each checked finite; the
+/// optimizer tensors (checked by the loader) are ignored. The block is `mem`
+/// (at least `memBytes`) or one allocation; `map` is handed to the model on success.
+func buildModel(_ file: ModelFile, _ canonical: UnsafePointer<CChar>, placement: ModelPlacement,
+                mem: UnsafeMutableRawPointer?, memBytes: UInt,
+                map: (UnsafeMutableRawPointer, Int)? = nil) throws(SwannError) -> Model {
+    let function = file.function
+    let records = file.plan.records
+    let layout = ModelLayout(layerCount: records.count, specLength: strlen(canonical))
+    // Which parameters are copied, and the bytes they need.
+    var copied = 0
+    for i in 0..<file.count where file.tensors[i].tensor.role == .parameter {
+        let t = file.tensors[i].tensor
+        guard case .inPlace(let bytes, let copyMisaligned) = placement else {
+            copied += Plan.aligned(t.bytes)
+            continue
+        }
+        let at = file.dataStart + UInt64(file.tensors[i].span.0)
+        guard (UInt(bitPattern: bytes) &+ UInt(at)) & 3 != 0 else { continue }
+        guard copyMisaligned else {
+            throw t.withName(file.spec.optimizer) { name in
+                Failure(function).text(": tensor \"").text(name).text("\" (at byte ").uint(UInt(at))
+                    .text(") is not 4-byte aligned in memory: align the bytes, or pass mem NULL to copy them")
+                    .error(.arg)
+            }
+        }
+        copied += Plan.aligned(t.bytes)
+    }
+    let total = layout.bookkeeping + copied
+    let block: UnsafeMutableRawPointer
+    if let mem {
+        guard memBytes >= UInt(total) else {
+            throw Failure(function).text(": mem has ").uint(memBytes).text(" bytes, the model needs ").int(total)
+                .text(" (swann_model_mem_size)").error(.arena)
+        }
+        block = mem
+    } else {
+        guard let owned = cs_aligned_alloc(total) else {
+            throw Failure(function).text(": could not allocate the model's ").int(total).text(" bytes")
+                .error(.nomem)
+        }
+        block = owned
+    }
+    memset(block, 0, layout.bookkeeping)
+    let model = Model(base: block)
+    var h = ModelHeader()
+    h.ownsBlock = mem == nil
+    h.blockBytes = total
+    h.layerCount = records.count
+    h.inputSize = file.plan.header.inputSize
+    h.outputSize = file.plan.header.outputSize
+    h.paramCount = file.plan.header.paramCount
+    h.specLength = layout.specLength
+    for k in 0..<records.count {
+        h.width = max(h.width, records[k].fanOut)
+        h.widestInput = max(h.widestInput, records[k].fanIn)
+    }
+    model.header.initialize(to: h)
+    memcpy(model.specText, canonical, layout.specLength + 1)
+    var cursor = layout.bookkeeping
+    for i in 0..<file.count where file.tensors[i].tensor.role == .parameter {
+        let t = file.tensors[i].tensor
+        let at = file.dataStart + UInt64(file.tensors[i].span.0)
+        var source: UnsafePointer<Float>
+        if case .inPlace(let bytes, _) = placement, (UInt(bitPattern: bytes) &+ UInt(at)) & 3 == 0 {
+            source = (bytes + Int(at)).assumingMemoryBound(to: Float.self)
+        } else {
+            let dst = block + cursor
+            cursor += Plan.aligned(t.bytes)
+            guard file.source.read(at: at, count: t.bytes, into: dst) else {
+                if mem == nil { cs_free(block) }
+                throw Failure(function).text(": reading tensor data failed").reason().error(.io)
+            }
+            source = UnsafePointer(dst.assumingMemoryBound(to: Float.self))
+        }
+        guard allFinite(source, t.bytes / 4) else {
+            if mem == nil { cs_free(block) }
+            throw t.withName(file.spec.optimizer) { name in
+                Failure(function).text(": tensor \"").text(name).text("\" has NaN or Inf values").error(.format)
+            }
+        }
+        let r = records[t.layer]
+        if !t.isBias {
+            model.layers[t.layer] = LayerView(fanIn: r.fanIn, fanOut: r.fanOut, activation: r.activation,
+                                              alpha: r.alpha, weight: source, bias: source)
+        } else {
+            model.layers[t.layer].bias = source
+        }
+    }
+    if let map {
+        model.header.pointee.mapAddress = map.0
+        model.header.pointee.mapLength = map.1
+    }
+    model.header.pointee.magic = ModelHeader.liveMagic
+    return model
+}
+
+/// A model holding a snapshot of a live net's parameters, in one allocation.
+func modelFromNet(_ net: Net, _ function: StaticString) throws(SwannError) -> Model {
+    let h = net.header.pointee
+    guard allFinite(net.params, h.paramCount) else {
+        throw Failure(function).text(": the net's parameters have NaN or Inf values").error(.numeric)
+    }
+    let layout = ModelLayout(layerCount: h.layerCount, specLength: h.specLength)
+    var copied = 0
+    for k in 0..<h.layerCount {
+        let l = net.layers[k]
+        copied += Plan.aligned(l.fanIn * l.fanOut * 4) + Plan.aligned(l.fanOut * 4)
+    }
+    let total = layout.bookkeeping + copied
+    guard let block = cs_aligned_alloc(total) else {
+        throw Failure(function).text(": could not allocate the model's ").int(total).text(" bytes").error(.nomem)
+    }
+    memset(block, 0, layout.bookkeeping)
+    let model = Model(base: block)
+    var m = ModelHeader()
+    m.ownsBlock = true
+    m.blockBytes = total
+    m.layerCount = h.layerCount
+    m.inputSize = h.inputSize
+    m.outputSize = h.outputSize
+    m.paramCount = h.paramCount
+    m.flushSubnormals = h.flushSubnormals
+    m.specLength = h.specLength
+    model.header.initialize(to: m)
+    memcpy(model.specText, net.specText, h.specLength + 1)
+    var cursor = layout.bookkeeping
+    for k in 0..<h.layerCount {
+        let l = net.layers[k]
+        let w = (block + cursor).assumingMemoryBound(to: Float.self)
+        cursor += Plan.aligned(l.fanIn * l.fanOut * 4)
+        let b = (block + cursor).assumingMemoryBound(to: Float.self)
+        cursor += Plan.aligned(l.fanOut * 4)
+        copyFloats(w, net.floats(l.weight), l.fanIn * l.fanOut)
+        copyFloats(b, net.floats(l.bias), l.fanOut)
+        model.layers[k] = LayerView(fanIn: l.fanIn, fanOut: l.fanOut, activation: l.activation, alpha: l.alpha,
+                                    weight: UnsafePointer(w), bias: UnsafePointer(b))
+        model.header.pointee.width = max(model.header.pointee.width, l.fanOut)
+        model.header.pointee.widestInput = max(model.header.pointee.widestInput, l.fanIn)
+    }
+    model.header.pointee.magic = ModelHeader.liveMagic
+    return model
+}
+
+/// Ends a model: the handle stops being live, a mapping is unmapped and a
+/// library block freed. The caller has checked that no session is alive.
+func releaseModel(_ model: Model) {
+    let h = model.header.pointee
+    model.header.pointee.magic = 0
+    if let map = h.mapAddress { cs_unmap(map, h.mapLength) }
+    if h.ownsBlock { cs_free(model.base) }
+}
+
+// A model's bytes: the spec and the parameters, no optimizer state.
+extension Model: LayerShapes {
+    var layerCount: Int { header.pointee.layerCount }
+    func layer(_ k: Int) -> LayerRecord {
+        let l = layers[k]
+        return LayerRecord(fanIn: l.fanIn, fanOut: l.fanOut, activation: l.activation, alpha: l.alpha)
+    }
+}
+
+extension Model: ModelFileSource {
+    var fileTable: TensorTable<Model> {
+        TensorTable(self, slotCount: 0, inputSize: header.pointee.inputSize, maxBatch: 1, start: 0)
+    }
+    var fileSpecText: UnsafePointer<CChar> { UnsafePointer(specText) }
+    var fileSpecLength: Int { header.pointee.specLength }
+    var fileOptimizer: OptimizerConfig { OptimizerConfig() }
+    var fileSteps: Int? { nil }
+    func fileData(_ t: Tensor) -> UnsafeRawPointer? {
+        guard t.role == .parameter else { return nil }
+        let l = layers[t.layer]
+        return UnsafeRawPointer(t.isBias ? l.bias : l.weight)
+    }
+}

@@ -1,0 +1,115 @@
+import CSupport
+
+/// The head of a session's arena. A `swann_session *` points here. The arena
+/// holds this header, the caller's GEMM workspace record, two activation buffers
+/// of max_batch rows of the model's widest layer (layers write them in turn; the
+/// first reads x where the host has it), and the workspace's packing buffers.
+/// No pool: a session computes on the calling thread.
+struct SessionHeader {
+    static let liveMagic: UInt64 = 0x7377_616E_6E5F_7331  // "swann_s1"
+
+    var magic: UInt64 = 0
+    var model: UnsafeMutableRawPointer? = nil
+    var maxBatch = 0
+    var ownsArena = false
+    var buffer0 = 0         // byte offsets from the arena start
+    var buffer1 = 0
+    var workspace = 0
+}
+
+/// Where each part of a session's arena goes, for a model and max_batch.
+struct SessionPlan {
+    var header = SessionHeader()
+    var packA = 0, packB = 0, tile = 0
+    var bytes = 0
+
+    init(_ model: Model, maxBatch: Int, _ function: StaticString) throws(SwannError) {
+        let h = model.header.pointee
+        let f = MemoryLayout<Float>.stride
+        var cursor = 0
+        func take(_ n: Int) -> Int {
+            let at = cursor
+            cursor = Plan.aligned(cursor + n)
+            return at
+        }
+        _ = take(MemoryLayout<SessionHeader>.stride)
+        header.maxBatch = maxBatch
+        header.workspace = take(MemoryLayout<Gemm.Workspace>.stride)
+        // max_batch <= 2^24 and a layer's units <= 2^24: no product overflows.
+        header.buffer0 = take(maxBatch * h.width * f)
+        header.buffer1 = take(maxBatch * h.width * f)
+        // The forward products: m = batch, n = a layer's units, k = its inputs.
+        let pack = Gemm.packSizes(maxM: maxBatch, maxN: h.width, maxK: h.widestInput)
+        packA = take(pack.a * f)
+        packB = take(pack.b * f)
+        tile = take(Gemm.mr * Gemm.nr * f)
+        guard cursor <= Limits.maxArenaBytes else {
+            throw Failure(function).text(": the session needs more than ").int(cursor)
+                .text(" bytes, above the limit of ").int(Limits.maxArenaBytes).error(.arg)
+        }
+        bytes = cursor
+    }
+}
+
+/// A view of a live session.
+struct Session {
+    let base: UnsafeMutableRawPointer
+
+    @inline(__always) var header: UnsafeMutablePointer<SessionHeader> {
+        base.assumingMemoryBound(to: SessionHeader.self)
+    }
+    @inline(__always) func floats(_ offset: Int) -> UnsafeMutablePointer<Float> {
+        (base + offset).assumingMemoryBound(to: Float.self)
+    }
+
+    static func live(_ p: UnsafeMutableRawPointer) -> Session? {
+        p.assumingMemoryBound(to: SessionHeader.self).pointee.magic == SessionHeader.liveMagic ? Session(base: p) : nil
+    }
+
+    /// Y for `batch` rows of x (1 ... max_batch, checked by the caller), through the
+    /// layers' one forward path, in the caller's floating-point mode.
+    func run(_ model: Model, _ x: UnsafePointer<Float>, batch: Int, _ y: UnsafeMutablePointer<Float>)
+        throws(SwannError) {
+        let m = model.header.pointee
+        guard allFinite(x, batch * m.inputSize) else {
+            throw Failure("session_run: input has NaN or Inf values").error(.numeric)
+        }
+        let h = header.pointee
+        let engine = Gemm.Engine(workspaces: (base + h.workspace).assumingMemoryBound(to: Gemm.Workspace.self),
+                                 pool: nil)
+        var prev = x
+        for k in 0..<m.layerCount {
+            // Z and Y of a layer share a buffer (activations work in place);
+            // the layers alternate between the two.
+            let out = floats(k & 1 == 0 ? h.buffer0 : h.buffer1)
+            forwardLayer(model.layers[k], input: prev, z: out, y: out, batch: batch, engine: engine)
+            prev = UnsafePointer(out)
+        }
+        copyFloats(y, prev, batch * m.outputSize)
+    }
+}
+
+/// Lays a session into `arena` (at least `plan.bytes`, 64-byte aligned) and
+/// counts it on its model.
+func buildSession(_ plan: SessionPlan, model: Model, arena: UnsafeMutableRawPointer, ownsArena: Bool) -> Session {
+    let s = Session(base: arena)
+    var h = plan.header
+    h.model = model.base
+    h.ownsArena = ownsArena
+    s.header.initialize(to: h)
+    (arena + h.workspace).assumingMemoryBound(to: Gemm.Workspace.self)
+        .initialize(to: Gemm.Workspace(packA: s.floats(plan.packA), packB: s.floats(plan.packB),
+                                       tile: s.floats(plan.tile)))
+    _ = cs_atomic_add(model.sessions, 1)
+    s.header.pointee.magic = SessionHeader.liveMagic
+    return s
+}
+
+/// Ends a session: the handle stops being live, its model counts one session
+/// fewer, and a library arena is freed.
+func releaseSession(_ s: Session) {
+    let h = s.header.pointee
+    s.header.pointee.magic = 0
+    if let m = h.model { _ = cs_atomic_add(Model(base: m).sessions, -1) }
+    if h.ownsArena { cs_free(s.base) }
+}

@@ -58,7 +58,7 @@ def main() -> int:
     ap.add_argument("--csv", type=Path, default=DEFAULT_CSV)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--chunk", type=int, default=16, help="rows per predict call (default %(default)s)")
-    ap.add_argument("--rounds", type=int, default=50, help="passes over the held-out rows (default %(default)s)")
+    ap.add_argument("--rounds", type=int, default=300, help="passes over the held-out rows (default %(default)s)")
     ap.add_argument("--map", action="store_true", help="map the model file instead of reading it")
     args = ap.parse_args()
     if args.threads < 1 or args.chunk < 1 or args.rounds < 1:
@@ -78,7 +78,7 @@ def main() -> int:
         a, rows = item
         return a, model.predict(rows)
 
-    reference = model.predict(xv)  # one thread, one call
+    reference = model.predict(xv)  # one thread, the same chunks of max_batch rows
     out = np.empty_like(reference)
     with model, ThreadPoolExecutor(max_workers=args.threads) as pool:
         list(pool.map(classify, chunks[:args.threads]))  # every worker makes its session before the clock

@@ -4,7 +4,8 @@
     python3 benchmarks/table.py build/bench        (the OUT folder of benchmarks/run.sh)
 
 Reads OUT/swann_t{1,2}.json, OUT/contention_t{1,2}.json, OUT/gemm_t{1,2}.json,
-OUT/ceiling_c_t{1,2}_*.json, OUT/demo.json, OUT/python_overhead.txt, OUT/sysinfo.txt and
+OUT/ceiling_c_t{1,2}_*.json, OUT/demo.json, OUT/python_overhead.txt, OUT/serve.json,
+OUT/serve_peers.json, OUT/sysinfo.txt and
 the peers' files in OUT/peers ({torch,numpy,ort}_t{1,2}.json, fann.json,
 sgemm_c_t{1,2}.json, ceiling.json), and prints markdown:
 
@@ -14,7 +15,8 @@ sgemm_c_t{1,2}.json, ceiling.json), and prints markdown:
   1. every workload: swann t1 / t2 next to torch, numpy, ONNX Runtime t1 / t2 and FANN;
   2. the targets of the performance issue, each with its measured ratio, met or missed;
   3. the GEMM comparison (swann through its API vs cblas_sgemm, same shapes);
-  4. the load the run saw (loadavg before each step, idle warnings).
+  4. the load the run saw (loadavg before each step, idle warnings);
+  5. serving (issue #16): memory, arenas, load time, 2-thread throughput from C and Python.
 
 Only the standard library is used; a missing file shows as n/a and its targets as "not measured".
 """

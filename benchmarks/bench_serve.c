@@ -12,7 +12,8 @@
  *            file read once before), without it, and swann_load (max_batch 1); medians.
  *   arenas   a session's arena against a net's arena, digits / W1 / W4, max_batch 1 and 128.
  *
- *   usage: bench_serve [--quick] [--json FILE] [--dir DIR]   (DIR: where the W4 file goes, default $TMPDIR or /tmp)
+ *   usage: bench_serve [--quick] [--json FILE] [--dir DIR] [--only memory,load,arenas,threads]
+ *          (DIR: where the W4 file goes, default $TMPDIR or /tmp)
  *
  * Human lines go to stderr, one JSON object to FILE (default stdout) for benchmarks/table.py.
  */
@@ -41,6 +42,8 @@
 
 static int quick;
 static FILE *json;
+static const char *only = "memory,load,arenas,threads";
+static int wanted(const char *part) { return strstr(only, part) != NULL; }
 
 static double now(void) {
     struct timespec t;
@@ -319,8 +322,9 @@ int main(int argc, char **argv) {
         if (!strcmp(argv[i], "--quick")) quick = 1;
         else if (!strcmp(argv[i], "--json") && i + 1 < argc) json_path = argv[++i];
         else if (!strcmp(argv[i], "--dir") && i + 1 < argc) dir = argv[++i];
+        else if (!strcmp(argv[i], "--only") && i + 1 < argc) only = argv[++i];
         else {
-            fprintf(stderr, "usage: bench_serve [--quick] [--json FILE] [--dir DIR]\n");
+            fprintf(stderr, "usage: bench_serve [--quick] [--json FILE] [--dir DIR] [--only memory,load,arenas,threads]\n");
             return 2;
         }
     }
@@ -335,32 +339,35 @@ int main(int argc, char **argv) {
     fprintf(json, "{\n  \"cpu\": \"%s\", \"quick\": %s, \"library\": \"%s\",\n", cpu, quick ? "true" : "false",
             swann_version());
 
-    /* The W4 model file, written once (random weights, as the issue allows). */
-    char path[4096];
-    snprintf(path, sizeof path, "%s/bench_serve_w4_%ld.safetensors", dir, (long)getpid());
-    static const int w4[] = {1024, 4096, 4096, 1024};
-    char spec[1024];
-    mlp_spec(spec, sizeof spec, w4, 4);
-    swann_net *net;
-    CHECK(swann_create(spec, 1, NULL, 0, &net));
-    size_t weights = swann_param_count(net) * sizeof(float);
-    CHECK(swann_save(net, path));
-    swann_destroy(net);
-    FILE *f = fopen(path, "rb");
-    long file_bytes = 0;
-    if (f && !fseek(f, 0, SEEK_END)) file_bytes = ftell(f);
-    if (f) fclose(f);
-
-    bench_memory(path, weights);
-    bench_load(path, file_bytes);
-    unlink(path);
-    bench_arenas();
+    if (wanted("memory") || wanted("load")) {
+        /* The W4 model file, written once (random weights, as the issue allows). */
+        char path[4096];
+        snprintf(path, sizeof path, "%s/bench_serve_w4_%ld.safetensors", dir, (long)getpid());
+        static const int w4[] = {1024, 4096, 4096, 1024};
+        char spec[1024];
+        mlp_spec(spec, sizeof spec, w4, 4);
+        swann_net *net;
+        CHECK(swann_create(spec, 1, NULL, 0, &net));
+        size_t weights = swann_param_count(net) * sizeof(float);
+        CHECK(swann_save(net, path));
+        swann_destroy(net);
+        FILE *f = fopen(path, "rb");
+        long file_bytes = 0;
+        if (f && !fseek(f, 0, SEEK_END)) file_bytes = ftell(f);
+        if (f) fclose(f);
+        if (wanted("memory")) bench_memory(path, weights);
+        if (wanted("load")) bench_load(path, file_bytes);
+        unlink(path);
+    }
+    if (wanted("arenas")) bench_arenas();
 
     static const int w3[] = {784, 128, 10}, w1[] = {784, 512, 256, 10};
     int reps = quick ? 3 : 7;
     fprintf(json, "  \"threads\": {\n");
-    bench_threads("W3", w3, 3, 1, quick ? 20000 : 100000, reps);
-    bench_threads("W1i", w1, 4, 128, quick ? 40 : 200, reps);
+    if (wanted("threads")) {
+        bench_threads("W3", w3, 3, 1, quick ? 20000 : 100000, reps);
+        bench_threads("W1i", w1, 4, 128, quick ? 40 : 200, reps);
+    }
     fprintf(json, "\n  }\n}\n");
     if (json != stdout) fclose(json);
     return 0;

@@ -67,7 +67,9 @@ class _Registry:
     def __reduce_ex__(self, protocol: Any) -> Any:
         raise TypeError("a swann model handle cannot be pickled or copied")
 
-    def close(self) -> None:
+    # The C functions are bound as defaults so that collection at interpreter exit,
+    # after module globals are cleared, still finds them.
+    def close(self, _destroy_session: Any = lib.session_destroy, _destroy: Any = lib.model_destroy) -> None:
         with self.lock:
             if self.ptr is None:
                 return
@@ -76,8 +78,8 @@ class _Registry:
                 self.idle.wait()
             while self.sessions:
                 s, _ = self.sessions.popitem()
-                lib.session_destroy(s)
-            st = lib.model_destroy(p)
+                _destroy_session(s)
+            st = _destroy(p)
         if st:  # pragma: no cover - every session was destroyed just above
             raise _error(st)
 
@@ -100,13 +102,13 @@ class _Session:
         self.ptr = ptr
         self.max_batch = max_batch
 
-    def drop(self) -> None:
+    def drop(self, _destroy: Any = lib.session_destroy) -> None:
         reg, p = self.reg, self.ptr
         self.ptr = 0
         if p:
             with reg.lock:
                 if reg.sessions.pop(p, None) is not None:
-                    lib.session_destroy(p)
+                    _destroy(p)
 
     def __del__(self) -> None:
         self.drop()

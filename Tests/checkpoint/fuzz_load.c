@@ -8,6 +8,11 @@
  *   - a failed load leaves *out NULL and sets a message;
  *   - swann_load_buffer_size and swann_load_buffer, given the input's bytes
  *     from memory, return what load_size and load returned;
+ *   - swann_model_from_buffer (copied, and in place in a host block of
+ *     swann_model_mem_size bytes) refuses whatever load refuses for its structure
+ *     or weights (a model ignores optimizer values, so it may accept bytes whose
+ *     optimizer state load refuses); a model it makes runs one row with the bits of
+ *     the loaded net's swann_forward, and its model_save_buffer bytes load back;
  *   - a loaded net is usable: forward, backward, step return documented
  *     statuses; it saves, and the saved file loads back to the same
  *     parameters and spec; a host-arena load gives the same parameters.
@@ -123,6 +128,74 @@ static void exercise(swann_net *net, size_t arena_need)
     free(y);
 }
 
+/* The same bytes as a model, copied and in place. load_status: swann_load's. */
+static void fuzz_model(const uint8_t *data, size_t size, swann_status load_status)
+{
+    swann_model *model = (swann_model *)0x1;
+    swann_status s = swann_model_from_buffer(data, size, NULL, 0, &model);
+    if (s != SWANN_OK && s != SWANN_E_FORMAT && s != SWANN_E_NOMEM && !(size == 0 && s == SWANN_E_ARG))
+        fail("model_from_buffer status", s);
+    if (s != SWANN_OK && model != NULL) fail("failed model_from_buffer left *out set", s);
+    if (load_status == SWANN_OK && s != SWANN_OK && s != SWANN_E_NOMEM) fail("model refused what load accepted", s);
+    if (s == SWANN_OK && load_status != SWANN_OK && load_status != SWANN_E_FORMAT && load_status != SWANN_E_NOMEM)
+        fail("model accepted what load refused", load_status);
+    if (s == SWANN_OK) {
+        /* one row through a session, against the loaded net */
+        size_t in = swann_model_input_size(model), out = swann_model_output_size(model);
+        float *x = calloc(in, sizeof(float)), *y1 = calloc(out, sizeof(float)), *y2 = calloc(out, sizeof(float));
+        for (size_t i = 0; i < in; i++) x[i] = (float)(i % 7) * 0.25f - 0.75f;
+        swann_session *ss = NULL;
+        swann_net *net = NULL;
+        if (swann_session_create(model, 1, NULL, 0, &ss) == SWANN_OK) {
+            if (swann_session_run(ss, x, 1, y1) != SWANN_OK) fail("session_run on a loaded model", SWANN_OK);
+            if (load_status == SWANN_OK && swann_load_buffer(data, size, 1, NULL, 0, &net) == SWANN_OK) {
+                if (swann_forward(net, x, 1, y2) != SWANN_OK) fail("forward on a loaded net", SWANN_OK);
+                if (memcmp(y1, y2, out * sizeof(float)) != 0) fail("session_run differs from swann_forward", SWANN_OK);
+                swann_destroy(net);
+            }
+            if (swann_model_destroy(model) != SWANN_E_STATE) fail("model_destroy with a live session", SWANN_OK);
+            swann_session_destroy(ss);
+        }
+        size_t need = 0;
+        if (swann_model_save_buffer(model, NULL, 0, &need) == SWANN_E_ARG && need > 0) {
+            uint8_t *b = malloc(need);
+            swann_model *back = NULL;
+            if (b && swann_model_save_buffer(model, b, need, &need) == SWANN_OK) {
+                swann_status sb = swann_model_from_buffer(b, need, NULL, 0, &back);
+                if (sb != SWANN_OK && sb != SWANN_E_NOMEM) fail("a model's bytes do not load back", sb);
+                swann_model_destroy(back);
+            }
+            free(b);
+        }
+        if (swann_model_destroy(model) != SWANN_OK) fail("model_destroy", SWANN_OK);
+        free(x);
+        free(y1);
+        free(y2);
+    }
+    /* in place: a 64-aligned copy of the bytes and a host block */
+    size_t mem_bytes = 0;
+    swann_status sm = swann_model_mem_size(data, size, &mem_bytes);
+    /* mem_size reads the structure only, not the values */
+    if (s == SWANN_OK && sm != SWANN_OK && sm != SWANN_E_NOMEM) fail("model_mem_size refused what from_buffer took", sm);
+    if (sm == SWANN_OK && s != SWANN_OK && s != SWANN_E_FORMAT && s != SWANN_E_NOMEM)
+        fail("model_mem_size took what from_buffer refused", s);
+    if (sm != SWANN_OK) return;
+    void *copy = NULL, *mem = NULL;
+    if (posix_memalign(&copy, 64, size) != 0 || posix_memalign(&mem, 64, mem_bytes) != 0) {
+        free(copy);
+        return;
+    }
+    memcpy(copy, data, size);
+    model = NULL;
+    swann_status sp = swann_model_from_buffer(copy, size, mem, mem_bytes, &model);
+    if (sp != SWANN_OK && sp != SWANN_E_ARG && sp != SWANN_E_FORMAT && sp != SWANN_E_NOMEM)
+        fail("model_from_buffer in place status", sp);
+    if (sp == SWANN_OK && s != SWANN_OK && s != SWANN_E_NOMEM) fail("in place took what the copy refused", s);
+    if (sp == SWANN_OK && swann_model_destroy(model) != SWANN_OK) fail("model_destroy (in place)", sp);
+    free(mem);
+    free(copy);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (!path_in[0]) {
@@ -165,5 +238,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (s4 != want2 && s4 != SWANN_E_NOMEM && s2 != SWANN_E_NOMEM) fail("load_buffer differs from load", s4);
     if (s4 != SWANN_OK && net != NULL) fail("failed load_buffer left *out set", s4);
     if (s4 == SWANN_OK) swann_destroy(net);
+    fuzz_model(data, size, s2);
     return 0;
 }

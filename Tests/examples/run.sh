@@ -46,6 +46,25 @@ demo() {
 demo sgd 0.96
 demo adam 0.97 --optimizer '{"type": "adam", "lr": 0.001}'
 
+# serve.c: the demo's model served by 2 threads (one session each), then with
+# no model file (it trains and saves one first).
+if cc $flags examples/c/serve.c -o "$tmp/serve" -lswann -lm -pthread; then
+    if "$tmp/serve" 2 --model "$tmp/sgd.safetensors" --passes 5 > "$tmp/serve.out" 2>&1 &&
+        grep -q '^rows: 8985 in .* rows per second$' "$tmp/serve.out"; then
+        ok "serve.c, 2 threads on the demo's model: $(sed -n 's/^accuracy: //p' "$tmp/serve.out") accuracy, $(sed -n 's/.* s, \([0-9]*\) rows per second/\1/p' "$tmp/serve.out") rows/s"
+    else
+        bad "serve.c on the demo's model: $(cat "$tmp/serve.out")"
+    fi
+    if "$tmp/serve" 3 --model "$tmp/served.safetensors" --passes 2 > "$tmp/serve2.out" 2>&1 &&
+        grep -q '^trained a digits model' "$tmp/serve2.out" && [ -f "$tmp/served.safetensors" ]; then
+        ok "serve.c with no model file trains one, saves it and serves it with 3 threads"
+    else
+        bad "serve.c with no model file: $(cat "$tmp/serve2.out")"
+    fi
+else
+    bad "serve.c does not build"
+fi
+
 if "$tmp/train_digits" /nonexistent.csv > "$tmp/missing.out" 2>&1; then
     bad "the demo accepted a missing data file"
 else

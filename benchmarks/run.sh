@@ -19,6 +19,8 @@
 #      contention check (W1 at 1 and 2 threads beside a busy-loop process), the demo's
 #      late/early epoch time (examples/c/train_digits.c, benchmarks/demo_epochs.py) and,
 #      when the Python binding imports, its per-call forward (Tests/python/bench_overhead.py);
+#      serving (benchmarks/bench_serve.c: memory of 8 sessions vs 8 nets, 2 threads vs 1, load
+#      time) and, from Python, swann.Model.predict beside ONNX Runtime (benchmarks/serve_peers.py);
 #   4. the roofline plot (benchmarks/plot_gemm.py) and the table with the targets
 #      (benchmarks/table.py) -> $OUT/table.md.
 #
@@ -140,6 +142,8 @@ cc $CFLAGS_B benchmarks/bench_gemm.c -o build/bench_gemm $LDFLAGS_B -lopenblas -
 cc -std=c11 -O2 -Wall -Wextra benchmarks/sgemm_ceiling.c -o build/sgemm_ceiling -lopenblas
 # shellcheck disable=SC2086
 cc $CFLAGS_B examples/c/train_digits.c -o build/bench_demo $LDFLAGS_B -lm
+# shellcheck disable=SC2086
+cc $CFLAGS_B benchmarks/bench_serve.c -o build/bench_serve $LDFLAGS_B -lpthread -lm
 # What ran: swann has one code path per build, compiled for TARGET_CPU; the widest vector
 # registers its machine code names say which instructions that is.
 LIBSO=$STAGE/lib/libswann.so
@@ -247,6 +251,20 @@ if SWANN_LIBRARY=$LIBPATH PYTHONPATH=bindings/python/src "$PY" -c 'import swann,
     tee -a "$LOG" < "$OUT/python_overhead.txt"
 else
     say "== python binding: skipped (swann or numpy does not import with $PY)"
+fi
+
+# Serving (issue #16): memory of 8 sessions vs 8 nets (W4), 2 threads vs 1 (W3, W1i), W4 load
+# time; then the same two-thread serving from Python, swann.Model.predict beside ONNX Runtime.
+snap "serve"
+# shellcheck disable=SC2086
+./build/bench_serve $Q --json "$OUT/serve.json" 2>&1 | tee -a "$LOG" || say "   WARNING: bench_serve failed"
+if SWANN_LIBRARY=$LIBPATH PYTHONPATH=bindings/python/src "$PY" -c 'import swann, onnx, onnxruntime; swann.Model' 2>/dev/null; then
+    snap "serve peers"
+    # shellcheck disable=SC2086
+    SWANN_LIBRARY=$LIBPATH PYTHONPATH=bindings/python/src "$PY" benchmarks/serve_peers.py $Q \
+        --json "$OUT/serve_peers.json" 2>&1 | tee -a "$LOG" || say "   WARNING: serve_peers.py failed"
+else
+    say "== serve peers: skipped (swann.Model, onnx or onnxruntime does not import with $PY)"
 fi
 snap "done"
 

@@ -4,7 +4,8 @@
     python3 benchmarks/table.py build/bench        (the OUT folder of benchmarks/run.sh)
 
 Reads OUT/swann_t{1,2}.json, OUT/contention_t{1,2}.json, OUT/gemm_t{1,2}.json,
-OUT/ceiling_c_t{1,2}_*.json, OUT/demo.json, OUT/python_overhead.txt, OUT/sysinfo.txt and
+OUT/ceiling_c_t{1,2}_*.json, OUT/demo.json, OUT/python_overhead.txt, OUT/serve.json,
+OUT/serve_peers.json, OUT/sysinfo.txt and
 the peers' files in OUT/peers ({torch,numpy,ort}_t{1,2}.json, fann.json,
 sgemm_c_t{1,2}.json, ceiling.json), and prints markdown:
 
@@ -14,7 +15,8 @@ sgemm_c_t{1,2}.json, ceiling.json), and prints markdown:
   1. every workload: swann t1 / t2 next to torch, numpy, ONNX Runtime t1 / t2 and FANN;
   2. the targets of the performance issue, each with its measured ratio, met or missed;
   3. the GEMM comparison (swann through its API vs cblas_sgemm, same shapes);
-  4. the load the run saw (loadavg before each step, idle warnings).
+  4. the load the run saw (loadavg before each step, idle warnings);
+  5. serving (issue #16): memory, arenas, load time, 2-thread throughput from C and Python.
 
 Only the standard library is used; a missing file shows as n/a and its targets as "not measured".
 """
@@ -350,6 +352,27 @@ if os.path.exists(si):
 target("libswann.so under 400 KB", f"{size:,} bytes" if size else "n/a", "409,600 bytes",
        size / 409600 if size else None, size < 409600 if size else None, "{:.0%} of the limit")
 
+# Serving (issue #16): bench_serve.c's serve.json and serve_peers.py's serve_peers.json.
+serve, speers = load(os.path.join(D, "serve.json")), load(os.path.join(D, "serve_peers.json"))
+mem = g(serve, "memory") or {}
+sr, wb = mem.get("sessions_over_weights"), mem.get("weights_bytes")
+target(f"Serving memory: 8 sessions (max_batch 1) on one W4 model <= 1.1x the weights' size (VmRSS growth)",
+       f"{num(mem.get('sessions_rss_bytes', 0) / 1e6 if mem else None, 1)} MB ({num(sr, 2)}x)",
+       f"weights {num(wb / 1e6 if wb else None, 1)} MB; 8 nets {num(mem.get('nets_rss_bytes', 0) / 1e6 if mem else None, 1)} MB"
+       f" ({num(mem.get('nets_over_weights'), 2)}x)", sr, sr <= 1.1 if sr else None)
+for wl in ("W3", "W1i"):
+    tw = g(serve, "threads", wl) or {}
+    rt = tw.get("ratio")
+    target(f"Serving {wl} (batch {tw.get('batch', '?')}): 2 threads, a session each on one model, >= 1.8x 1 thread",
+           f"t2 {num(tw.get('t2_rows_per_s'))} rows/s" + ("" if tw.get("identical", True) else " (OUTPUTS DIFFER)"),
+           f"t1 {num(tw.get('t1_rows_per_s'))} rows/s", rt, (rt >= 1.8 and tw.get("identical", False)) if rt else None)
+ld = g(serve, "load") or {}
+lm = ld.get("model_map_ms_median")
+target("W4 load: swann_model_load with SWANN_MODEL_MAP from the page cache < 20 ms",
+       f"{num(lm, 2)} ms (read: {num(ld.get('model_read_ms_median'), 1)} ms)",
+       f"swann_load: {num(ld.get('net_load_ms_median'), 1)} ms", lm / 20 if lm else None, lm < 20 if lm else None,
+       "{:.2f}x the limit")
+
 print("\n## Targets\n")
 print("| target | swann | reference | ratio | status |")
 print("|---|---|---|---|---|")
@@ -418,3 +441,45 @@ for name, path in (("peers (run_all.sh)", os.path.join(P, "run.log")), ("swann (
         print(f"- {name}: 1-min loadavg before its steps {min(loads):.2f}..{max(loads):.2f} "
               f"(median {statistics.median(loads):.2f}); idle at step start {min(idles) if idles else '?'}.."
               f"{max(idles) if idles else '?'}%; {warn} step(s) started busy (WARNING)")
+
+# ---------------------------------------------------------------- 5. serving
+if serve or speers:
+    print("\n## Serving (issue #16): one read-only model, a session per thread\n")
+    if serve:
+        print(f"bench_serve.c on {serve.get('cpu', '?')}{' (quick)' if serve.get('quick') else ''}.\n")
+    if mem:
+        print(f"Memory: resident growth (VmRSS after one run on each) of {mem.get('copies')} copies of W4 "
+              f"(weights {mem['weights_bytes'] / 1e6:.1f} MB):\n")
+        print("| what | MB | x weights |")
+        print("|---|---|---|")
+        for lab, k in (("8 nets (swann_load, max_batch 1)", "nets"), ("1 model (read) + 8 sessions", "sessions"),
+                       ("1 model (mapped) + 8 sessions", "sessions_mapped")):
+            v = mem.get(f"{k}_rss_bytes")
+            print(f"| {lab} | {num(v / 1e6 if v is not None and v >= 0 else None, 1)} | {num(mem.get(f'{k}_over_weights'), 2)} |")
+        print(f"\nNets / sessions: {num(mem.get('nets_over_sessions'), 2)}x. One W4 session arena "
+              f"(max_batch 1): {num(mem.get('session_arena_bytes'))} bytes; one net's arena: {num(mem.get('net_arena_bytes'))} bytes.")
+    ar = g(serve, "arenas")
+    if ar:
+        print("\n| net | max_batch | session arena, bytes | net arena, bytes | net / session |")
+        print("|---|---|---|---|---|")
+        for a in ar:
+            print(f"| {a['net']} | {a['max_batch']} | {a['session_bytes']:,} | {a['net_bytes']:,} | "
+                  f"{a['net_bytes'] / a['session_bytes']:.1f}x |")
+    if ld:
+        print(f"\nLoad of the W4 file ({ld['file_bytes'] / 1e6:.1f} MB, from the page cache, medians of {ld['repeats']}): "
+              f"swann_model_load mapped {ld['model_map_ms_median']:.2f} ms, read {ld['model_read_ms_median']:.1f} ms; "
+              f"swann_load {ld['net_load_ms_median']:.1f} ms ({ld['net_over_map']:.1f}x the mapped model).")
+    cols = ["swann C t1", "swann C t2", "swann t1", "swann t2", "ORT t1", "ORT shared t2", "ORT intra2"]
+    wls = sorted(set((g(serve, "threads") or {}).keys()) | set((g(speers, "workloads") or {}).keys()))
+    if wls:
+        print("\nThroughput, rows/s (medians): C = bench_serve.c, one session per pthread; the others from Python "
+              "(serve_peers.py): swann.Model.predict from 1 and 2 threads, ONNX Runtime with one InferenceSession "
+              "(intra_op_num_threads 1) from 1 thread and shared by 2 Python threads, and with 2 intra-op threads.\n")
+        print("| workload | " + " | ".join(cols) + " | C t2/t1 | Python t2/t1 | ORT shared t2/t1 |")
+        print("|---|" + "---|" * (len(cols) + 3))
+        for wl in wls:
+            c, p_ = g(serve, "threads", wl) or {}, g(speers, "workloads", wl) or {}
+            vals = [c.get("t1_rows_per_s"), c.get("t2_rows_per_s")] + [p_.get(k) for k in cols[2:]]
+            ratios = [c.get("ratio"), p_.get("swann_t2_over_t1"), p_.get("ort_shared_t2_over_t1")]
+            print(f"| {wl} | " + " | ".join(num(v) for v in vals) + " | "
+                  + " | ".join(f"{x:.2f}x" if x else "n/a" for x in ratios) + " |")

@@ -9,7 +9,10 @@ checks that
     against a C OpenBLAS that fell back to SSE3 kernels (the Intel case of issue #15,
     where the old table printed W4 at "181 %"), and names what set the ceiling;
   - table.py's W1 target falls back to 85 % of the ceiling at 2.41 MFLOP per sample;
-  - demo_epochs.py sums epochs 1-15 and 16-30 of the demo's table into the right ratio.
+  - demo_epochs.py sums epochs 1-15 and 16-30 of the demo's table into the right ratio;
+  - table.py reads bench_serve's and serve_peers.py's JSON into the serving targets (memory
+    against 1.1x the weights, 2 threads >= 1.8x with identical outputs, mapped load < 20 ms)
+    and the serving table.
 Prints 'N passed, N failed' and exits non-zero on a failure.
 """
 import json
@@ -105,6 +108,41 @@ with tempfile.TemporaryDirectory() as d:
     check("demo late half", abs(r["late_s"] - 0.450) < 1e-9, str(r))
     check("demo ratio and median", abs(j["ratio_median"] - 3.0) < 1e-9 and len(j["runs"]) == 2, str(j))
     check("demo accuracy read", r["test_acc"] == 0.97, str(r))
+
+with tempfile.TemporaryDirectory() as d:
+    put(f"{d}/serve.json", {
+        "cpu": "Made-up CPU", "quick": False,
+        "memory": {"copies": 8, "weights_bytes": 100_000_000, "nets_rss_bytes": 2_400_000_000,
+                   "sessions_rss_bytes": 120_000_000, "sessions_mapped_rss_bytes": 105_000_000,
+                   "nets_over_weights": 24.0, "sessions_over_weights": 1.2, "sessions_mapped_over_weights": 1.05,
+                   "nets_over_sessions": 20.0, "session_arena_bytes": 2_000_000, "net_arena_bytes": 300_000_000},
+        "load": {"file_bytes": 200_000_000, "repeats": 7, "model_map_ms_median": 5.0, "model_read_ms_median": 70.0,
+                 "net_load_ms_median": 250.0, "net_over_map": 50.0},
+        "arenas": [{"net": "W4", "max_batch": 1, "session_bytes": 2_000_000, "net_bytes": 300_000_000}],
+        "threads": {"W3": {"batch": 1, "t1_rows_per_s": 200000.0, "t2_rows_per_s": 380000.0, "ratio": 1.9,
+                           "identical": True},
+                    "W1i": {"batch": 128, "t1_rows_per_s": 60000.0, "t2_rows_per_s": 118000.0, "ratio": 1.97,
+                            "identical": False}}})
+    put(f"{d}/serve_peers.json", {"workloads": {"W3": {
+        "swann t1": 50000.0, "swann t2": 90000.0, "ORT t1": 40000.0, "ORT shared t2": 60000.0, "ORT intra2": 35000.0,
+        "swann_t2_over_t1": 1.8, "ort_shared_t2_over_t1": 1.5}}})
+    out = subprocess.run([sys.executable, os.path.join(HERE, "table.py"), d], capture_output=True,
+                         text=True, check=True).stdout
+    t = targets(out)
+    m = next((v for k, v in t.items() if k.startswith("Serving memory")), None)
+    check("serving memory 1.2x the weights is missed", m and m[3] == "1.20x" and "missed" in m[4]
+          and "120.0 MB" in m[1] and "2,400.0 MB (24.00x)" in m[2], str(m))
+    w3 = next((v for k, v in t.items() if k.startswith("Serving W3")), None)
+    check("serving W3 1.9x is met", w3 and w3[3] == "1.90x" and "met" in w3[4], str(w3))
+    w1i = next((v for k, v in t.items() if k.startswith("Serving W1i")), None)
+    check("serving W1i with differing outputs is missed whatever its speed",
+          w1i and w1i[3] == "1.97x" and "missed" in w1i[4] and "DIFFER" in w1i[1], str(w1i))
+    ld = next((v for k, v in t.items() if k.startswith("W4 load")), None)
+    check("mapped load 5 ms is a quarter of the limit, met", ld and ld[3] == "0.25x the limit" and "met" in ld[4],
+          str(ld))
+    row = next((line for line in out.splitlines() if line.startswith("| W3 |")), "")
+    check("the serving table joins C and Python", row.startswith("| W3 | 200,000 | 380,000 | 50,000 | 90,000 | 40,000 |")
+          and row.endswith("| 1.90x | 1.80x | 1.50x |"), row)
 
 print(f"{passed} passed, {failed} failed")
 sys.exit(1 if failed else 0)

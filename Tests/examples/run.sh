@@ -70,5 +70,12 @@ if "$tmp/train_digits" /nonexistent.csv > "$tmp/missing.out" 2>&1; then
 else
     ok "the demo reports a missing data file: $(head -1 "$tmp/missing.out")"
 fi
+# The Python serving example: trains and saves the digits model, then 4 threads share one swann.Model.
+if VPY=$(sh tools/venv.sh 2>/dev/null | tail -1) && SWANN_LIBRARY="$prefix/lib/libswann.so" PYTHONPATH=bindings/python/src \
+        "$VPY" examples/python/serve_threads.py "$tmp/digits_py.safetensors" --threads 4 --rounds 3 > "$tmp/serve_py.out" 2>&1; then
+    ok "serve_threads.py: $(grep -h '^accuracy\|rows/s' "$tmp/serve_py.out" | tr '\n' ' ')"
+else
+    bad "serve_threads.py: $(tail -3 "$tmp/serve_py.out")"
+fi
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

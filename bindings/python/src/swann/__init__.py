@@ -19,8 +19,9 @@ Example::
 """
 
 from ._core import Net, Status, SwannError, lib as _lib
+from ._model import Model
 
-__all__ = ["Net", "SwannError", "Status", "library_version", "library_path", "__version__"]
+__all__ = ["Net", "Model", "SwannError", "Status", "library_version", "library_path", "__version__"]
 
 #: Version of this Python package.
 __version__: str = "0.1.0"

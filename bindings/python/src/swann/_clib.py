@@ -20,7 +20,7 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import os
-from ctypes import c_double, POINTER, c_char_p, c_int, c_size_t, c_void_p
+from ctypes import c_double, POINTER, c_char_p, c_int, c_size_t, c_uint, c_void_p
 from pathlib import Path
 from typing import Any, List, Optional, Tuple
 
@@ -84,6 +84,24 @@ _REQUIRED = {
     "swann_get_flush_subnormals": ([c_void_p, POINTER(c_int)], c_int),
 }
 
+# Models and sessions (deploy.md): optional, so that a library from before them
+# still imports; swann.Model says so when they are missing.
+_OPTIONAL = {
+    "swann_model_load": ([c_char_p, c_uint, _void_pp], c_int),
+    "swann_model_mem_size": ([c_char_p, c_size_t, _size_p], c_int),
+    "swann_model_from_buffer": ([c_char_p, c_size_t, c_void_p, c_size_t, _void_pp], c_int),
+    "swann_model_from_net": ([c_void_p, _void_pp], c_int),
+    "swann_model_save_buffer": ([c_void_p, c_void_p, c_size_t, _size_p], c_int),
+    "swann_model_destroy": ([c_void_p], c_int),
+    "swann_model_input_size": ([c_void_p], c_size_t),
+    "swann_model_output_size": ([c_void_p], c_size_t),
+    "swann_model_spec_json": ([c_void_p, c_char_p, c_size_t, _size_p], c_int),
+    "swann_session_arena_size": ([c_void_p, c_size_t, _size_p], c_int),
+    "swann_session_create": ([c_void_p, c_size_t, c_void_p, c_size_t, _void_pp], c_int),
+    "swann_session_run": ([c_void_p, c_void_p, c_size_t, c_void_p], c_int),
+    "swann_session_destroy": ([c_void_p], None),
+}
+
 
 class LibSwann:
     """A loaded, checked ``libswann`` with every function's prototype declared.
@@ -124,6 +142,20 @@ class LibSwann:
     step_rows: Any
     set_flush_subnormals: Any
     get_flush_subnormals: Any
+    # optional: None when the library predates them
+    model_load: Any
+    model_mem_size: Any
+    model_from_buffer: Any
+    model_from_net: Any
+    model_save_buffer: Any
+    model_destroy: Any
+    model_input_size: Any
+    model_output_size: Any
+    model_spec_json: Any
+    session_arena_size: Any
+    session_create: Any
+    session_run: Any
+    session_destroy: Any
 
     def __init__(self, cdll: ctypes.CDLL, path: str) -> None:
         self.cdll = cdll
@@ -140,6 +172,12 @@ class LibSwann:
             setattr(self, name[len("swann_"):], fn)
         if missing:
             raise _Incompatible("does not export " + ", ".join(missing))
+        for name, (argtypes, restype) in _OPTIONAL.items():
+            fn = getattr(cdll, name, None)
+            if fn is not None:
+                fn.argtypes = argtypes
+                fn.restype = restype
+            setattr(self, name[len("swann_"):], fn)
         raw = cdll.swann_version()
         self.version = raw.decode("ascii", "replace") if raw else ""
         major = _major(self.version)

@@ -8,7 +8,7 @@ import json
 import operator
 import os
 from ctypes import byref, c_size_t, c_void_p
-from typing import Any, Dict, List, Literal, Mapping, Optional, Tuple, Union, overload
+from typing import TYPE_CHECKING, Any, Dict, List, Literal, Mapping, Optional, Tuple, Union, overload
 
 import numpy as np
 
@@ -19,6 +19,9 @@ try:  # numpy >= 1.20
     from numpy.typing import ArrayLike
 except ImportError:  # pragma: no cover
     ArrayLike = Any  # type: ignore[misc,assignment]
+
+if TYPE_CHECKING:
+    from ._model import Model
 
 __all__ = ["Net", "SwannError", "Status", "lib"]
 
@@ -946,6 +949,19 @@ class Net:
         net._h = None
         net._adopt(out.value)
         return net
+
+    def to_model(self, max_batch: int = 256) -> "Model":
+        """A :class:`swann.Model`: a snapshot of the net's current parameters
+        (``swann_model_from_net``) to serve from many threads; the net stays
+        usable and later training does not change the model. ``max_batch`` is
+        the model's rows per session call (see :class:`swann.Model`).
+
+        Raises:
+            SwannError: ``SWANN_E_NOMEM``; ``SWANN_E_ARG`` for a bad max_batch.
+            NotImplementedError: the library has no model calls.
+        """
+        from ._model import Model
+        return Model._from_net(self, max_batch)
 
 
 def _net_from_bytes(data: bytes, max_batch: int) -> Net:

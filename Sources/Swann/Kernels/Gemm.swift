@@ -219,7 +219,7 @@ enum Gemm {
                 }
                 pc += kc
             }
-            jc += nc
+            jc += ncur
         }
     }
 }

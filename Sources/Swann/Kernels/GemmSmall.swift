@@ -49,55 +49,59 @@ extension Gemm {
 
     /// C[0..<m, 0..<n] (+)= A B^T for m < mr rows (B n x k, row j at b + j * ldb: the
     /// forward product of a few rows), in the micro-kernel's order without packing
-    /// B: for each kc block and 32 columns, every 8 values of p are transposed in
-    /// registers into a 32 x 8 block on the stack (in L1, 1 KiB), and each row's
-    /// four accumulator chains take them in p order. Packing all of B first cost
-    /// 4x the whole product for one row (W3's 784 x 128 layer: its 400 KB written
-    /// and read back); this reads B once, as a dot-product loop would.
+    /// B: for each kc block and 64 columns, every 8 values of p are transposed in
+    /// registers (8 x 8 blocks) into a 64 x 8 block on the stack (2 KiB, in L1), and
+    /// each row's eight accumulator chains take them in p order. Packing all of B
+    /// first cost 4x the whole product for one row (W3's 784 x 128 layer: its 400 KB
+    /// written and read back); this reads B once.
     static func fewRows(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int,
                         b: UnsafePointer<Float>, ldb: Int,
                         c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool) {
-        // 8 p values x 32 columns, then mr - 1 rows x 32 column sums.
         var scratch = FewRowsScratch()
         withUnsafeMutablePointer(to: &scratch) { sp in
             let base = UnsafeMutableRawPointer(sp).assumingMemoryBound(to: Float.self)
             fewRows(m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc,
-                    accumulate: accumulate, block: base, sums: base + 8 * 32)
+                    accumulate: accumulate, block: base, sums: base + 8 * fewCols)
         }
     }
 
-    /// Stack room for `fewRows`: 8 x 32 + 5 x 32 floats (13 SIMD32 rows).
+    /// Columns `fewRows` takes at a time: eight chains of 8 for one row, so that the
+    /// FMA latency (4 cycles) never waits.
+    static let fewCols = 64
+
+    /// Stack room for `fewRows`: 8 x 64 floats of B, then 5 x 64 row sums.
     struct FewRowsScratch {
-        var v: (SIMD32<Float>, SIMD32<Float>, SIMD32<Float>, SIMD32<Float>, SIMD32<Float>, SIMD32<Float>,
-                SIMD32<Float>, SIMD32<Float>, SIMD32<Float>, SIMD32<Float>, SIMD32<Float>, SIMD32<Float>,
-                SIMD32<Float>) = (.zero, .zero, .zero, .zero, .zero, .zero, .zero, .zero, .zero, .zero,
-                                  .zero, .zero, .zero)
+        var block = (SIMD64<Float>(), SIMD64<Float>(), SIMD64<Float>(), SIMD64<Float>(),
+                     SIMD64<Float>(), SIMD64<Float>(), SIMD64<Float>(), SIMD64<Float>())
+        var sums = (SIMD64<Float>(), SIMD64<Float>(), SIMD64<Float>(), SIMD64<Float>(), SIMD64<Float>())
     }
 
     static func fewRows(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int,
                         b: UnsafePointer<Float>, ldb: Int,
                         c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool,
                         block: UnsafeMutablePointer<Float>, sums: UnsafeMutablePointer<Float>) {
+        let g = fewCols
         var pc = 0
         while pc < k {
             let kcur = min(kc, k - pc)
             let add = accumulate || pc > 0
             var j0 = 0
             while j0 < n {
-                let cols = min(32, n - j0)
-                zeroFloats(sums, m * 32)
-                // One row keeps its four sums in registers across the steps (the
-                // chains then overlap the next block's shuffles); more rows go
-                // through `sums`.
+                let cols = min(g, n - j0)
+                zeroFloats(sums, m * g)
+                // One row keeps its sums in registers across the steps (its chains
+                // overlap the next blocks' shuffles); more rows go through `sums`.
                 var s0 = SIMD8<Float>(), s1 = SIMD8<Float>(), s2 = SIMD8<Float>(), s3 = SIMD8<Float>()
+                var s4 = SIMD8<Float>(), s5 = SIMD8<Float>(), s6 = SIMD8<Float>(), s7 = SIMD8<Float>()
                 var p0 = 0
                 while p0 < kcur {
                     let pw = min(8, kcur - p0)
                     let w = b + j0 * ldb + pc + p0
                     if pw == 8 {
-                        // Columns past n repeat the last one (their sums are discarded).
+                        // Blocks past n are skipped and columns past n in the last one
+                        // repeat column n - 1: their sums are discarded.
                         var q = 0
-                        while q < 32 {
+                        while q < cols {
                             @inline(__always) func row(_ r: Int) -> UnsafePointer<Float> {
                                 w + min(q &+ r, cols &- 1) &* ldb
                             }
@@ -105,50 +109,58 @@ extension Gemm {
                             var r4 = load8(row(4)), r5 = load8(row(5)), r6 = load8(row(6)), r7 = load8(row(7))
                             transposeInRegisters(&r0, &r1, &r2, &r3, &r4, &r5, &r6, &r7)
                             let d = block + q
-                            store8(r0, d); store8(r1, d + 32); store8(r2, d + 64); store8(r3, d + 96)
-                            store8(r4, d + 128); store8(r5, d + 160); store8(r6, d + 192); store8(r7, d + 224)
+                            store8(r0, d); store8(r1, d + g); store8(r2, d + 2 * g); store8(r3, d + 3 * g)
+                            store8(r4, d + 4 * g); store8(r5, d + 5 * g); store8(r6, d + 6 * g); store8(r7, d + 7 * g)
                             q += 8
                         }
                     } else {
                         for t in 0..<pw {
-                            for q in 0..<32 { block[t * 32 + q] = w[min(q, cols - 1) * ldb + t] }
+                            for q in 0..<g { block[t * g + q] = w[min(q, cols - 1) * ldb + t] }
                         }
                     }
                     if m == 1 {
                         let x = a + pc + p0
                         for t in 0..<pw {
                             let v = SIMD8<Float>(repeating: x[t])
-                            let bt = block + t * 32
+                            let bt = block + t * g
                             s0 = s0.addingProduct(v, load8(bt)); s1 = s1.addingProduct(v, load8(bt + 8))
                             s2 = s2.addingProduct(v, load8(bt + 16)); s3 = s3.addingProduct(v, load8(bt + 24))
+                            s4 = s4.addingProduct(v, load8(bt + 32)); s5 = s5.addingProduct(v, load8(bt + 40))
+                            s6 = s6.addingProduct(v, load8(bt + 48)); s7 = s7.addingProduct(v, load8(bt + 56))
                         }
-                        p0 += 8
-                        continue
-                    }
-                    for i in 0..<m {
-                        let x = a + i * lda + pc + p0
-                        let s = sums + i * 32
-                        var s0 = load8(s), s1 = load8(s + 8), s2 = load8(s + 16), s3 = load8(s + 24)
-                        for t in 0..<pw {
-                            let v = SIMD8<Float>(repeating: x[t])
-                            let bt = block + t * 32
-                            s0 = s0.addingProduct(v, load8(bt)); s1 = s1.addingProduct(v, load8(bt + 8))
-                            s2 = s2.addingProduct(v, load8(bt + 16)); s3 = s3.addingProduct(v, load8(bt + 24))
+                    } else {
+                        for i in 0..<m {
+                            let x = a + i * lda + pc + p0
+                            let s = sums + i * g
+                            var u0 = load8(s), u1 = load8(s + 8), u2 = load8(s + 16), u3 = load8(s + 24)
+                            var u4 = load8(s + 32), u5 = load8(s + 40), u6 = load8(s + 48), u7 = load8(s + 56)
+                            for t in 0..<pw {
+                                let v = SIMD8<Float>(repeating: x[t])
+                                let bt = block + t * g
+                                u0 = u0.addingProduct(v, load8(bt)); u1 = u1.addingProduct(v, load8(bt + 8))
+                                u2 = u2.addingProduct(v, load8(bt + 16)); u3 = u3.addingProduct(v, load8(bt + 24))
+                                u4 = u4.addingProduct(v, load8(bt + 32)); u5 = u5.addingProduct(v, load8(bt + 40))
+                                u6 = u6.addingProduct(v, load8(bt + 48)); u7 = u7.addingProduct(v, load8(bt + 56))
+                            }
+                            store8(u0, s); store8(u1, s + 8); store8(u2, s + 16); store8(u3, s + 24)
+                            store8(u4, s + 32); store8(u5, s + 40); store8(u6, s + 48); store8(u7, s + 56)
                         }
-                        store8(s0, s); store8(s1, s + 8); store8(s2, s + 16); store8(s3, s + 24)
                     }
                     p0 += 8
                 }
-                if m == 1 { store8(s0, sums); store8(s1, sums + 8); store8(s2, sums + 16); store8(s3, sums + 24) }
+                if m == 1 {
+                    store8(s0, sums); store8(s1, sums + 8); store8(s2, sums + 16); store8(s3, sums + 24)
+                    store8(s4, sums + 32); store8(s5, sums + 40); store8(s6, sums + 48); store8(s7, sums + 56)
+                }
                 for i in 0..<m {
-                    let row = c + i * ldc + j0, s = sums + i * 32
+                    let row = c + i * ldc + j0, s = sums + i * g
                     if add {
                         for j in 0..<cols { row[j] += s[j] }
                     } else {
                         for j in 0..<cols { row[j] = s[j] }
                     }
                 }
-                j0 += 32
+                j0 += g
             }
             pc += kc
         }

@@ -23,8 +23,9 @@ enum Gemm {
 
     /// Floats of packing space A and B need for products up to these sizes, with
     /// room in B for `cols` columns (rounded up to a whole panel). The column
-    /// capacity changes no result, only how often B is packed: nets take `nc`,
-    /// a session for few rows can take less (4 panels keep `fewRows` at full width).
+    /// capacity changes no result, only how often B is packed: nets take `nc`, a
+    /// session for few rows less. (The forward product of fewer than mr rows packs
+    /// neither A nor B: `fewRows`.)
     static func packSizes(maxM: Int, maxN: Int, maxK: Int, cols: Int) -> (a: Int, b: Int) {
         let k = min(kc, maxK)
         let m = roundUp(min(mc, maxM), mr)

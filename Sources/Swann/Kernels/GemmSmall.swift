@@ -107,7 +107,7 @@ extension Gemm {
                             }
                             var r0 = load8(row(0)), r1 = load8(row(1)), r2 = load8(row(2)), r3 = load8(row(3))
                             var r4 = load8(row(4)), r5 = load8(row(5)), r6 = load8(row(6)), r7 = load8(row(7))
-                            transposeInRegisters(&r0, &r1, &r2, &r3, &r4, &r5, &r6, &r7)
+                            transposeByLanes(&r0, &r1, &r2, &r3, &r4, &r5, &r6, &r7)
                             let d = block + q
                             store8(r0, d); store8(r1, d + g); store8(r2, d + 2 * g); store8(r3, d + 3 * g)
                             store8(r4, d + 4 * g); store8(r5, d + 5 * g); store8(r6, d + 6 * g); store8(r7, d + 7 * g)

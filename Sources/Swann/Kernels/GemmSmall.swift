@@ -1,19 +1,18 @@
 import CSupport
 
-/// Products too small to pack A: few rows of C, or (backward only) a short
+/// Products too small to pack: few rows of C, or (backward only) a short
 /// inner dimension.
 ///
-/// Batch invariance: the forward product (transB) of every row goes through
-/// the packed panels of B, and each element C[i, j] is summed in one order
-/// whatever m: per kc block, s = 0, s = fma(a[i, p], b[p, j], s) for p in
-/// order, then C[i, j] += s. The micro-kernel (`kernel`) and the few-row
-/// kernels below both do exactly that, so a row's bits do not depend on the
+/// Batch invariance: the forward product (transB) sums each element C[i, j] in
+/// one order whatever m: per kc block, s = 0, s = fma(a[i, p], b[p, j], s) for
+/// p in order, then C[i, j] += s. The micro-kernel (`kernel`) does that for 6
+/// rows and more, `fewRows` for fewer, so a row's bits do not depend on the
 /// other rows of its batch.
 extension Gemm {
     static let smallRows = 4
     static let smallInner = 4
-    /// Below this many rows the packed product reads A's rows in place (no
-    /// packA, no FMAs on padding rows): `fewRows`.
+    /// The forward product of fewer rows reads A's rows in place and W unpacked
+    /// (no packA, no FMAs on padding rows): `fewRows`.
     static let fewRowsLimit = mr
 
     /// C[i, :] (+)= sum_p op(A)(i, p) B[p, :] with B row-major: each row of C is a
@@ -50,7 +49,7 @@ extension Gemm {
     /// C[0..<m, 0..<n] (+)= A B^T for m < mr rows (B n x k, row j at b + j * ldb: the
     /// forward product of a few rows), in the micro-kernel's order without packing
     /// B: for each kc block and 64 columns, every 8 values of p are transposed in
-    /// registers (8 x 8 blocks) into a 64 x 8 block on the stack (2 KiB, in L1), and
+    /// registers (`transposeByLanes`) into a 64 x 8 block on the stack (2 KiB), and
     /// each row's eight accumulator chains take them in p order. Packing all of B
     /// first cost 4x the whole product for one row (W3's 784 x 128 layer: its 400 KB
     /// written and read back); this reads B once.

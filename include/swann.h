@@ -160,7 +160,11 @@ swann_status swann_spec_json(const swann_net *net, char *buf, size_t cap, size_t
 
 /* Runs the net on batch rows of x (batch x input_size floats), keeping what
  * backward needs. 1 <= batch <= max_batch. y, when not NULL, receives
- * batch x output_size floats. Non-finite input is SWANN_E_NUMERIC. */
+ * batch x output_size floats. Non-finite input is SWANN_E_NUMERIC.
+ * Batch invariance: each row's output has the same bits whatever the batch it
+ * is in (alone or with others, at any position, any batch size) and whatever
+ * the thread count, so a server may batch rows from different requests.
+ * Addition to contract version 1. */
 swann_status swann_forward(swann_net *net, const float *x, size_t batch, float *y);
 
 /* *rows receives the row count of the last successful forward, the rows the

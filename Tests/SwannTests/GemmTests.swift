@@ -11,7 +11,7 @@ final class GemmTests: XCTestCase {
     /// Runs one product and checks it; returns false on the first failure (to keep logs short).
     @discardableResult
     func check(m: Int, n: Int, k: Int, transA: Bool, transB: Bool, accumulate: Bool,
-               padA: Int = 0, padB: Int = 0, padC: Int = 0, seed: UInt64 = 1,
+               padA: Int = 0, padB: Int = 0, padC: Int = 0, seed: UInt64 = 1, packCols: Int = Gemm.nc,
                file: StaticString = #filePath, line: UInt = #line) -> Bool {
         var rng = TestRNG(seed &+ UInt64(m * 1_000_003 + n * 1009 + k) &+ (transA ? 7 : 0) &+ (transB ? 13 : 0))
         let label = "m=\(m) n=\(n) k=\(k) transA=\(transA) transB=\(transB) accumulate=\(accumulate) pads=\(padA),\(padB),\(padC)"
@@ -40,7 +40,7 @@ final class GemmTests: XCTestCase {
         }
         let c0 = cBuf
 
-        let sizes = Gemm.packSizes(maxM: m, maxN: n, maxK: k)
+        let sizes = Gemm.packSizes(maxM: m, maxN: n, maxK: k, cols: packCols)
         var packA = [Float](repeating: sentinel, count: sizes.a + g)
         var packB = [Float](repeating: sentinel, count: sizes.b + g)
         var tile = [Float](repeating: sentinel, count: Gemm.mr * Gemm.nr + g)
@@ -52,7 +52,8 @@ final class GemmTests: XCTestCase {
                         packB.withUnsafeMutableBufferPointer { pb in
                             tile.withUnsafeMutableBufferPointer { tp in
                                 let work = Gemm.Workspace(packA: pa.baseAddress!, packB: pb.baseAddress!,
-                                                          tile: tp.baseAddress!)
+                                                          tile: tp.baseAddress!,
+                                                          packCols: Gemm.roundUp(max(packCols, Gemm.nr), Gemm.nr))
                                 Gemm.multiply(m: m, n: n, k: k,
                                               a: ap.baseAddress!, lda: lda, transA: transA,
                                               b: bp.baseAddress!, ldb: ldb, transB: transB,
@@ -253,13 +254,90 @@ final class GemmTests: XCTestCase {
 
     func testPackSizesCoverBlocks() {
         // Panels are padded to whole micro-tiles and capped at one block.
-        let small = Gemm.packSizes(maxM: 7, maxN: 17, maxK: 3)
+        let small = Gemm.packSizes(maxM: 7, maxN: 17, maxK: 3, cols: Gemm.nc)
         XCTAssertEqual(small.a, 12 * 3)
         XCTAssertEqual(small.b, 32 * 3)
-        let big = Gemm.packSizes(maxM: 10_000, maxN: 10_000, maxK: 10_000)
+        let big = Gemm.packSizes(maxM: 10_000, maxN: 10_000, maxK: 10_000, cols: Gemm.nc)
         XCTAssertEqual(big.a, Gemm.mc * Gemm.kc)
         XCTAssertEqual(big.b, Gemm.kc * Gemm.nc)
+        // A smaller column capacity (a session's) is rounded up to whole panels.
+        XCTAssertEqual(Gemm.packSizes(maxM: 1, maxN: 4096, maxK: 4096, cols: 50).b, Gemm.kc * 64)
+        XCTAssertEqual(Gemm.packSizes(maxM: 1, maxN: 4096, maxK: 4096, cols: 0).b, Gemm.kc * Gemm.nr)
         XCTAssertEqual(Gemm.mc % Gemm.mr, 0)
         XCTAssertEqual(Gemm.nc % Gemm.nr, 0)
+    }
+
+    /// A small packB column capacity only changes how often B is packed.
+    func testSmallPackCapacity() {
+        for (m, n, k) in [(1, 130, 321), (5, 70, 17), (13, 130, 641), (130, 33, 9)] {
+            for cols in [16, 48] {
+                check(m: m, n: n, k: k, transA: false, transB: true, accumulate: true, packCols: cols)
+                check(m: m, n: n, k: k, transA: false, transB: false, accumulate: false, packCols: cols)
+            }
+        }
+    }
+
+    /// Batch invariance of the forward product (C = bias + A B^T): every row of C
+    /// has the same bits whatever the rows around it, for 1 ... 5 rows (`fewRows`)
+    /// and the packed product of 13, at every start row, and both equal an explicit
+    /// reference of the one order: per kc block s = fma chain in p order, C += s.
+    func testForwardRowsSumInOneOrder() {
+        let rows = 13
+        for k in [1, 3, 7, 8, 9, 319, 320, 321, 641] {
+            for n in [1, 5, 16, 17, 33, 130] {
+                var rng = TestRNG(UInt64(k * 1000 + n))
+                let a = (0..<rows * k).map { i in Float(rng.uniform(-1, 1)) * (i % 3 == 0 ? 9.7 : 1) }
+                let w = (0..<n * k).map { _ in Float(rng.uniform(-1, 1)) }
+                let bias = (0..<n).map { _ in Float(rng.uniform(-1, 1)) }
+                // The reference, element by element.
+                var ref = [Float](repeating: 0, count: rows * n)
+                for i in 0..<rows {
+                    for j in 0..<n {
+                        var c = bias[j]
+                        var pc = 0
+                        while pc < k {
+                            var s: Float = 0
+                            for p in pc..<min(pc + Gemm.kc, k) { s = s.addingProduct(a[i * k + p], w[j * k + p]) }
+                            c = c + s
+                            pc += Gemm.kc
+                        }
+                        ref[i * n + j] = c
+                    }
+                }
+                func product(_ start: Int, _ m: Int) -> [Float] {
+                    var c = [Float](repeating: 0, count: m * n)
+                    for i in 0..<m { for j in 0..<n { c[i * n + j] = bias[j] } }
+                    let sizes = Gemm.packSizes(maxM: m, maxN: n, maxK: k, cols: Gemm.nc)
+                    var pa = [Float](repeating: 0, count: sizes.a), pb = [Float](repeating: 0, count: sizes.b)
+                    var tile = [Float](repeating: 0, count: Gemm.mr * Gemm.nr)
+                    pa.withUnsafeMutableBufferPointer { pa in
+                        pb.withUnsafeMutableBufferPointer { pb in
+                            tile.withUnsafeMutableBufferPointer { tp in
+                                a.withUnsafeBufferPointer { ap in
+                                    w.withUnsafeBufferPointer { wp in
+                                        c.withUnsafeMutableBufferPointer { cp in
+                                            let work = Gemm.Workspace(packA: pa.baseAddress!, packB: pb.baseAddress!,
+                                                                      tile: tp.baseAddress!)
+                                            Gemm.multiply(m: m, n: n, k: k, a: ap.baseAddress! + start * k, lda: k,
+                                                          transA: false, b: wp.baseAddress!, ldb: k, transB: true,
+                                                          c: cp.baseAddress!, ldc: n, accumulate: true, work: work)
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                    return c
+                }
+                var differ = 0
+                for m in [1, 2, 3, 4, 5, rows] {
+                    for start in 0...(rows - m) {
+                        let c = product(start, m)
+                        for i in 0..<m * n where c[i].bitPattern != ref[start * n + i].bitPattern { differ += 1 }
+                    }
+                }
+                XCTAssertEqual(differ, 0, "k=\(k) n=\(n): elements that differ from the one order")
+            }
+        }
     }
 }

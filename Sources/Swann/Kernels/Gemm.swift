@@ -19,13 +19,17 @@ enum Gemm {
     // an MC x KC A block in L2.
     static let kc = 320
     static let mc = 120  // multiple of mr
-    static let nc = 2048 // multiple of nr
+    static let nc = 2048 // multiple of nr: a net's packB column capacity
 
-    /// Floats of packing space A and B need for products up to these sizes.
-    static func packSizes(maxM: Int, maxN: Int, maxK: Int) -> (a: Int, b: Int) {
+    /// Floats of packing space A and B need for products up to these sizes, with
+    /// room in B for `cols` columns (rounded up to a whole panel). The column
+    /// capacity changes no result, only how often B is packed: nets take `nc`, a
+    /// session for few rows less. (The forward product of fewer than mr rows packs
+    /// neither A nor B: `fewRows`.)
+    static func packSizes(maxM: Int, maxN: Int, maxK: Int, cols: Int) -> (a: Int, b: Int) {
         let k = min(kc, maxK)
         let m = roundUp(min(mc, maxM), mr)
-        let n = roundUp(min(nc, maxN), nr)
+        let n = roundUp(min(max(cols, nr), maxN), nr)
         return (m * k, k * n)
     }
 
@@ -37,6 +41,8 @@ enum Gemm {
         var packA: UnsafeMutablePointer<Float>
         var packB: UnsafeMutablePointer<Float>
         var tile: UnsafeMutablePointer<Float>  // mr * nr floats
+        /// Columns packB holds (a multiple of nr, as packSizes' `cols` rounded).
+        var packCols: Int = Gemm.nc
     }
 
     /// The workspaces of every thread and the pool that runs them (nil: one thread),
@@ -152,18 +158,14 @@ enum Gemm {
             if !accumulate { for i in 0..<m { zeroFloats(c + i * ldc, n) } }
             return
         }
-        // Few rows or a short inner dimension: packing would cost as much as the
-        // product, so stream the operands as they lie (GEMV-like paths).
-        if m <= smallRows || k <= smallInner {
-            if !transB {
-                rowCombination(m: m, n: n, k: k, a: a, lda: lda, transA: transA, b: b, ldb: ldb,
-                               c: c, ldc: ldc, accumulate: accumulate)
-                return
-            }
-            if m <= smallRows && !transA {
-                rowDots(m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc, accumulate: accumulate)
-                return
-            }
+        // Backward's few rows or short inner dimension (B row-major): packing would
+        // cost as much as the product, so stream the operands as they lie. The
+        // forward product (transB) always takes the packed path, whose order does
+        // not depend on m (batch invariance, GemmSmall.swift).
+        if !transB && (m <= smallRows || k <= smallInner) {
+            rowCombination(m: m, n: n, k: k, a: a, lda: lda, transA: transA, b: b, ldb: ldb,
+                           c: c, ldc: ldc, accumulate: accumulate)
+            return
         }
         packedMultiply(m: m, n: n, k: k, a: a, lda: lda, transA: transA, b: b, ldb: ldb, transB: transB,
                        c: c, ldc: ldc, accumulate: accumulate, work: work)
@@ -171,14 +173,20 @@ enum Gemm {
 
     /// The blocked, packed product (any shape; k >= 1). With `packedA`, A is
     /// already packed there (kc block pc of all the rows at packedA + pc * mPad).
+    /// The forward product of fewer than mr rows goes to `fewRows`, in the
+    /// micro-kernel's order.
     static func packedMultiply(m: Int, n: Int, k: Int,
                                a: UnsafePointer<Float>, lda: Int, transA: Bool,
                                b: UnsafePointer<Float>, ldb: Int, transB: Bool,
                                c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool,
                                work: Workspace, packedA: UnsafePointer<Float>? = nil, mPad: Int = 0) {
+        if m < fewRowsLimit && !transA && transB && packedA == nil {
+            fewRows(m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc, accumulate: accumulate)
+            return
+        }
         var jc = 0
         while jc < n {
-            let ncur = min(nc, n - jc)
+            let ncur = min(work.packCols, n - jc)
             var pc = 0
             while pc < k {
                 let kcur = min(kc, k - pc)
@@ -212,7 +220,7 @@ enum Gemm {
                 }
                 pc += kc
             }
-            jc += nc
+            jc += ncur
         }
     }
 }

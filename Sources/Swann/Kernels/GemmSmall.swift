@@ -1,13 +1,23 @@
 import CSupport
 
-/// Products too small to pack: few rows or a short inner dimension, streamed
-/// through SIMD registers as they lie (GEMV-like).
+/// Products too small to pack: few rows of C, or (backward only) a short
+/// inner dimension.
+///
+/// Batch invariance: the forward product (transB) sums each element C[i, j] in
+/// one order whatever m: per kc block, s = 0, s = fma(a[i, p], b[p, j], s) for
+/// p in order, then C[i, j] += s. The micro-kernel (`kernel`) does that for 6
+/// rows and more, `fewRows` for fewer, so a row's bits do not depend on the
+/// other rows of its batch.
 extension Gemm {
     static let smallRows = 4
     static let smallInner = 4
+    /// The forward product of fewer rows reads A's rows in place and W unpacked
+    /// (no packA, no FMAs on padding rows): `fewRows`.
+    static let fewRowsLimit = mr
 
     /// C[i, :] (+)= sum_p op(A)(i, p) B[p, :] with B row-major: each row of C is a
     /// combination of rows of B, accumulated in SIMD registers 16 columns at a time.
+    /// (Backward's dX and dW only: the forward product never comes here.)
     static func rowCombination(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int, transA: Bool,
                                b: UnsafePointer<Float>, ldb: Int,
                                c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool) {
@@ -36,55 +46,122 @@ extension Gemm {
         }
     }
 
-    /// C[i, j] (+)= dot(A[i, :], Bt[j, :]) for op(B) = Bt^T: the forward pass of a
-    /// few rows, where W's rows are contiguous.
-    static func rowDots(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int,
+    /// C[0..<m, 0..<n] (+)= A B^T for m < mr rows (B n x k, row j at b + j * ldb: the
+    /// forward product of a few rows), in the micro-kernel's order without packing
+    /// B: for each kc block and 64 columns, every 8 values of p are transposed in
+    /// registers (`transposeByLanes`) into a 64 x 8 block on the stack (2 KiB), and
+    /// each row's eight accumulator chains take them in p order. Packing all of B
+    /// first cost 4x the whole product for one row (W3's 784 x 128 layer: its 400 KB
+    /// written and read back); this reads B once.
+    static func fewRows(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int,
                         b: UnsafePointer<Float>, ldb: Int,
                         c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool) {
-        for i in 0..<m {
-            let x = a + i * lda
-            let row = c + i * ldc
-            var j = 0
-            // Eight outputs at a time share each load of x: 9 loads per 8 FMAs, and
-            // eight independent accumulator chains cover the FMA latency.
-            while j + 8 <= n {
-                let w0 = b + j * ldb
+        var scratch = FewRowsScratch()
+        withUnsafeMutablePointer(to: &scratch) { sp in
+            let base = UnsafeMutableRawPointer(sp).assumingMemoryBound(to: Float.self)
+            fewRows(m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc,
+                    accumulate: accumulate, block: base, sums: base + 8 * fewCols)
+        }
+    }
+
+    /// Columns `fewRows` takes at a time: eight chains of 8 for one row, so that the
+    /// FMA latency (4 cycles) never waits.
+    static let fewCols = 64
+
+    /// Stack room for `fewRows`: 8 x 64 floats of B, then 5 x 64 row sums.
+    struct FewRowsScratch {
+        var block = (SIMD64<Float>(), SIMD64<Float>(), SIMD64<Float>(), SIMD64<Float>(),
+                     SIMD64<Float>(), SIMD64<Float>(), SIMD64<Float>(), SIMD64<Float>())
+        var sums = (SIMD64<Float>(), SIMD64<Float>(), SIMD64<Float>(), SIMD64<Float>(), SIMD64<Float>())
+    }
+
+    static func fewRows(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int,
+                        b: UnsafePointer<Float>, ldb: Int,
+                        c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool,
+                        block: UnsafeMutablePointer<Float>, sums: UnsafeMutablePointer<Float>) {
+        let g = fewCols
+        var pc = 0
+        while pc < k {
+            let kcur = min(kc, k - pc)
+            let add = accumulate || pc > 0
+            var j0 = 0
+            while j0 < n {
+                let cols = min(g, n - j0)
+                zeroFloats(sums, m * g)
+                // One row keeps its sums in registers across the steps (its chains
+                // overlap the next blocks' shuffles); more rows go through `sums`.
                 var s0 = SIMD8<Float>(), s1 = SIMD8<Float>(), s2 = SIMD8<Float>(), s3 = SIMD8<Float>()
                 var s4 = SIMD8<Float>(), s5 = SIMD8<Float>(), s6 = SIMD8<Float>(), s7 = SIMD8<Float>()
-                var p = 0
-                while p + 8 <= k {
-                    let xv = load8(x + p)
-                    let w = w0 + p
-                    s0 = s0.addingProduct(xv, load8(w))
-                    s1 = s1.addingProduct(xv, load8(w + ldb))
-                    s2 = s2.addingProduct(xv, load8(w + 2 * ldb))
-                    s3 = s3.addingProduct(xv, load8(w + 3 * ldb))
-                    s4 = s4.addingProduct(xv, load8(w + 4 * ldb))
-                    s5 = s5.addingProduct(xv, load8(w + 5 * ldb))
-                    s6 = s6.addingProduct(xv, load8(w + 6 * ldb))
-                    s7 = s7.addingProduct(xv, load8(w + 7 * ldb))
-                    p += 8
+                var p0 = 0
+                while p0 < kcur {
+                    let pw = min(8, kcur - p0)
+                    let w = b + j0 * ldb + pc + p0
+                    if pw == 8 {
+                        // Blocks past n are skipped and columns past n in the last one
+                        // repeat column n - 1: their sums are discarded.
+                        var q = 0
+                        while q < cols {
+                            @inline(__always) func row(_ r: Int) -> UnsafePointer<Float> {
+                                w + min(q &+ r, cols &- 1) &* ldb
+                            }
+                            var r0 = load8(row(0)), r1 = load8(row(1)), r2 = load8(row(2)), r3 = load8(row(3))
+                            var r4 = load8(row(4)), r5 = load8(row(5)), r6 = load8(row(6)), r7 = load8(row(7))
+                            transposeByLanes(&r0, &r1, &r2, &r3, &r4, &r5, &r6, &r7)
+                            let d = block + q
+                            store8(r0, d); store8(r1, d + g); store8(r2, d + 2 * g); store8(r3, d + 3 * g)
+                            store8(r4, d + 4 * g); store8(r5, d + 5 * g); store8(r6, d + 6 * g); store8(r7, d + 7 * g)
+                            q += 8
+                        }
+                    } else {
+                        for t in 0..<pw {
+                            for q in 0..<g { block[t * g + q] = w[min(q, cols - 1) * ldb + t] }
+                        }
+                    }
+                    if m == 1 {
+                        let x = a + pc + p0
+                        for t in 0..<pw {
+                            let v = SIMD8<Float>(repeating: x[t])
+                            let bt = block + t * g
+                            s0 = s0.addingProduct(v, load8(bt)); s1 = s1.addingProduct(v, load8(bt + 8))
+                            s2 = s2.addingProduct(v, load8(bt + 16)); s3 = s3.addingProduct(v, load8(bt + 24))
+                            s4 = s4.addingProduct(v, load8(bt + 32)); s5 = s5.addingProduct(v, load8(bt + 40))
+                            s6 = s6.addingProduct(v, load8(bt + 48)); s7 = s7.addingProduct(v, load8(bt + 56))
+                        }
+                    } else {
+                        for i in 0..<m {
+                            let x = a + i * lda + pc + p0
+                            let s = sums + i * g
+                            var u0 = load8(s), u1 = load8(s + 8), u2 = load8(s + 16), u3 = load8(s + 24)
+                            var u4 = load8(s + 32), u5 = load8(s + 40), u6 = load8(s + 48), u7 = load8(s + 56)
+                            for t in 0..<pw {
+                                let v = SIMD8<Float>(repeating: x[t])
+                                let bt = block + t * g
+                                u0 = u0.addingProduct(v, load8(bt)); u1 = u1.addingProduct(v, load8(bt + 8))
+                                u2 = u2.addingProduct(v, load8(bt + 16)); u3 = u3.addingProduct(v, load8(bt + 24))
+                                u4 = u4.addingProduct(v, load8(bt + 32)); u5 = u5.addingProduct(v, load8(bt + 40))
+                                u6 = u6.addingProduct(v, load8(bt + 48)); u7 = u7.addingProduct(v, load8(bt + 56))
+                            }
+                            store8(u0, s); store8(u1, s + 8); store8(u2, s + 16); store8(u3, s + 24)
+                            store8(u4, s + 32); store8(u5, s + 40); store8(u6, s + 48); store8(u7, s + 56)
+                        }
+                    }
+                    p0 += 8
                 }
-                var t = SIMD8<Float>(s0.sum(), s1.sum(), s2.sum(), s3.sum(), s4.sum(), s5.sum(), s6.sum(), s7.sum())
-                while p < k {
-                    let xv = x[p]
-                    for r in 0..<8 { t[r] += xv * w0[r * ldb + p] }
-                    p += 1
+                if m == 1 {
+                    store8(s0, sums); store8(s1, sums + 8); store8(s2, sums + 16); store8(s3, sums + 24)
+                    store8(s4, sums + 32); store8(s5, sums + 40); store8(s6, sums + 48); store8(s7, sums + 56)
                 }
-                if accumulate { t += load8(row + j) }
-                store8(t, row + j)
-                j += 8
+                for i in 0..<m {
+                    let row = c + i * ldc + j0, s = sums + i * g
+                    if add {
+                        for j in 0..<cols { row[j] += s[j] }
+                    } else {
+                        for j in 0..<cols { row[j] = s[j] }
+                    }
+                }
+                j0 += g
             }
-            while j < n {
-                let w = b + j * ldb
-                var s = SIMD8<Float>()
-                var p = 0
-                while p + 8 <= k { s = s.addingProduct(load8(x + p), load8(w + p)); p += 8 }
-                var t = s.sum()
-                while p < k { t += x[p] * w[p]; p += 1 }
-                row[j] = accumulate ? row[j] + t : t
-                j += 1
-            }
+            pc += kc
         }
     }
 }

@@ -83,7 +83,7 @@ struct Plan {
         h.grads = firstGrad
         h.slots = firstSlot < 0 ? firstGrad : firstSlot  // no slots: an empty block
         // The engine.
-        let pack = Gemm.packSizes(maxM: maxM, maxN: maxN, maxK: maxK)
+        let pack = Gemm.packSizes(maxM: maxM, maxN: maxN, maxK: maxK, cols: Gemm.nc)
         h.workspaces = take(MemoryLayout<Gemm.Workspace>.stride * spec.threads)
         for _ in 0..<spec.threads {
             workspaceOffsets.append((take(pack.a * f), take(pack.b * f), take(Gemm.mr * Gemm.nr * f)))

@@ -157,7 +157,10 @@ def cell(col, row):
         return f"{t:.3f} s / {a:.3f}" if t is not None else "-"
     if row == "W3":
         m, p99 = r(col, "W3", "us_median"), r(col, "W3", "us_p99")
-        return f"{m:.2f} (p99 {p99:.1f})" if m is not None else "n/a"
+        if m is None:
+            return "n/a"
+        sm = r(col, "W3", "session_us_median")
+        return f"{m:.2f} (p99 {p99:.1f})" + (f"; session {sm:.2f}" if sm is not None else "")
     v, gf = thru(col, row)
     if v is None:
         return "-" if row in ("W4",) and col.startswith("ORT") else "n/a"
@@ -295,6 +298,11 @@ if a1 and peer_w3:
            f"swann t1: {num(a1, 2)} us", f"{bk}: {num(bv, 2)} us", a1 / bv, a1 < bv)
 else:
     target("W3 ahead of every peer", "n/a", "n/a", None, None)
+s1 = r("swann t1", "W3", "session_us_median")
+if s1 and peer_w3:
+    bv, bk = min(peer_w3)
+    target("W3 through a session (swann_session_run, the serving path) ahead of every peer",
+           f"swann t1: {num(s1, 2)} us", f"{bk}: {num(bv, 2)} us", s1 / bv, s1 < bv)
 
 py = None
 po = os.path.join(D, "python_overhead.txt")

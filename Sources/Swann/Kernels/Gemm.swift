@@ -158,11 +158,11 @@ enum Gemm {
             if !accumulate { for i in 0..<m { zeroFloats(c + i * ldc, n) } }
             return
         }
-        // Backward's few rows or short inner dimension (B row-major): packing would
-        // cost as much as the product, so stream the operands as they lie. The
-        // forward product (transB) always takes the packed path, whose order does
-        // not depend on m (batch invariance, GemmSmall.swift).
-        if !transB && (m <= smallRows || k <= smallInner) {
+        // Few rows or a short inner dimension with B row-major: packing would cost
+        // as much as the product, so stream the operands as they lie. Every path
+        // sums an element in the micro-kernel's order, so the bits do not depend
+        // on m (batch invariance, GemmSmall.swift).
+        if !transB && (m < fewRowsLimit || k <= smallInner) {
             rowCombination(m: m, n: n, k: k, a: a, lda: lda, transA: transA, b: b, ldb: ldb,
                            c: c, ldc: ldc, accumulate: accumulate)
             return

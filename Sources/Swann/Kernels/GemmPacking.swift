@@ -172,4 +172,27 @@ extension Gemm {
         dst[46] = r7[4]
         dst[47] = r7[5]
     }
+    /// dst[p * rows + j] = src[j * cols + p]: a rows x cols matrix transposed
+    /// (8 x 8 blocks through registers, the edges one value at a time). A model
+    /// stores its weights this way ([in, out]) so that few rows stream W^T's rows.
+    static func transposeMatrix(_ src: UnsafePointer<Float>, rows: Int, cols: Int,
+                                into dst: UnsafeMutablePointer<Float>) {
+        var j = 0
+        while j + 8 <= rows {
+            var p = 0
+            while p + 8 <= cols {
+                transpose8(src + j * cols + p, cols, dst + p * rows + j, rows)
+                p += 8
+            }
+            while p < cols {
+                for r in 0..<8 { dst[p * rows + j + r] = src[(j + r) * cols + p] }
+                p += 1
+            }
+            j += 8
+        }
+        while j < rows {
+            for p in 0..<cols { dst[p * rows + j] = src[j * cols + p] }
+            j += 1
+        }
+    }
 }

@@ -1,7 +1,7 @@
 import CSupport
 
-/// Products too small to pack: few rows of C, or (backward only) a short
-/// inner dimension.
+/// Products too small to pack: few rows of C, or (B row-major) a short inner
+/// dimension.
 ///
 /// Batch invariance: the forward product (transB) sums each element C[i, j] in
 /// one order whatever m: per kc block, s = 0, s = fma(a[i, p], b[p, j], s) for
@@ -16,33 +16,58 @@ extension Gemm {
     static let fewRowsLimit = mr
 
     /// C[i, :] (+)= sum_p op(A)(i, p) B[p, :] with B row-major: each row of C is a
-    /// combination of rows of B, accumulated in SIMD registers 16 columns at a time.
-    /// (Backward's dX and dW only: the forward product never comes here.)
+    /// combination of rows of B, in the micro-kernel's order (per kc block, sums
+    /// from zero in p order, then added to C), 64 columns at a time (eight chains,
+    /// so one row never waits on the FMA latency). Backward's dX and dW of few rows,
+    /// and the forward product of few rows of a model whose weights are stored
+    /// transposed ([in, out]): the same bits as `fewRows` and the packed product.
     static func rowCombination(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int, transA: Bool,
                                b: UnsafePointer<Float>, ldb: Int,
                                c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool) {
-        for i in 0..<m {
-            let row = c + i * ldc
-            var j = 0
-            while j + 16 <= n {
-                var s0 = accumulate ? load8(row + j) : SIMD8<Float>()
-                var s1 = accumulate ? load8(row + j + 8) : SIMD8<Float>()
-                for p in 0..<k {
-                    let x = SIMD8<Float>(repeating: transA ? a[p * lda + i] : a[i * lda + p])
-                    let bp = b + p * ldb + j
-                    s0 = s0.addingProduct(x, load8(bp))
-                    s1 = s1.addingProduct(x, load8(bp + 8))
+        var pc = 0
+        while pc < k {
+            let end = min(pc + kc, k)
+            let add = accumulate || pc > 0
+            for i in 0..<m {
+                let row = c + i * ldc
+                @inline(__always) func x(_ p: Int) -> SIMD8<Float> {
+                    SIMD8<Float>(repeating: transA ? a[p * lda + i] : a[i * lda + p])
                 }
-                store8(s0, row + j)
-                store8(s1, row + j + 8)
-                j += 16
+                @inline(__always) func put(_ s: SIMD8<Float>, _ j: Int) {
+                    store8(add ? load8(row + j) + s : s, row + j)
+                }
+                var j = 0
+                while j + 64 <= n {
+                    var s0 = SIMD8<Float>(), s1 = SIMD8<Float>(), s2 = SIMD8<Float>(), s3 = SIMD8<Float>()
+                    var s4 = SIMD8<Float>(), s5 = SIMD8<Float>(), s6 = SIMD8<Float>(), s7 = SIMD8<Float>()
+                    for p in pc..<end {
+                        let v = x(p)
+                        let bp = b + p * ldb + j
+                        s0 = s0.addingProduct(v, load8(bp)); s1 = s1.addingProduct(v, load8(bp + 8))
+                        s2 = s2.addingProduct(v, load8(bp + 16)); s3 = s3.addingProduct(v, load8(bp + 24))
+                        s4 = s4.addingProduct(v, load8(bp + 32)); s5 = s5.addingProduct(v, load8(bp + 40))
+                        s6 = s6.addingProduct(v, load8(bp + 48)); s7 = s7.addingProduct(v, load8(bp + 56))
+                    }
+                    put(s0, j); put(s1, j + 8); put(s2, j + 16); put(s3, j + 24)
+                    put(s4, j + 32); put(s5, j + 40); put(s6, j + 48); put(s7, j + 56)
+                    j += 64
+                }
+                while j + 8 <= n {
+                    var s = SIMD8<Float>()
+                    for p in pc..<end { s = s.addingProduct(x(p), load8(b + p * ldb + j)) }
+                    put(s, j)
+                    j += 8
+                }
+                while j < n {
+                    var s: Float = 0
+                    for p in pc..<end {
+                        s = s.addingProduct(transA ? a[p * lda + i] : a[i * lda + p], b[p * ldb + j])
+                    }
+                    row[j] = add ? row[j] + s : s
+                    j += 1
+                }
             }
-            while j < n {
-                var s: Float = accumulate ? row[j] : 0
-                for p in 0..<k { s += (transA ? a[p * lda + i] : a[i * lda + p]) * b[p * ldb + j] }
-                row[j] = s
-                j += 1
-            }
+            pc += kc
         }
     }
 

@@ -111,6 +111,20 @@ func buildModel(_ file: ModelFile, placement: ModelPlacement,
         copied += Plan.aligned(t.bytes)
     }
     let total = layout.bookkeeping + copied
+    // Copied weights are stored transposed ([in, out], LayerView.transposed): read
+    // into a transient block of the largest, checked, then transposed into place.
+    var largest = 0
+    for i in 0..<file.count where file.tensors[i].tensor.role == .parameter && !file.tensors[i].tensor.isBias {
+        largest = max(largest, file.tensors[i].tensor.bytes)
+    }
+    var staging: UnsafeMutableRawPointer? = nil
+    if copied > 0 {
+        guard let p = cs_aligned_alloc(largest) else {
+            throw Failure(function).text(": out of memory for ").int(largest).text(" bytes of staging").error(.nomem)
+        }
+        staging = p
+    }
+    defer { if let staging { cs_free(staging) } }
     let block: UnsafeMutableRawPointer
     if let mem {
         // The reading's scratch is at mem's start (still in use: the tensor table);
@@ -150,16 +164,18 @@ func buildModel(_ file: ModelFile, placement: ModelPlacement,
         let t = file.tensors[i].tensor
         let at = file.dataStart + UInt64(file.tensors[i].span.0)
         var source: UnsafePointer<Float>
+        var dst: UnsafeMutableRawPointer? = nil
         if case .inPlace(let bytes, _) = placement, (UInt(bitPattern: bytes) &+ UInt(at)) & 3 == 0 {
             source = (bytes + Int(at)).assumingMemoryBound(to: Float.self)
         } else {
-            let dst = block + cursor
+            dst = block + cursor
             cursor += Plan.aligned(t.bytes)
-            guard file.source.read(at: at, count: t.bytes, into: dst) else {
+            let into = t.isBias ? dst : staging
+            guard let into, file.source.read(at: at, count: t.bytes, into: into) else {
                 if mem == nil { cs_free(block) }
                 throw Failure(function).text(": reading tensor data failed").reason().error(.io)
             }
-            source = UnsafePointer(dst.assumingMemoryBound(to: Float.self))
+            source = UnsafePointer(into.assumingMemoryBound(to: Float.self))
         }
         guard allFinite(source, t.bytes / 4) else {
             if mem == nil { cs_free(block) }
@@ -169,8 +185,15 @@ func buildModel(_ file: ModelFile, placement: ModelPlacement,
         }
         let r = records[t.layer]
         if !t.isBias {
-            model.layers[t.layer] = LayerView(fanIn: r.fanIn, fanOut: r.fanOut, activation: r.activation,
-                                              alpha: r.alpha, weight: source, bias: source)
+            var view = LayerView(fanIn: r.fanIn, fanOut: r.fanOut, activation: r.activation,
+                                 alpha: r.alpha, weight: source, bias: source)
+            if let dst {
+                let w = dst.assumingMemoryBound(to: Float.self)
+                Gemm.transposeMatrix(source, rows: r.fanOut, cols: r.fanIn, into: w)
+                view.weight = UnsafePointer(w)
+                view.transposed = true
+            }
+            model.layers[t.layer] = view
         } else {
             model.layers[t.layer].bias = source
         }
@@ -219,10 +242,10 @@ func modelFromNet(_ net: Net, _ function: StaticString) throws(SwannError) -> Mo
         cursor += Plan.aligned(l.fanIn * l.fanOut * 4)
         let b = (block + cursor).assumingMemoryBound(to: Float.self)
         cursor += Plan.aligned(l.fanOut * 4)
-        copyFloats(w, net.floats(l.weight), l.fanIn * l.fanOut)
+        Gemm.transposeMatrix(net.floats(l.weight), rows: l.fanOut, cols: l.fanIn, into: w)
         copyFloats(b, net.floats(l.bias), l.fanOut)
         model.layers[k] = LayerView(fanIn: l.fanIn, fanOut: l.fanOut, activation: l.activation, alpha: l.alpha,
-                                    weight: UnsafePointer(w), bias: UnsafePointer(b))
+                                    weight: UnsafePointer(w), bias: UnsafePointer(b), transposed: true)
         model.header.pointee.width = max(model.header.pointee.width, l.fanOut)
         model.header.pointee.widestInput = max(model.header.pointee.widestInput, l.fanIn)
     }
@@ -260,5 +283,26 @@ extension Model: ModelFileSource {
         guard t.role == .parameter else { return nil }
         let l = layers[t.layer]
         return UnsafeRawPointer(t.isBias ? l.bias : l.weight)
+    }
+
+    /// A transposed weight goes back to the file's [out, in] rows, 64 values at a time.
+    func emitData(_ t: Tensor, _ sink: (UnsafeRawPointer, Int) -> Bool) -> Bool {
+        guard let p = fileData(t) else { return true }
+        let l = layers[t.layer]
+        guard !t.isBias && l.transposed else { return sink(p, t.bytes) }
+        var chunk = SIMD64<Float>()
+        return withUnsafeMutablePointer(to: &chunk) { cp -> Bool in
+            let buf = UnsafeMutableRawPointer(cp).assumingMemoryBound(to: Float.self)
+            for j in 0..<l.fanOut {
+                var p0 = 0
+                while p0 < l.fanIn {
+                    let n = min(64, l.fanIn - p0)
+                    for q in 0..<n { buf[q] = l.weight[(p0 + q) * l.fanOut + j] }
+                    guard sink(buf, n * 4) else { return false }
+                    p0 += n
+                }
+            }
+            return true
+        }
     }
 }

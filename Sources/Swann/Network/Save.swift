@@ -11,11 +11,20 @@ protocol ModelFileSource: LayerShapes {
     var fileOptimizer: OptimizerConfig { get }
     /// optimizer.step, or nil when the source writes no optimizer state.
     var fileSteps: Int? { get }
-    /// A float tensor's bytes, or nil when the source does not write it.
+    /// A float tensor's values (in file order unless `emitData` says otherwise), or
+    /// nil when the source does not write it.
     func fileData(_ t: Tensor) -> UnsafeRawPointer?
+    /// Hands a float tensor's bytes, in file order, to `sink`; false when it stopped.
+    func emitData(_ t: Tensor, _ sink: (UnsafeRawPointer, Int) -> Bool) -> Bool
 }
 
 extension ModelFileSource {
+    /// The bytes as `fileData` has them.
+    func emitData(_ t: Tensor, _ sink: (UnsafeRawPointer, Int) -> Bool) -> Bool {
+        guard let p = fileData(t) else { return true }
+        return sink(p, t.bytes)
+    }
+
     /// The tensor goes into the file.
     func writes(_ t: Tensor) -> Bool {
         t.role.inFile && (t.role == .step ? fileSteps != nil : fileData(t) != nil)
@@ -54,8 +63,8 @@ struct ModelBytes<Source: ModelFileSource> {
             if t.role == .step {
                 var step = Int64(source.fileSteps ?? 0).littleEndian
                 ok = sink(&step, 8)
-            } else if let p = source.fileData(t) {
-                ok = sink(p, t.bytes)
+            } else {
+                ok = source.emitData(t, sink)
             }
         }
         return ok

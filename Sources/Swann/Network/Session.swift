@@ -20,7 +20,7 @@ struct SessionHeader {
 /// Where each part of a session's arena goes, for a model and max_batch.
 struct SessionPlan {
     var header = SessionHeader()
-    var packA = 0, packB = 0, tile = 0
+    var packA = 0, packB = 0, tile = 0, packCols = 0
     var bytes = 0
 
     init(_ model: Model, maxBatch: Int, _ function: StaticString) throws(SwannError) {
@@ -39,7 +39,12 @@ struct SessionPlan {
         header.buffer0 = take(maxBatch * h.width * f)
         header.buffer1 = take(maxBatch * h.width * f)
         // The forward products: m = batch, n = a layer's units, k = its inputs.
-        let pack = Gemm.packSizes(maxM: maxBatch, maxN: h.width, maxK: h.widestInput)
+        // packB's width does not change any sum's order, only how often A is
+        // packed: a session keeps it narrow (8 sessions of a 4096-wide model at
+        // max_batch 1 would otherwise hold 21 MB of packing space). Fewer rows
+        // than the micro-kernel's never pack at all.
+        packCols = maxBatch < Gemm.fewRowsLimit ? Gemm.nr : 512
+        let pack = Gemm.packSizes(maxM: maxBatch, maxN: h.width, maxK: h.widestInput, cols: packCols)
         packA = take(pack.a * f)
         packB = take(pack.b * f)
         tile = take(Gemm.mr * Gemm.nr * f)
@@ -99,7 +104,7 @@ func buildSession(_ plan: SessionPlan, model: Model, arena: UnsafeMutableRawPoin
     s.header.initialize(to: h)
     (arena + h.workspace).assumingMemoryBound(to: Gemm.Workspace.self)
         .initialize(to: Gemm.Workspace(packA: s.floats(plan.packA), packB: s.floats(plan.packB),
-                                       tile: s.floats(plan.tile)))
+                                       tile: s.floats(plan.tile), packCols: Gemm.roundUp(plan.packCols, Gemm.nr)))
     _ = cs_atomic_add(model.sessions, 1)
     s.header.pointee.magic = SessionHeader.liveMagic
     return s

@@ -304,7 +304,10 @@ final class GemmTests: XCTestCase {
                         ref[i * n + j] = c
                     }
                 }
-                func product(_ start: Int, _ m: Int) -> [Float] {
+                // W^T ([k, n]), as a model stores it: B row-major, the same sums.
+                var wt = [Float](repeating: 0, count: n * k)
+                for j in 0..<n { for p in 0..<k { wt[p * n + j] = w[j * k + p] } }
+                func product(_ start: Int, _ m: Int, transposed: Bool = false) -> [Float] {
                     var c = [Float](repeating: 0, count: m * n)
                     for i in 0..<m { for j in 0..<n { c[i * n + j] = bias[j] } }
                     let sizes = Gemm.packSizes(maxM: m, maxN: n, maxK: k, cols: Gemm.nc)
@@ -314,12 +317,13 @@ final class GemmTests: XCTestCase {
                         pb.withUnsafeMutableBufferPointer { pb in
                             tile.withUnsafeMutableBufferPointer { tp in
                                 a.withUnsafeBufferPointer { ap in
-                                    w.withUnsafeBufferPointer { wp in
+                                    (transposed ? wt : w).withUnsafeBufferPointer { wp in
                                         c.withUnsafeMutableBufferPointer { cp in
                                             let work = Gemm.Workspace(packA: pa.baseAddress!, packB: pb.baseAddress!,
                                                                       tile: tp.baseAddress!)
                                             Gemm.multiply(m: m, n: n, k: k, a: ap.baseAddress! + start * k, lda: k,
-                                                          transA: false, b: wp.baseAddress!, ldb: k, transB: true,
+                                                          transA: false, b: wp.baseAddress!,
+                                                          ldb: transposed ? n : k, transB: !transposed,
                                                           c: cp.baseAddress!, ldc: n, accumulate: true, work: work)
                                         }
                                     }
@@ -332,8 +336,10 @@ final class GemmTests: XCTestCase {
                 var differ = 0
                 for m in [1, 2, 3, 4, 5, rows] {
                     for start in 0...(rows - m) {
-                        let c = product(start, m)
-                        for i in 0..<m * n where c[i].bitPattern != ref[start * n + i].bitPattern { differ += 1 }
+                        for transposed in [false, true] {
+                            let c = product(start, m, transposed: transposed)
+                            for i in 0..<m * n where c[i].bitPattern != ref[start * n + i].bitPattern { differ += 1 }
+                        }
                     }
                 }
                 XCTAssertEqual(differ, 0, "k=\(k) n=\(n): elements that differ from the one order")

@@ -164,7 +164,10 @@ swann_status swann_spec_json(const swann_net *net, char *buf, size_t cap, size_t
  * Batch invariance: each row's output has the same bits whatever the batch it
  * is in (alone or with others, at any position, any batch size) and whatever
  * the thread count, so a server may batch rows from different requests.
- * Addition to contract version 1. */
+ * Addition to contract version 1. Cost: fewer than 6 rows transpose the
+ * weights on the fly (the net's weights change with every step), about 3x the
+ * time of a session of a model made from the net (swann_model_from_net), which
+ * keeps them transposed: for one-row inference, serve a model. */
 swann_status swann_forward(swann_net *net, const float *x, size_t batch, float *y);
 
 /* *rows receives the row count of the last successful forward, the rows the
@@ -378,10 +381,14 @@ typedef struct swann_session swann_session;
 /* A model from a model file (as swann_load accepts it, the same checks, the
  * same statuses: SWANN_E_IO, SWANN_E_FORMAT with what is wrong; the optimizer
  * tensors, if any, are checked and ignored; every weight is checked finite).
- * flags 0: the weights are read into one allocation. SWANN_MODEL_MAP: the file
- * is mapped read-only and every tensor 4-byte aligned in it (all of swann_save's,
- * and the usual safetensors files') is used in place, with no copy; a misaligned
- * one is copied into the model's allocation. While a mapped model lives, the
+ * flags 0: the weights are read into one allocation, stored transposed (so
+ * that a session's runs of fewer than 6 rows stream them: one row about 3x
+ * faster than weights used as the file has them; the same bits either way).
+ * SWANN_MODEL_MAP: the file is mapped read-only and every tensor 4-byte aligned
+ * in it (all of swann_save's, and the usual safetensors files') is used in
+ * place, with no copy (runs of few rows then transpose the weights on the fly,
+ * as swann_forward does); a misaligned one is copied into the model's
+ * allocation (transposed). While a mapped model lives, the
  * file must not be truncated or rewritten in place (its pages would change
  * under the model, or vanish: SIGBUS); replacing it by a rename is safe, and
  * swann_save always replaces that way. Unknown flag bits, NULL or empty path,
@@ -392,15 +399,17 @@ swann_status swann_model_load(const char *path, unsigned flags, swann_model **ou
  * network message), checked exactly as swann_load checks a file (anything not
  * exactly right: SWANN_E_FORMAT; bytes NULL, size 0 or above 2^48: SWANN_E_ARG).
  *   mem NULL (mem_bytes 0): the weights are copied into one allocation of the
- *     library's; the bytes may be freed on return.
+ *     library's (transposed, as swann_model_load without flags); the bytes may
+ *     be freed on return.
  *   mem not NULL: nothing is allocated, ever. The host's block, 64-byte
  *     aligned and at least swann_model_mem_size() bytes (else SWANN_E_ARENA),
  *     holds the scratch the reading takes (the header text, its parsed tree, the
  *     tensor table) and the model's bookkeeping (header, layer table, canonical
  *     spec; at the block's end); the weights are read in place from bytes,
  *     whose tensors must then be 4-byte aligned in memory (else SWANN_E_ARG
- *     naming the tensor). Both must stay unchanged until the model is
- *     destroyed. This is the way in on a target with no heap.
+ *     naming the tensor; runs of few rows transpose them on the fly). Both
+ *     must stay unchanged until the model is destroyed. This is the way in on
+ *     a target with no heap.
  * mem NULL with mem_bytes > 0: SWANN_E_ARG. swann_model_mem_size itself reads
  * the header with a transient heap block (as swann_load_buffer_size). */
 swann_status swann_model_mem_size(const void *bytes, size_t size, size_t *mem_bytes);

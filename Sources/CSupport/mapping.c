@@ -6,9 +6,11 @@
 
 void *cs_map_read(int fd, size_t length) {
     if (length == 0) return NULL;
-    /* MAP_POPULATE: the model checks every weight right away, so fault the
-     * pages in one pass instead of one fault per page. */
-    void *p = mmap(NULL, length, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+    /* No MAP_POPULATE: it would map every page, the optimizer state a model
+     * never reads included (a W4 file with momentum: twice the weights'
+     * resident memory). The weights' check faults their pages in, the kernel
+     * mapping the neighbours of each fault from the page cache. */
+    void *p = mmap(NULL, length, PROT_READ, MAP_PRIVATE, fd, 0);
     return p == MAP_FAILED ? NULL : p;
 }
 

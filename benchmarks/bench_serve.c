@@ -204,12 +204,15 @@ static void bench_threads(const char *name, const int *sizes, int n, size_t batc
     CHECK(swann_model_from_net(net, &m));
     size_t in = (size_t)sizes[0], out = (size_t)sizes[n - 1];
     float *x = malloc(sizeof(float) * batch * in * 2), *ref = malloc(sizeof(float) * batch * out);
-    float *y = malloc(sizeof(float) * batch * out * 2);
+    /* Each thread's output on cache lines of its own (W3's 10 floats apart would
+     * share one, and every call would bounce it between the cores). */
+    size_t ystride = (batch * out + 15) / 16 * 16 + 16;
+    float *y = aligned_alloc(64, sizeof(float) * ystride * 2);
     for (size_t i = 0; i < batch * in * 2; i++) x[i] = uniform();
     worker ws[2];
     for (int k = 0; k < 2; k++) {  /* each thread its own session, rows and output */
         CHECK(swann_session_create(m, batch, NULL, 0, &ws[k].s));
-        ws[k] = (worker){ws[k].s, x + (size_t)k * batch * in, y + (size_t)k * batch * out, batch, calls, NULL};
+        ws[k] = (worker){ws[k].s, x + (size_t)k * batch * in, y + (size_t)k * ystride, batch, calls, NULL};
         CHECK(swann_session_run(ws[k].s, ws[k].x, batch, ws[k].y));  /* warm */
     }
     double r1[64], r2[64];

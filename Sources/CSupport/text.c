@@ -163,3 +163,9 @@ void cs_tensor_name(char out[128], int64_t layer, int is_bias, const char *slot)
     else
         snprintf(out, 128, "optimizer.%lld.%s.%s", (long long)layer, which, slot);
 }
+
+char *cs_empty_text(void)
+{
+    static char empty[1];
+    return empty;
+}

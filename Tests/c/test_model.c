@@ -95,14 +95,15 @@ static int same_as_net(swann_model *model, swann_net *net, char *why, size_t cap
                  in, out);
         return 0;
     }
-    float *x = rand_floats(MAXB * in, 7), *y1 = malloc(MAXB * out * sizeof(float)),
+    float *x = rand_floats(MAXB * in + 1, 7), *y1 = malloc(MAXB * out * sizeof(float)),
           *y2 = malloc(MAXB * out * sizeof(float));
     swann_session *s = NULL;
     int ok = swann_session_create(model, MAXB, NULL, 0, &s) == SWANN_OK;
     if (!ok) snprintf(why, cap, "session_create: %s", swann_last_error());
     for (int i = 0; ok && i < NBATCHES; i++) {
         size_t b = BATCHES[i];
-        /* twice on the session: the second run must not see the first */
+        /* twice on the session: the second run must not see the first (its rows
+         * start one float later: x holds MAXB rows and one float) */
         for (int rep = 0; ok && rep < 2; rep++) {
             memset(y2, 0xff, MAXB * out * sizeof(float));
             if (swann_forward(net, x + rep, b, y1) != SWANN_OK ||

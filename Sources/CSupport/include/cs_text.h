@@ -20,6 +20,11 @@ typedef struct cs_message {
     uint32_t length;
     char text[CS_MESSAGE_CAP];
 } cs_message;
+/* A one-byte empty text that is never written: the base of a TextBuffer that
+ * has no memory (a measure, or a failed allocation). In C, so that threads
+ * sharing it make no Swift access to a global (ThreadSanitizer reports those). */
+char *cs_empty_text(void);
+
 void cs_message_begin(cs_message *m, const char *text);
 void cs_message_append(cs_message *m, const char *text);  /* NULL appends nothing */
 void cs_message_append_uint(cs_message *m, uint64_t value);

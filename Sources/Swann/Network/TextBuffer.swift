@@ -3,8 +3,7 @@ import CSupport
 /// A fixed text buffer (one checked allocation, or memory the caller lends), or a
 /// measure that only counts; appends past the end set `ok` false.
 struct TextBuffer {
-    /// Valid text (NUL-terminated) only when `ok`; an empty buffer when the allocation failed.
-    nonisolated(unsafe) private static var empty: CChar = 0
+    /// Valid text (NUL-terminated) only when `ok`; the empty text when there is no memory.
     var base: UnsafeMutablePointer<CChar>
     var capacity: Int
     var length = 0
@@ -23,7 +22,7 @@ struct TextBuffer {
 
     /// Writes nothing: `length` counts what would have been written.
     init(measuring _: ()) {
-        base = withUnsafeMutablePointer(to: &TextBuffer.empty) { $0 }
+        base = cs_empty_text()
         capacity = Int.max
         ok = true
         owned = false
@@ -37,7 +36,7 @@ struct TextBuffer {
             ok = true
             owned = true
         } else {
-            base = withUnsafeMutablePointer(to: &TextBuffer.empty) { $0 }
+            base = cs_empty_text()
             self.capacity = 0
             ok = false
             owned = false

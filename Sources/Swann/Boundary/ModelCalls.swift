@@ -146,13 +146,7 @@ public func swann_model_spec_json(_ p: UnsafeRawPointer?, _ buf: UnsafeMutablePo
                                   _ needed: UnsafeMutablePointer<UInt>?) -> Int32 {
     boundary { () throws(SwannError) in
         let model = try liveModel(p, "model_spec_json")
-        let length = model.header.pointee.specLength
-        needed?.pointee = UInt(length + 1)
-        guard cap >= UInt(length + 1) else {
-            throw Failure("model_spec_json: cap ").uint(cap).text(" is less than the ").int(length + 1)
-                .text(" bytes needed").error(.arg)
-        }
-        memcpy(try required(buf, "model_spec_json", "buf"), model.specText, length + 1)
+        try copySpecText(model.specText, length: model.header.pointee.specLength, buf, cap, needed, "model_spec_json")
     }
 }
 
@@ -178,20 +172,7 @@ public func swann_session_create(_ p: UnsafeRawPointer?, _ maxBatch: UInt, _ are
         try checkArena(arena, arenaBytes, "session_create")
         let mb = try checkMaxBatch(maxBatch, "session_create")
         let plan = try SessionPlan(model, maxBatch: mb, "session_create")
-        let block: UnsafeMutableRawPointer
-        if let arena {
-            guard arenaBytes >= UInt(plan.bytes) else {
-                throw Failure("session_create: arena has ").uint(arenaBytes).text(" bytes, the session needs ")
-                    .int(plan.bytes).error(.arena)
-            }
-            block = arena
-        } else {
-            guard let owned = cs_aligned_alloc(plan.bytes) else {
-                throw Failure("session_create: could not allocate the arena of ").int(plan.bytes).text(" bytes")
-                    .error(.nomem)
-            }
-            block = owned
-        }
+        let block = try arenaBlock(arena, arenaBytes, needs: plan.bytes, "session", "session_create")
         out.pointee = buildSession(plan, model: model, arena: block, ownsArena: arena == nil).base
     }
 }

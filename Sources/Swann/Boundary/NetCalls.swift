@@ -60,14 +60,20 @@ public func swann_spec_json(_ p: UnsafeRawPointer?, _ buf: UnsafeMutablePointer<
                             _ needed: UnsafeMutablePointer<UInt>?) -> Int32 {
     boundary { () throws(SwannError) in
         let net = try liveNet(p, "spec_json")
-        let length = net.header.pointee.specLength
-        needed?.pointee = UInt(length + 1)
-        guard cap >= UInt(length + 1) else {
-            throw Failure("spec_json: cap ").uint(cap).text(" is less than the ").int(length + 1)
-                .text(" bytes needed").error(.arg)
-        }
-        memcpy(try required(buf, "spec_json", "buf"), net.specText, length + 1)
+        try copySpecText(net.specText, length: net.header.pointee.specLength, buf, cap, needed, "spec_json")
     }
+}
+
+/// A canonical spec text out to C, snprintf-style: `needed` (when not NULL) gets
+/// its size with the NUL; a `cap` short of it writes nothing.
+func copySpecText(_ text: UnsafePointer<CChar>, length: Int, _ buf: UnsafeMutablePointer<CChar>?, _ cap: UInt,
+                  _ needed: UnsafeMutablePointer<UInt>?, _ function: StaticString) throws(SwannError) {
+    needed?.pointee = UInt(length + 1)
+    guard cap >= UInt(length + 1) else {
+        throw Failure(function).text(": cap ").uint(cap).text(" is less than the ").int(length + 1)
+            .text(" bytes needed").error(.arg)
+    }
+    memcpy(try required(buf, function, "buf"), text, length + 1)
 }
 
 @_cdecl("swann_set_threads")

@@ -44,20 +44,7 @@ struct Net {
 /// `initialize` false leaves the parameters zero (load overwrites them all).
 func placeNet(_ plan: Plan, spec: NetSpec, arena: UnsafeMutableRawPointer?,
               arenaBytes: UInt, initialize: Bool = true, _ function: StaticString) throws(SwannError) -> Net {
-    var block: UnsafeMutableRawPointer
-    if let arena {
-        guard arenaBytes >= UInt(plan.bytes) else {
-            throw Failure(function).text(": arena has ").uint(arenaBytes).text(" bytes, the net needs ").int(plan.bytes)
-                .error(.arena)
-        }
-        block = arena
-    } else {
-        guard let owned = cs_aligned_alloc(plan.bytes) else {
-            throw Failure(function).text(": could not allocate the arena of ").int(plan.bytes).text(" bytes")
-                .error(.nomem)
-        }
-        block = owned
-    }
+    let block = try arenaBlock(arena, arenaBytes, needs: plan.bytes, "net", function)
     let net = buildNet(plan, spec: spec, arena: block, ownsArena: arena == nil,
                        initialize: initialize)
     if cs_pool_start(net.pool, Int32(net.header.pointee.threads - 1)) != 0 {

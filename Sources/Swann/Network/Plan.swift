@@ -102,3 +102,20 @@ struct Plan {
         bytes = cursor
     }
 }
+
+/// The block a net or session lives in: the host's arena (at least `bytes`, else
+/// SWANN_E_ARENA naming `what`), or one allocation of the library's (SWANN_E_NOMEM).
+func arenaBlock(_ arena: UnsafeMutableRawPointer?, _ arenaBytes: UInt, needs bytes: Int, _ what: StaticString,
+                _ function: StaticString) throws(SwannError) -> UnsafeMutableRawPointer {
+    if let arena {
+        guard arenaBytes >= UInt(bytes) else {
+            throw Failure(function).text(": arena has ").uint(arenaBytes).text(" bytes, the ").text(what)
+                .text(" needs ").int(bytes).error(.arena)
+        }
+        return arena
+    }
+    guard let owned = cs_aligned_alloc(bytes) else {
+        throw Failure(function).text(": could not allocate the arena of ").int(bytes).text(" bytes").error(.nomem)
+    }
+    return owned
+}

@@ -5,12 +5,13 @@
 #   make test       set up, build, and run every test (Swift unit tests, C contract tests)
 #   make install PREFIX=/usr/local
 #
-# TARGET_CPU names the CPU level the kernels are compiled for (default haswell:
-# AVX2 + FMA); e.g. `make TARGET_CPU=native`. Without one Swift emits scalar
-# library calls for every fused multiply-add.
+# The kernel layer is compiled once per x86-64 level and chosen at run time from the
+# CPU (Sources/Swann/Kernels/KernelTable.swift): the library itself for x86-64 (no
+# AVX2 or FMA needed), plus AVX2+FMA (haswell) and AVX-512 (skylake-avx512) kernels.
+# TARGET_CPU=<cpu> (e.g. native, haswell) builds one level only, for that CPU.
 
 PREFIX     ?= /usr/local
-TARGET_CPU ?= haswell
+TARGET_CPU ?=
 SWIFTC     ?= swiftc
 CC         ?= cc
 BUILD      ?= build
@@ -21,7 +22,14 @@ C_SRCS     := $(sort $(wildcard Sources/CSupport/*.c))
 C_HDRS     := $(wildcard Sources/CSupport/include/*.h)
 C_OBJS     := $(patsubst Sources/CSupport/%.c,$(BUILD)/cs/%.o,$(C_SRCS))
 EMBEDDED   := -enable-experimental-feature Embedded -wmo -parse-as-library -O \
-              -target-cpu $(TARGET_CPU) -module-name Swann -I Sources/CSupport/include
+              -module-name Swann -I Sources/CSupport/include -Xfrontend -function-sections
+ifeq ($(TARGET_CPU),)
+LEVEL      := -target-cpu x86-64 -D SWANN_LEVEL_BASELINE -D SWANN_ISA_VARIANTS
+LEVEL_OBJS := $(BUILD)/kernels-avx2.o $(BUILD)/kernels-avx512.o
+else
+LEVEL      := -target-cpu $(TARGET_CPU)
+LEVEL_OBJS :=
+endif
 STAGE      := $(BUILD)/stage
 
 .PHONY: all lib setup demo test test-swift test-c test-checkpoint test-python test-examples stage bench-optimizers test-mpi bench-mpi test-reliability test-sanitize fuzz sanitized bench \
@@ -44,18 +52,30 @@ $(BUILD)/csupport.o: $(C_OBJS)
 
 $(BUILD)/swann.o: $(SWIFT_SRCS) $(C_HDRS)
 	@mkdir -p $(BUILD)
-	$(SWIFTC) $(EMBEDDED) -c $(SWIFT_SRCS) -o $@
+	$(SWIFTC) $(EMBEDDED) $(LEVEL) -c $(SWIFT_SRCS) -o $@
+
+# A wider level's kernels: the same sources for that CPU, reduced to what its table
+# (swannk_<level>) reaches, every symbol but that one made local.
+$(BUILD)/kernels-avx2.o: CPU := haswell
+$(BUILD)/kernels-avx2.o: DEFINE := SWANN_LEVEL_AVX2
+$(BUILD)/kernels-avx512.o: CPU := skylake-avx512
+$(BUILD)/kernels-avx512.o: DEFINE := SWANN_LEVEL_AVX512
+$(BUILD)/kernels-%.o: $(SWIFT_SRCS) $(C_HDRS)
+	@mkdir -p $(BUILD)
+	$(SWIFTC) $(EMBEDDED) -target-cpu $(CPU) -D $(DEFINE) -c $(SWIFT_SRCS) -o $(BUILD)/kernels-$*-whole.o
+	ld -r --gc-sections -u swannk_$* -o $(BUILD)/kernels-$*-kept.o $(BUILD)/kernels-$*-whole.o
+	objcopy --keep-global-symbol=swannk_$* $(BUILD)/kernels-$*-kept.o $@
 
 # The shared library: Embedded Swift objects, no Swift runtime; only swann_* exported.
-$(BUILD)/libswann.so: $(BUILD)/swann.o $(BUILD)/csupport.o tools/exports.map
-	$(CC) -shared -o $@ $(BUILD)/swann.o $(BUILD)/csupport.o -Wl,-soname,libswann.so.0 \
+$(BUILD)/libswann.so: $(BUILD)/swann.o $(LEVEL_OBJS) $(BUILD)/csupport.o tools/exports.map
+	$(CC) -shared -o $@ $(BUILD)/swann.o $(LEVEL_OBJS) $(BUILD)/csupport.o -Wl,-soname,libswann.so.0 \
 	    -Wl,--version-script=tools/exports.map -Wl,-z,defs -Wl,--gc-sections -lm
 	ln -sf libswann.so $(BUILD)/libswann.so.0
 
 # The static library: one relocatable object whose only global symbols are swann_*,
 # so it links into any program (a Swift one included) without clashing.
-$(BUILD)/libswann.a: $(BUILD)/swann.o $(BUILD)/csupport.o
-	ld -r -o $(BUILD)/swann-all.o $(BUILD)/swann.o $(BUILD)/csupport.o
+$(BUILD)/libswann.a: $(BUILD)/swann.o $(LEVEL_OBJS) $(BUILD)/csupport.o
+	ld -r -o $(BUILD)/swann-all.o $(BUILD)/swann.o $(LEVEL_OBJS) $(BUILD)/csupport.o
 	objcopy --wildcard --keep-global-symbol='swann_*' $(BUILD)/swann-all.o $(BUILD)/swann-static.o
 	rm -f $@ && ar rcs $@ $(BUILD)/swann-static.o
 

@@ -10,6 +10,23 @@
 void *cs_aligned_alloc(size_t bytes);
 void cs_free(void *p);
 
+/* ---- CPU level ---------------------------------------------------------------
+ * The kernel layer is compiled once per x86-64 level (KernelTable.swift); a net
+ * or session takes the widest level this CPU and OS run, or a narrower one named
+ * by the environment variable SWANN_ISA ("avx512", "avx2", "baseline"). Other
+ * architectures have one level, CS_CPU_NATIVE. */
+#define CS_CPU_NATIVE   0   /* one level: the build's own target */
+#define CS_CPU_BASELINE 1   /* x86-64 (SSE2) */
+#define CS_CPU_AVX2     2   /* -target-cpu haswell: AVX2, FMA, F16C, BMI1/2, LZCNT, MOVBE */
+#define CS_CPU_AVX512   3   /* -target-cpu skylake-avx512: + AVX-512 F, DQ, CD, BW, VL */
+int cs_cpu_level(void);
+/* SWANN_ISA: 0 when unset or empty, -1 for an unknown value, else its level. */
+int cs_isa_request(void);
+/* The tables of the avx2 and avx512 builds of the kernel layer (multi-level builds
+ * only: the Makefile links them; a single-level build has only its own). */
+void swannk_avx2(void *table);
+void swannk_avx512(void *table);
+
 /* ---- worker threads ---------------------------------------------------------
  * A fixed pool started with a net and joined when it is destroyed. A job is a
  * number of chunks; the caller and the workers claim chunks one at a time, so

@@ -172,8 +172,10 @@ public func swann_session_create(_ p: UnsafeRawPointer?, _ maxBatch: UInt, _ are
         try checkArena(arena, arenaBytes, "session_create")
         let mb = try checkMaxBatch(maxBatch, "session_create")
         let plan = try SessionPlan(model, maxBatch: mb, "session_create")
+        let kernels = try KernelTable.choose("session_create")
         let block = try arenaBlock(arena, arenaBytes, needs: plan.bytes, "session", "session_create")
-        out.pointee = buildSession(plan, model: model, arena: block, ownsArena: arena == nil).base
+        out.pointee = buildSession(plan, model: model, arena: block, ownsArena: arena == nil,
+                                   kernels: kernels).base
     }
 }
 
@@ -195,6 +197,12 @@ public func swann_session_run(_ p: UnsafeMutableRawPointer?, _ x: UnsafePointer<
             try session.run(model, x, batch: Int(batch), y)
         }
     }
+}
+
+@_cdecl("swann_session_isa")
+public func swann_session_isa(_ p: UnsafeRawPointer?) -> UnsafePointer<CChar>? {
+    guard let p, let s = Session.live(UnsafeMutableRawPointer(mutating: p)) else { return nil }
+    return cString(s.header.pointee.kernels.name)
 }
 
 @_cdecl("swann_session_destroy")

@@ -55,6 +55,12 @@ public func swann_param_count(_ p: UnsafeRawPointer?) -> UInt { peek(p) { $0.par
 @_cdecl("swann_max_batch")
 public func swann_max_batch(_ p: UnsafeRawPointer?) -> UInt { peek(p) { $0.maxBatch } }
 
+@_cdecl("swann_isa")
+public func swann_isa(_ p: UnsafeRawPointer?) -> UnsafePointer<CChar>? {
+    guard let p, let net = Net.live(UnsafeMutableRawPointer(mutating: p)) else { return nil }
+    return cString(net.kernels.name)
+}
+
 @_cdecl("swann_spec_json")
 public func swann_spec_json(_ p: UnsafeRawPointer?, _ buf: UnsafeMutablePointer<CChar>?, _ cap: UInt,
                             _ needed: UnsafeMutablePointer<UInt>?) -> Int32 {

@@ -43,10 +43,10 @@ extension Gemm {
                     for p in pc..<end {
                         let v = x(p)
                         let bp = b + p * ldb + j
-                        s0 = s0.addingProduct(v, load8(bp)); s1 = s1.addingProduct(v, load8(bp + 8))
-                        s2 = s2.addingProduct(v, load8(bp + 16)); s3 = s3.addingProduct(v, load8(bp + 24))
-                        s4 = s4.addingProduct(v, load8(bp + 32)); s5 = s5.addingProduct(v, load8(bp + 40))
-                        s6 = s6.addingProduct(v, load8(bp + 48)); s7 = s7.addingProduct(v, load8(bp + 56))
+                        s0 = fma8(s0, v, load8(bp)); s1 = fma8(s1, v, load8(bp + 8))
+                        s2 = fma8(s2, v, load8(bp + 16)); s3 = fma8(s3, v, load8(bp + 24))
+                        s4 = fma8(s4, v, load8(bp + 32)); s5 = fma8(s5, v, load8(bp + 40))
+                        s6 = fma8(s6, v, load8(bp + 48)); s7 = fma8(s7, v, load8(bp + 56))
                     }
                     put(s0, j); put(s1, j + 8); put(s2, j + 16); put(s3, j + 24)
                     put(s4, j + 32); put(s5, j + 40); put(s6, j + 48); put(s7, j + 56)
@@ -54,14 +54,14 @@ extension Gemm {
                 }
                 while j + 8 <= n {
                     var s = SIMD8<Float>()
-                    for p in pc..<end { s = s.addingProduct(x(p), load8(b + p * ldb + j)) }
+                    for p in pc..<end { s = fma8(s, x(p), load8(b + p * ldb + j)) }
                     put(s, j)
                     j += 8
                 }
                 while j < n {
                     var s: Float = 0
                     for p in pc..<end {
-                        s = s.addingProduct(transA ? a[p * lda + i] : a[i * lda + p], b[p * ldb + j])
+                        s = fma1(s, transA ? a[p * lda + i] : a[i * lda + p], b[p * ldb + j])
                     }
                     row[j] = add ? row[j] + s : s
                     j += 1
@@ -147,10 +147,10 @@ extension Gemm {
                         for t in 0..<pw {
                             let v = SIMD8<Float>(repeating: x[t])
                             let bt = block + t * g
-                            s0 = s0.addingProduct(v, load8(bt)); s1 = s1.addingProduct(v, load8(bt + 8))
-                            s2 = s2.addingProduct(v, load8(bt + 16)); s3 = s3.addingProduct(v, load8(bt + 24))
-                            s4 = s4.addingProduct(v, load8(bt + 32)); s5 = s5.addingProduct(v, load8(bt + 40))
-                            s6 = s6.addingProduct(v, load8(bt + 48)); s7 = s7.addingProduct(v, load8(bt + 56))
+                            s0 = fma8(s0, v, load8(bt)); s1 = fma8(s1, v, load8(bt + 8))
+                            s2 = fma8(s2, v, load8(bt + 16)); s3 = fma8(s3, v, load8(bt + 24))
+                            s4 = fma8(s4, v, load8(bt + 32)); s5 = fma8(s5, v, load8(bt + 40))
+                            s6 = fma8(s6, v, load8(bt + 48)); s7 = fma8(s7, v, load8(bt + 56))
                         }
                     } else {
                         for i in 0..<m {
@@ -161,10 +161,10 @@ extension Gemm {
                             for t in 0..<pw {
                                 let v = SIMD8<Float>(repeating: x[t])
                                 let bt = block + t * g
-                                u0 = u0.addingProduct(v, load8(bt)); u1 = u1.addingProduct(v, load8(bt + 8))
-                                u2 = u2.addingProduct(v, load8(bt + 16)); u3 = u3.addingProduct(v, load8(bt + 24))
-                                u4 = u4.addingProduct(v, load8(bt + 32)); u5 = u5.addingProduct(v, load8(bt + 40))
-                                u6 = u6.addingProduct(v, load8(bt + 48)); u7 = u7.addingProduct(v, load8(bt + 56))
+                                u0 = fma8(u0, v, load8(bt)); u1 = fma8(u1, v, load8(bt + 8))
+                                u2 = fma8(u2, v, load8(bt + 16)); u3 = fma8(u3, v, load8(bt + 24))
+                                u4 = fma8(u4, v, load8(bt + 32)); u5 = fma8(u5, v, load8(bt + 40))
+                                u6 = fma8(u6, v, load8(bt + 48)); u7 = fma8(u7, v, load8(bt + 56))
                             }
                             store8(u0, s); store8(u1, s + 8); store8(u2, s + 16); store8(u3, s + 24)
                             store8(u4, s + 32); store8(u5, s + 40); store8(u6, s + 48); store8(u7, s + 56)

@@ -10,3 +10,26 @@ func load8(_ p: UnsafePointer<Float>) -> SIMD8<Float> {
 func store8(_ v: SIMD8<Float>, _ p: UnsafeMutablePointer<Float>) {
     UnsafeMutableRawPointer(p).storeBytes(of: v, as: SIMD8<Float>.self)
 }
+
+/// acc + a b: one fused multiply-add per lane where the CPU level has FMA. The
+/// baseline level (x86-64, no FMA) multiplies, then adds: a fused multiply-add there
+/// is a call to fmaf for every lane, about 100x slower. Its products therefore round
+/// once more, which makes it the one level whose bits may differ (KernelTable.swift).
+@inline(__always)
+func fma8(_ acc: SIMD8<Float>, _ a: SIMD8<Float>, _ b: SIMD8<Float>) -> SIMD8<Float> {
+    #if SWANN_LEVEL_BASELINE
+    return acc + a * b
+    #else
+    return acc.addingProduct(a, b)
+    #endif
+}
+
+/// fma8 for one float.
+@inline(__always)
+func fma1(_ acc: Float, _ a: Float, _ b: Float) -> Float {
+    #if SWANN_LEVEL_BASELINE
+    return acc + a * b
+    #else
+    return acc.addingProduct(a, b)
+    #endif
+}

@@ -27,16 +27,16 @@ extension Net {
         let last = layers[h.layerCount - 1]
         let g = floats(h.scratch0)
         let fused = outputFused
-        let total = Losses.gradient(h.loss, fused: fused, z: floats(last.z), y: floats(last.y),
-                                    target: target, g: g, rows: batch, cols: cols)
+        let total = kernels.lossGradient(h.loss, fused: fused, z: floats(last.z), y: floats(last.y),
+                                         target: target, g: g, rows: batch, cols: cols)
         let mean = Float(total / Double(batch))
-        guard mean.isFinite, allFinite(g, batch * cols) else {
+        guard mean.isFinite, kernels.allFinite(g, batch * cols) else {
             throw Failure("backward: the loss is ").number(Double(mean))
                 .text(" (non-finite loss or gradient; check targets and outputs); nothing accumulated").error(.numeric)
         }
         try propagate("backward", outputIsZ: fused, dx: dx) {
-            _ = Losses.gradient(h.loss, fused: fused, z: floats(last.z), y: floats(last.y),
-                                target: target, g: g, rows: batch, cols: cols)
+            _ = kernels.lossGradient(h.loss, fused: fused, z: floats(last.z), y: floats(last.y),
+                                     target: target, g: g, rows: batch, cols: cols)
         }
         loss?.pointee = mean
     }
@@ -45,7 +45,7 @@ extension Net {
     func backward(dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>?) throws(SwannError) {
         let h = header.pointee
         let n = h.lastBatch * h.outputSize
-        guard allFinite(dy, n) else {
+        guard kernels.allFinite(dy, n) else {
             throw Failure("backward_grad: dy has NaN or Inf values; nothing accumulated").error(.numeric)
         }
         let g = floats(h.scratch0)
@@ -101,10 +101,10 @@ extension Net {
         let h = header.pointee
         let batch = h.lastBatch
         let top = layers[h.layerCount - 1]
-        guard let g = finiteMaxMagnitude(floats(h.scratch0), batch * h.outputSize) else { return false }
+        guard let g = kernels.finiteMaxMagnitude(floats(h.scratch0), batch * h.outputSize) else { return false }
         var bound = Double(g)  // on max |grad_z| of layer k
         if !outputIsZ {
-            guard finiteMaxMagnitude(floats(top.y), batch * top.fanOut) != nil else { return false }
+            guard kernels.finiteMaxMagnitude(floats(top.y), batch * top.fanOut) != nil else { return false }
             bound *= Activations.derivativeBound(top.activation, alpha: top.alpha)
         }
         var k = h.layerCount - 1
@@ -112,12 +112,12 @@ extension Net {
             let l = layers[k]
             let prev = UnsafePointer(k == 0 ? floats(h.input) : floats(layers[k - 1].y))
             // Finite y_{k-1} also keeps the derivative bound of layer k - 1 valid.
-            guard let old = finiteMaxMagnitude(floats(l.gradWeight),
-                                               l.fanOut * l.fanIn + l.fanOut),
-                  let y = finiteMaxMagnitude(prev, batch * l.fanIn),
+            guard let old = kernels.finiteMaxMagnitude(floats(l.gradWeight),
+                                                       l.fanOut * l.fanIn + l.fanOut),
+                  let y = kernels.finiteMaxMagnitude(prev, batch * l.fanIn),
                   sumsBounded(old: Double(old), count: batch, x: bound, y: Double(max(y, 1))) else { return false }
             if k > 0 || dx {
-                guard let w = finiteMaxMagnitude(floats(l.weight), l.fanOut * l.fanIn) else { return false }
+                guard let w = kernels.finiteMaxMagnitude(floats(l.weight), l.fanOut * l.fanIn) else { return false }
                 // |grad_y_{k-1}| <= fanOut max |grad_z_k| max |W_k|, times e^2.01 < 8 for the roundings.
                 bound = 8 * Double(l.fanOut) * bound * Double(w)
                 if k == 0 { return bound * 16 <= Double(Float.greatestFiniteMagnitude) }  // dx
@@ -145,39 +145,39 @@ extension Net {
         while k >= 0 {
             let l = layers[k]
             if !(outputIsZ && k == h.layerCount - 1) {
-                Activations.backward(l.activation, alpha: l.alpha, z: floats(l.z), y: floats(l.y),
-                                     d: cur, rows: batch, cols: l.fanOut)
+                kernels.activationBackward(l.activation, alpha: l.alpha, z: floats(l.z), y: floats(l.y),
+                                           d: cur, rows: batch, cols: l.fanOut)
             }
             let prev = UnsafePointer(k == 0 ? floats(h.input) : floats(layers[k - 1].y))
             let gW = floats(l.gradWeight)
             let gb = floats(l.gradBias)
             switch mode {
             case .overwrite:
-                Gemm.multiply(m: l.fanOut, n: l.fanIn, k: batch,
-                              a: cur, lda: l.fanOut, transA: true,
-                              b: prev, ldb: l.fanIn, transB: false,
-                              c: gW, ldc: l.fanIn, accumulate: false, engine: work)
+                kernels.multiply(m: l.fanOut, n: l.fanIn, k: batch,
+                                 a: cur, lda: l.fanOut, transA: true,
+                                 b: prev, ldb: l.fanIn, transB: false,
+                                 c: gW, ldc: l.fanIn, accumulate: false, engine: work)
                 zeroFloats(gb, l.fanOut)
-                let largest = addRows(cur, count: batch, cols: l.fanOut, into: gb)
+                let largest = kernels.addRows(cur, count: batch, cols: l.fanOut, into: gb)
                 // grad_b is finite exactly when every grad_z is (and its sums are).
-                guard allFinite(gb, l.fanOut) else { throw refused(function, k, "grad_z is NaN or Inf") }
+                guard kernels.allFinite(gb, l.fanOut) else { throw refused(function, k, "grad_z is NaN or Inf") }
                 // grad_W: proven finite from max |grad_z| and max |y_{k-1}| when that
                 // pass (batch x fanIn) is the shorter one, else checked value by value.
                 var proven = false
-                if batch < l.fanOut, let y = finiteMaxMagnitude(prev, batch * l.fanIn) {
+                if batch < l.fanOut, let y = kernels.finiteMaxMagnitude(prev, batch * l.fanIn) {
                     proven = sumsBounded(old: 0, count: batch, x: Double(largest), y: Double(max(y, 1)))
                 }
-                guard proven || allFinite(gW, l.fanOut * l.fanIn) else {
+                guard proven || kernels.allFinite(gW, l.fanOut * l.fanIn) else {
                     throw refused(function, k, "grad_W overflows float")
                 }
             case .verify:
-                guard let largest = finiteMaxMagnitude(cur, batch * l.fanOut) else {
+                guard let largest = kernels.finiteMaxMagnitude(cur, batch * l.fanOut) else {
                     throw refused(function, k, "grad_z is NaN or Inf")
                 }
-                guard let old = finiteMaxMagnitude(gW, l.fanOut * l.fanIn + l.fanOut) else {  // grad_W, then grad_b
+                guard let old = kernels.finiteMaxMagnitude(gW, l.fanOut * l.fanIn + l.fanOut) else {  // grad_W, then grad_b
                     throw refused(function, k, "the accumulated gradient already has NaN or Inf (swann_zero_grad discards it)")
                 }
-                guard let y = finiteMaxMagnitude(prev, batch * l.fanIn) else {
+                guard let y = kernels.finiteMaxMagnitude(prev, batch * l.fanIn) else {
                     throw refused(function, k, "the layer's input has NaN or Inf (the forward overflowed float)")
                 }
                 if !sumsBounded(old: Double(old), count: batch, x: Double(largest), y: Double(max(y, 1))) {
@@ -191,25 +191,25 @@ extension Net {
                 if exact?.pointee[k] == true {
                     _ = exactSums(l, dz: cur, y: prev, batch: batch, gW: gW, gb: gb, scratch: other, commit: true)
                 } else {
-                    Gemm.multiply(m: l.fanOut, n: l.fanIn, k: batch,
-                                  a: cur, lda: l.fanOut, transA: true,
-                                  b: prev, ldb: l.fanIn, transB: false,
-                                  c: gW, ldc: l.fanIn, accumulate: true, engine: work)
-                    _ = addRows(cur, count: batch, cols: l.fanOut, into: gb)
+                    kernels.multiply(m: l.fanOut, n: l.fanIn, k: batch,
+                                     a: cur, lda: l.fanOut, transA: true,
+                                     b: prev, ldb: l.fanIn, transB: false,
+                                     c: gW, ldc: l.fanIn, accumulate: true, engine: work)
+                    _ = kernels.addRows(cur, count: batch, cols: l.fanOut, into: gb)
                 }
             }
             if k > 0 || dx != nil {
-                Gemm.multiply(m: batch, n: l.fanIn, k: l.fanOut,
-                              a: cur, lda: l.fanOut, transA: false,
-                              b: floats(l.weight), ldb: l.fanIn, transB: false,
-                              c: other, ldc: l.fanIn, accumulate: false, engine: work)
+                kernels.multiply(m: batch, n: l.fanIn, k: l.fanOut,
+                                 a: cur, lda: l.fanOut, transA: false,
+                                 b: floats(l.weight), ldb: l.fanIn, transB: false,
+                                 c: other, ldc: l.fanIn, accumulate: false, engine: work)
                 swap(&cur, &other)
             }
             k -= 1
         }
         if let dx {
             let n = batch * h.inputSize
-            if mode != .add && !allFinite(cur, n) {
+            if mode != .add && !kernels.allFinite(cur, n) {
                 throw Failure(function).text(": dx (grad_x Div) overflows float; nothing accumulated").error(.numeric)
             }
             if mode != .verify { copyFloats(dx, cur, n) }
@@ -234,19 +234,19 @@ extension Net {
         var i = 0
         while i < l.fanOut {
             let m = min(rows, l.fanOut - i)
-            Gemm.multiply(m: m, n: l.fanIn, k: batch,
-                          a: dz + i, lda: l.fanOut, transA: true,
-                          b: y, ldb: l.fanIn, transB: false,
-                          c: scratch, ldc: l.fanIn, accumulate: false, engine: engine)
+            kernels.multiply(m: m, n: l.fanIn, k: batch,
+                             a: dz + i, lda: l.fanOut, transA: true,
+                             b: y, ldb: l.fanIn, transB: false,
+                             c: scratch, ldc: l.fanIn, accumulate: false, engine: engine)
             if commit {
-                addFloats(gW + i * l.fanIn, scratch, m * l.fanIn)
-            } else if !sumsFinite(gW + i * l.fanIn, scratch, m * l.fanIn) {
+                kernels.addFloats(gW + i * l.fanIn, scratch, m * l.fanIn)
+            } else if !kernels.sumsFinite(gW + i * l.fanIn, scratch, m * l.fanIn) {
                 return false
             }
             i += m
         }
         if commit {
-            _ = addRows(dz, count: batch, cols: l.fanOut, into: gb)
+            _ = kernels.addRows(dz, count: batch, cols: l.fanOut, into: gb)
             return true
         }
         // The sums addRows would write, column by column in the same order.

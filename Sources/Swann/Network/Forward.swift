@@ -23,13 +23,13 @@ struct LayerView {
 /// and sums first, then y in place).
 @inline(__always)
 func forwardLayer(_ l: LayerView, input: UnsafePointer<Float>, z: UnsafeMutablePointer<Float>,
-                  y: UnsafeMutablePointer<Float>, batch: Int, engine: Gemm.Engine) {
+                  y: UnsafeMutablePointer<Float>, batch: Int, engine: Gemm.Engine, kernels k: KernelTable) {
     for r in 0..<batch { copyFloats(z + r * l.fanOut, l.bias, l.fanOut) }
-    Gemm.multiply(m: batch, n: l.fanOut, k: l.fanIn,
+    k.multiply(m: batch, n: l.fanOut, k: l.fanIn,
                   a: input, lda: l.fanIn, transA: false,
                   b: l.weight, ldb: l.transposed ? l.fanOut : l.fanIn, transB: !l.transposed,
                   c: z, ldc: l.fanOut, accumulate: true, engine: engine)
-    Activations.forward(l.activation, alpha: l.alpha, z: z, y: y, rows: batch, cols: l.fanOut)
+    k.activationForward(l.activation, alpha: l.alpha, z: z, y: y, rows: batch, cols: l.fanOut)
 }
 
 /// The lecture's forward pass over a batch. Nothing here allocates: every
@@ -39,7 +39,8 @@ extension Net {
     /// computed for all rows at once as Z_k = Y_{k-1} W_k^T + b_k.
     func forward(_ x: UnsafePointer<Float>, batch: Int, output: UnsafeMutablePointer<Float>?) throws(SwannError) {
         let h = header.pointee
-        guard allFinite(x, batch * h.inputSize) else {
+        let kt = kernels
+        guard kt.allFinite(x, batch * h.inputSize) else {
             throw Failure("forward: input has NaN or Inf values").error(.numeric)
         }
         let y0 = floats(h.input)
@@ -51,7 +52,7 @@ extension Net {
             let y = floats(l.y)
             let view = LayerView(fanIn: l.fanIn, fanOut: l.fanOut, activation: l.activation, alpha: l.alpha,
                                  weight: floats(l.weight), bias: floats(l.bias))
-            forwardLayer(view, input: prev, z: floats(l.z), y: y, batch: batch, engine: work)
+            forwardLayer(view, input: prev, z: floats(l.z), y: y, batch: batch, engine: work, kernels: kt)
             prev = UnsafePointer(y)
         }
         if let output { copyFloats(output, prev, batch * h.outputSize) }

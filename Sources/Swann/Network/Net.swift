@@ -33,6 +33,8 @@ struct Net {
                            sharedA: h.sharedPackFloats > 0 ? floats(h.sharedPack) : nil, sharedFloats: h.sharedPackFloats)
     }
 
+    @inline(__always) var kernels: KernelTable { header.pointee.kernels }
+
     /// The net at `p` when it is live (made by create or load, not destroyed).
     static func live(_ p: UnsafeMutableRawPointer) -> Net? {
         p.assumingMemoryBound(to: NetHeader.self).pointee.magic == NetHeader.liveMagic ? Net(base: p) : nil
@@ -44,9 +46,10 @@ struct Net {
 /// `initialize` false leaves the parameters zero (load overwrites them all).
 func placeNet(_ plan: Plan, spec: NetSpec, arena: UnsafeMutableRawPointer?,
               arenaBytes: UInt, initialize: Bool = true, _ function: StaticString) throws(SwannError) -> Net {
+    let kernels = try KernelTable.choose(function)
     let block = try arenaBlock(arena, arenaBytes, needs: plan.bytes, "net", function)
     let net = buildNet(plan, spec: spec, arena: block, ownsArena: arena == nil,
-                       initialize: initialize)
+                       initialize: initialize, kernels: kernels)
     if cs_pool_start(net.pool, Int32(net.header.pointee.threads - 1)) != 0 {
         releaseNet(net)
         throw Failure(function).text(": could not start ").int(plan.header.threads - 1).text(" worker threads")
@@ -66,11 +69,12 @@ func releaseNet(_ net: Net) {
 /// the canonical spec into its slot (the plan measured it), and initialises the
 /// parameters from the spec's init and seed.
 func buildNet(_ plan: Plan, spec: NetSpec, arena: UnsafeMutableRawPointer,
-              ownsArena: Bool, initialize: Bool = true) -> Net {
+              ownsArena: Bool, initialize: Bool = true, kernels: KernelTable) -> Net {
     memset(arena, 0, plan.bytes)
     let net = Net(base: arena)
     var h = plan.header
     h.ownsArena = ownsArena
+    h.kernels = kernels
     net.header.initialize(to: h)
     for k in 0..<plan.records.count { (net.layers + k).initialize(to: plan.records[k]) }
     for (i, w) in plan.workspaceOffsets.enumerated() {

@@ -70,4 +70,6 @@ struct NetHeader {
     /// Forward, backward and step run with flush-to-zero and denormals-are-zero
     /// (swann_set_flush_subnormals); false: IEEE subnormals.
     var flushSubnormals = true
+    /// The kernels of the CPU level chosen at create (KernelTable.choose).
+    var kernels = KernelTable.own()
 }

@@ -15,6 +15,8 @@ struct SessionHeader {
     var buffer0 = 0         // byte offsets from the arena start
     var buffer1 = 0
     var workspace = 0
+    /// The kernels of the CPU level chosen at create (KernelTable.choose).
+    var kernels = KernelTable.own()
 }
 
 /// Where each part of a session's arena goes, for a model and max_batch.
@@ -76,10 +78,10 @@ struct Session {
     func run(_ model: Model, _ x: UnsafePointer<Float>, batch: Int, _ y: UnsafeMutablePointer<Float>)
         throws(SwannError) {
         let m = model.header.pointee
-        guard allFinite(x, batch * m.inputSize) else {
+        let h = header.pointee
+        guard h.kernels.allFinite(x, batch * m.inputSize) else {
             throw Failure("session_run: input has NaN or Inf values").error(.numeric)
         }
-        let h = header.pointee
         let engine = Gemm.Engine(workspaces: (base + h.workspace).assumingMemoryBound(to: Gemm.Workspace.self),
                                  pool: nil)
         var prev = x
@@ -87,7 +89,7 @@ struct Session {
             // Z and Y of a layer share a buffer (activations work in place);
             // the layers alternate between the two.
             let out = floats(k & 1 == 0 ? h.buffer0 : h.buffer1)
-            forwardLayer(model.layers[k], input: prev, z: out, y: out, batch: batch, engine: engine)
+            forwardLayer(model.layers[k], input: prev, z: out, y: out, batch: batch, engine: engine, kernels: h.kernels)
             prev = UnsafePointer(out)
         }
         copyFloats(y, prev, batch * m.outputSize)
@@ -96,9 +98,11 @@ struct Session {
 
 /// Lays a session into `arena` (at least `plan.bytes`, 64-byte aligned) and
 /// counts it on its model.
-func buildSession(_ plan: SessionPlan, model: Model, arena: UnsafeMutableRawPointer, ownsArena: Bool) -> Session {
+func buildSession(_ plan: SessionPlan, model: Model, arena: UnsafeMutableRawPointer, ownsArena: Bool,
+                  kernels: KernelTable) -> Session {
     let s = Session(base: arena)
     var h = plan.header
+    h.kernels = kernels
     h.model = model.base
     h.ownsArena = ownsArena
     s.header.initialize(to: h)

@@ -80,7 +80,8 @@ extension Net {
             var job = StepJob(rule: UpdateRule(h.optimizer, stepIndex: h.steps, rate: rate), params: params, grads: grads,
                               slots: slots, count: h.paramCount, chunkSize: chunks.size, scale: 1 / Float(t),
                               phase: .update, zeroGrad: h.gradsShared,
-                              results: UnsafeMutableRawPointer(rp).assumingMemoryBound(to: ChunkResult.self))
+                              results: UnsafeMutableRawPointer(rp).assumingMemoryBound(to: ChunkResult.self),
+                              kernels: kernels)
             var pool: UnsafeMutablePointer<cs_pool>? = nil
             if let p = engine.pool, h.paramCount >= StepChunks.parallelThreshold, chunks.count > 1,
                cs_pool_use(p) != 0 { pool = p }
@@ -230,6 +231,7 @@ struct StepJob {
     var phase: StepPhase
     var zeroGrad: Bool
     var results: UnsafeMutablePointer<ChunkResult>
+    var kernels: KernelTable
 
     mutating func run(_ phase: StepPhase, chunks: Int, pool: UnsafeMutablePointer<cs_pool>?) {
         self.phase = phase
@@ -251,19 +253,21 @@ struct StepJob {
         let hi = min(j.count, lo + j.chunkSize)
         switch j.phase {
         case .gradientNorm:
-            j.results[k].sum = sumOfSquares(j.grads + lo, hi - lo, scale: j.scale)
+            j.results[k].sum = j.kernels.sumOfSquares(j.grads + lo, hi - lo, scale: j.scale)
         case .largestGradient:
-            let m = finiteMaxSquare(j.grads + lo, hi - lo)
+            let m = j.kernels.finiteMaxSquare(j.grads + lo, hi - lo)
             j.results[k].sum = Double(m ?? 0)
             j.results[k].gradientFinite = m != nil
-        case .dryRun:
-            let r = j.rule.apply(params: j.params, grad: j.grads, slots: j.slots, stride: j.count, from: lo, to: hi,
-                                 scale: j.scale, commit: false, zeroGrad: false, checkGrad: true)
-            j.results[k].updateFinite = r.update
-            j.results[k].gradientFinite = r.grad
-        case .update:
-            _ = j.rule.apply(params: j.params, grad: j.grads, slots: j.slots, stride: j.count, from: lo, to: hi,
-                             scale: j.scale, commit: true, zeroGrad: j.zeroGrad, checkGrad: false)
+        case .dryRun, .update:
+            let commit = j.phase == .update
+            var call = UpdateCall(rule: j.rule, params: j.params, grad: j.grads, slots: j.slots, stride: j.count,
+                                  lo: lo, hi: hi, scale: j.scale, commit: commit,
+                                  zeroGrad: commit && j.zeroGrad, checkGrad: !commit)
+            j.kernels.update(&call)
+            if !commit {
+                j.results[k].updateFinite = call.updateOK
+                j.results[k].gradientFinite = call.gradOK
+            }
         }
     }
 }

@@ -1,0 +1,185 @@
+import CSupport
+
+/// The kernel layer's hot entry points as C function pointers: one table per CPU level.
+///
+/// Swift has no per-function target attributes, so the Makefile compiles the sources
+/// once per x86-64 level (x86-64, haswell, skylake-avx512). The baseline object is the
+/// library; each wider one keeps a single global symbol, its `swannk_<level>` function
+/// below, which fills a table with that object's own kernels. A net or session chooses
+/// its table at create (`KernelTable.choose`, Network/KernelChoice.swift) and keeps it, so there is no mutable global state, and
+/// the Network layer reaches these kernels only through it: its own code, compiled for
+/// the baseline level, never runs them at the wrong width. Arguments cross as C types;
+/// the structs behind the raw pointers have the same layout at every level (one source,
+/// no SIMD members). The FMA levels sum every element in the same order (Gemm.swift),
+/// so they give the same bits; the baseline level multiplies and adds separately
+/// (`fma8`) and is exempt.
+struct KernelTable {
+    /// CS_CPU_BASELINE, CS_CPU_AVX2 or CS_CPU_AVX512 on x86-64; CS_CPU_NATIVE where
+    /// the build has one level.
+    var level: Int32
+    var multiplyEntry: @convention(c) (UnsafeRawPointer) -> Void
+    var activationForwardEntry: @convention(c) (Int32, Float, UnsafePointer<Float>, UnsafeMutablePointer<Float>,
+                                                Int, Int) -> Void
+    var activationBackwardEntry: @convention(c) (Int32, Float, UnsafePointer<Float>, UnsafePointer<Float>,
+                                                 UnsafeMutablePointer<Float>, Int, Int) -> Void
+    var lossGradientEntry: @convention(c) (Int32, Bool, UnsafePointer<Float>, UnsafePointer<Float>,
+                                           UnsafePointer<Float>, UnsafeMutablePointer<Float>, Int, Int) -> Double
+    var updateEntry: @convention(c) (UnsafeMutableRawPointer) -> Void
+    var allFinite: @convention(c) (UnsafePointer<Float>, Int) -> Bool
+    /// `finiteMaxSquare`, with -1 for nil.
+    var maxSquareEntry: @convention(c) (UnsafePointer<Float>, Int) -> Float
+    var addRowsEntry: @convention(c) (UnsafePointer<Float>, Int, Int, UnsafeMutablePointer<Float>) -> Float
+    var addFloats: @convention(c) (UnsafeMutablePointer<Float>, UnsafePointer<Float>, Int) -> Void
+    var sumsFinite: @convention(c) (UnsafePointer<Float>, UnsafePointer<Float>, Int) -> Bool
+    var sumOfSquaresEntry: @convention(c) (UnsafePointer<Float>, Int, Float) -> Double
+
+    /// This object's own kernels.
+    static func own() -> KernelTable {
+        KernelTable(
+            level: KernelTable.ownLevel,
+            multiplyEntry: { p in
+                let c = p.assumingMemoryBound(to: GemmCall.self).pointee
+                Gemm.multiply(m: c.m, n: c.n, k: c.k, a: c.a, lda: c.lda, transA: c.transA,
+                              b: c.b, ldb: c.ldb, transB: c.transB, c: c.c, ldc: c.ldc,
+                              accumulate: c.accumulate, engine: c.engine)
+            },
+            activationForwardEntry: { act, alpha, z, y, rows, cols in
+                Activations.forward(Activation(rawValue: act) ?? .identity, alpha: alpha, z: z, y: y,
+                                    rows: rows, cols: cols)
+            },
+            activationBackwardEntry: { act, alpha, z, y, d, rows, cols in
+                Activations.backward(Activation(rawValue: act) ?? .identity, alpha: alpha, z: z, y: y, d: d,
+                                     rows: rows, cols: cols)
+            },
+            lossGradientEntry: { loss, fused, z, y, d, g, rows, cols in
+                Losses.gradient(Loss(rawValue: loss) ?? .none, fused: fused, z: z, y: y, target: d, g: g,
+                                rows: rows, cols: cols)
+            },
+            updateEntry: { p in
+                let u = p.assumingMemoryBound(to: UpdateCall.self)
+                let c = u.pointee
+                let r = c.rule.apply(params: c.params, grad: c.grad, slots: c.slots, stride: c.stride,
+                                     from: c.lo, to: c.hi, scale: c.scale, commit: c.commit,
+                                     zeroGrad: c.zeroGrad, checkGrad: c.checkGrad)
+                u.pointee.updateOK = r.update
+                u.pointee.gradOK = r.grad
+            },
+            allFinite: { p, n in Swann.allFinite(p, n) },
+            maxSquareEntry: { p, n in Swann.finiteMaxSquare(p, n) ?? -1 },
+            addRowsEntry: { rows, count, cols, dst in Swann.addRows(rows, count: count, cols: cols, into: dst) },
+            addFloats: { dst, src, n in Swann.addFloats(dst, src, n) },
+            sumsFinite: { a, b, n in Swann.sumsFinite(a, b, n) },
+            sumOfSquaresEntry: { g, n, scale in Swann.sumOfSquares(g, n, scale: scale) })
+    }
+
+    #if SWANN_LEVEL_AVX512
+    static let ownLevel = CS_CPU_AVX512
+    #elseif SWANN_LEVEL_AVX2
+    static let ownLevel = CS_CPU_AVX2
+    #elseif SWANN_LEVEL_BASELINE
+    static let ownLevel = CS_CPU_BASELINE
+    #else
+    static let ownLevel = CS_CPU_NATIVE
+    #endif
+
+    /// The level's name, as swann_isa reports it.
+    var name: StaticString {
+        switch level {
+        case CS_CPU_AVX512: return "avx512"
+        case CS_CPU_AVX2: return "avx2"
+        case CS_CPU_BASELINE: return "baseline"
+        default: return "native"
+        }
+    }
+}
+
+// The wider levels' fill functions: the Makefile keeps each one the only global
+// symbol of its object (and the name does not start with swann_, so it is not exported).
+#if SWANN_LEVEL_AVX512
+@_cdecl("swannk_avx512")
+func fillKernelTable(_ table: UnsafeMutableRawPointer) {
+    table.storeBytes(of: KernelTable.own(), as: KernelTable.self)
+}
+#elseif SWANN_LEVEL_AVX2
+@_cdecl("swannk_avx2")
+func fillKernelTable(_ table: UnsafeMutableRawPointer) {
+    table.storeBytes(of: KernelTable.own(), as: KernelTable.self)
+}
+#endif
+
+/// The arguments of one product (Gemm.multiply) across the table.
+struct GemmCall {
+    var m, n, k: Int
+    var a: UnsafePointer<Float>, lda: Int, transA: Bool
+    var b: UnsafePointer<Float>, ldb: Int, transB: Bool
+    var c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool
+    var engine: Gemm.Engine
+}
+
+/// The arguments and results of one update (UpdateRule.apply) across the table.
+struct UpdateCall {
+    var rule: UpdateRule
+    var params: UnsafeMutablePointer<Float>, grad: UnsafeMutablePointer<Float>
+    var slots: UnsafeMutablePointer<Float>, stride: Int
+    var lo: Int, hi: Int, scale: Float
+    var commit: Bool, zeroGrad: Bool, checkGrad: Bool
+    var updateOK = true, gradOK = true
+}
+
+extension KernelTable {
+    /// C (+)= op(A) op(B) (Gemm.multiply).
+    @inline(__always)
+    func multiply(m: Int, n: Int, k: Int,
+                  a: UnsafePointer<Float>, lda: Int, transA: Bool,
+                  b: UnsafePointer<Float>, ldb: Int, transB: Bool,
+                  c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool, engine: Gemm.Engine) {
+        let call = GemmCall(m: m, n: n, k: k, a: a, lda: lda, transA: transA, b: b, ldb: ldb, transB: transB,
+                            c: c, ldc: ldc, accumulate: accumulate, engine: engine)
+        withUnsafePointer(to: call) { multiplyEntry(UnsafeRawPointer($0)) }
+    }
+
+    @inline(__always)
+    func activationForward(_ act: Activation, alpha: Float, z: UnsafePointer<Float>,
+                           y: UnsafeMutablePointer<Float>, rows: Int, cols: Int) {
+        activationForwardEntry(act.rawValue, alpha, z, y, rows, cols)
+    }
+
+    @inline(__always)
+    func activationBackward(_ act: Activation, alpha: Float, z: UnsafePointer<Float>, y: UnsafePointer<Float>,
+                            d: UnsafeMutablePointer<Float>, rows: Int, cols: Int) {
+        activationBackwardEntry(act.rawValue, alpha, z, y, d, rows, cols)
+    }
+
+    @inline(__always)
+    func lossGradient(_ loss: Loss, fused: Bool, z: UnsafePointer<Float>, y: UnsafePointer<Float>,
+                      target: UnsafePointer<Float>, g: UnsafeMutablePointer<Float>, rows: Int, cols: Int) -> Double {
+        lossGradientEntry(loss.rawValue, fused, z, y, target, g, rows, cols)
+    }
+
+    /// UpdateRule.apply on this level.
+    @inline(__always)
+    func update(_ call: inout UpdateCall) {
+        withUnsafeMutablePointer(to: &call) { updateEntry(UnsafeMutableRawPointer($0)) }
+    }
+
+    @inline(__always)
+    func finiteMaxSquare(_ p: UnsafePointer<Float>, _ n: Int) -> Float? {
+        let m = maxSquareEntry(p, n)
+        return m < 0 ? nil : m
+    }
+
+    @inline(__always)
+    func finiteMaxMagnitude(_ p: UnsafePointer<Float>, _ n: Int) -> Float? {
+        finiteMaxSquare(p, n).map { $0.squareRoot() }
+    }
+
+    @inline(__always)
+    func addRows(_ rows: UnsafePointer<Float>, count: Int, cols: Int, into dst: UnsafeMutablePointer<Float>) -> Float {
+        addRowsEntry(rows, count, cols, dst)
+    }
+
+    @inline(__always)
+    func sumOfSquares(_ g: UnsafePointer<Float>, _ n: Int, scale: Float) -> Double {
+        sumOfSquaresEntry(g, n, scale)
+    }
+}

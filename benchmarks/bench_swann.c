@@ -282,7 +282,15 @@ int main(int argc, char **argv) {
     }
     json = json_path ? fopen(json_path, "w") : stdout;
     if (!json) { perror(json_path); return 1; }
-    fprintf(json, "{\"peer\": \"swann\", \"version\": \"%s\", \"threads\": %d, \"results\": {", swann_version(), threads);
+    /* The CPU level swann chose for this process's nets (SWANN_ISA narrows it). */
+    const char *isa = "?";
+    swann_net *probe = NULL;
+    if (swann_create("{\"input\": 1, \"layers\": [{\"units\": 1, \"activation\": \"identity\"}], "
+                     "\"loss\": \"mse\"}", 1, NULL, 0, &probe) == SWANN_OK) isa = swann_isa(probe);
+    swann_destroy(probe);  /* the name is a static string */
+    fprintf(stderr, "# swann kernels: %s\n", isa);
+    fprintf(json, "{\"peer\": \"swann\", \"version\": \"%s\", \"isa\": \"%s\", \"threads\": %d, \"results\": {",
+            swann_version(), isa, threads);
     const int w1s[] = {784, 512, 256, 10}, w4s[] = {1024, 4096, 4096, 1024};
     if (wanted("W1")) train_throughput("W1", w1s, 4, 128, quick ? 10 : 50, quick ? 10 : 30, quick ? 3 : 7);
     if (wanted("W2")) w2();

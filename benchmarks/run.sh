@@ -40,7 +40,8 @@
 #                     can pin OpenBLAS to a slower kernel, which would flatter swann)
 #   CEILING_CORETYPE=name  the OpenBLAS core type for the C ceiling and bench_gemm's
 #                     comparison (default: chosen from /proc/cpuinfo, see best_coretype)
-#   TARGET_CPU        what `make lib` compiles for (the Makefile's default: haswell); recorded
+#   TARGET_CPU        a CPU `make lib` compiles one level for (default unset: every x86-64 level,
+#                     chosen at run time; the level chosen is recorded, see sysinfo.txt)
 set -eu
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
@@ -144,11 +145,11 @@ cc -std=c11 -O2 -Wall -Wextra benchmarks/sgemm_ceiling.c -o build/sgemm_ceiling 
 cc $CFLAGS_B examples/c/train_digits.c -o build/bench_demo $LDFLAGS_B -lm
 # shellcheck disable=SC2086
 cc $CFLAGS_B benchmarks/bench_serve.c -o build/bench_serve $LDFLAGS_B -lpthread -lm
-# What ran: swann has one code path per build, compiled for TARGET_CPU; the widest vector
-# registers its machine code names say which instructions that is.
+# What ran: the level swann chose (bench_swann's JSON and log say it); the widest vector
+# registers its machine code names say which instructions the library holds.
 LIBSO=$STAGE/lib/libswann.so
 {
-    echo "swann TARGET_CPU: ${TARGET_CPU:-haswell (the Makefile's default)}"
+    echo "swann TARGET_CPU: ${TARGET_CPU:-unset: the kernels of every x86-64 level, chosen at run time}"
     echo "swann library size: $(stat -L -c %s "$LIBSO") bytes"
     echo "swann code: $(objdump -d --no-show-raw-insn "$LIBSO" | grep -c '%zmm') instructions on zmm (AVX-512)," \
          "$(objdump -d --no-show-raw-insn "$LIBSO" | grep -c '%ymm') on ymm (AVX/AVX2)," \
@@ -215,6 +216,19 @@ for t in 1 2; do
     snap "gemm t=$t"
     # shellcheck disable=SC2086
     env ${CORE:+OPENBLAS_CORETYPE=$CORE} ./build/bench_gemm --threads $t $Q --json "$OUT/gemm_t$t.json" 2>&1 | tee -a "$LOG"
+done
+
+# The CPU levels side by side (issue #15): W4 training and W1i inference on one thread on
+# each narrower level this CPU has, against the level swann chose above.
+rm -f "$OUT"/level_*.json
+for lvl in avx2 baseline; do
+    CHOSEN=$(sed -n 's/.*"isa": "\([a-z0-9]*\)".*/\1/p' "$OUT/swann_t1.json" | head -1)
+    [ "$lvl" = "$CHOSEN" ] && continue
+    [ "$lvl" = avx2 ] && [ "$CHOSEN" != avx512 ] && continue
+    snap "level $lvl"
+    LQ=$Q; [ "$lvl" = baseline ] && LQ=--quick  # the baseline level runs W4 at SSE2 speed
+    # shellcheck disable=SC2086
+    SWANN_ISA=$lvl ./build/bench_swann --threads 1 $LQ --only W4,W1i --json "$OUT/level_$lvl.json" 2>&1 | tee -a "$LOG"
 done
 
 # Contention: W1 at 1 and 2 threads while another process keeps one core busy.

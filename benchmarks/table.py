@@ -260,6 +260,17 @@ for wl in ("W1i", "W4i"):
                f"swann t{t}: {num(a)}" + (f" ({gf / ce:.0%} of ceiling)" if gf and ce else ""),
                f"ORT t{t}: {num(b)}", a / b if a and b else None, a / b >= 1.0 if a and b else None)
 
+# The CPU levels side by side (information): each narrower level against the one chosen.
+chosen = g(data["swann t1"], "isa") or "?"
+for lvl in ("avx2", "baseline"):
+    lv = load(os.path.join(D, f"level_{lvl}.json"))
+    if not lv:
+        continue
+    for wl, key in (("W4", "gflops_median"), ("W1i", "samples_per_s_median")):
+        a, b = r("swann t1", wl, key), g(lv, "results", wl, key)
+        targets.append((f"{wl} on the {lvl} kernels against the {chosen} ones swann chose, t=1 (information)",
+                        f"{lvl}: {num(b, 1)}", f"{chosen}: {num(a, 1)}", f"{b / a:.2f}x" if a and b else "n/a", "info"))
+
 dr = g(demo, "ratio_median")
 runs = g(demo, "runs") or []
 target("Demo (train_digits): epochs 16-30 take <= 1.2x the time of epochs 1-15 (median of its runs)",

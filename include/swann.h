@@ -270,6 +270,33 @@ swann_status swann_set_flush_subnormals(swann_net *net, int on);
 /* *on receives 1 when the net flushes subnormals, 0 when it computes IEEE. */
 swann_status swann_get_flush_subnormals(const swann_net *net, int *on);
 
+/* CPU levels (x86-64). One library serves every x86-64 CPU: its matrix, activation,
+ * loss and update kernels are compiled three times, for the baseline x86-64
+ * instruction set, for AVX2 with FMA, and for AVX-512 (F, DQ, CD, BW, VL; wider
+ * tiles), and swann_create, swann_load, swann_load_buffer and
+ * swann_session_create choose one for the net or session they make: the widest
+ * the CPU has and the OS saves the registers of (cpuid, xgetbv), so a CPU without
+ * AVX2 runs the baseline kernels instead of dying of an illegal instruction. The
+ * environment variable SWANN_ISA, read by those calls, narrows the choice for
+ * comparisons and tests: "avx512", "avx2" or "baseline" (a level the CPU lacks
+ * gives the widest it has; empty means unset; any other value makes those calls
+ * fail with SWANN_E_ARG). The choice is kept for the net's or session's life.
+ *
+ * The AVX2 and AVX-512 kernels sum every output in the same order (the same
+ * blocking, the same fused multiply-add chain), so nets trained, and outputs
+ * computed, on either level are bit-identical: a net trained on an AVX-512
+ * machine equals one trained from the same spec and data on an AVX2 machine. The
+ * baseline level has no fused multiply-add; it multiplies and adds, and its
+ * results may differ in the last bits (about 2.3x slower than AVX2 on the digits
+ * demo). Builds for one CPU only (make TARGET_CPU=...) and other architectures
+ * have a single level, "native".
+ *
+ * The level a net runs, as a static string: "avx512", "avx2", "baseline" or
+ * "native"; NULL when net is NULL or not live (swann_session_isa: a session's).
+ * Not part of the canonical spec or of model files, which stay
+ * machine-independent. Additions to contract version 1. */
+const char *swann_isa(const swann_net *net);
+
 /* Flat views into the arena, layer by layer, weight (row-major [out, in]) then
  * bias. The host may read and write them in place; valid until destroy.
  * Handing out an address costs a little speed from then on, so ask only when
@@ -459,6 +486,10 @@ swann_status swann_session_run(swann_session *session, const float *x, size_t ba
 /* Ends a session (a library arena is freed; a host arena is the host's again).
  * NULL or a handle that is not a live session: no-op. */
 void swann_session_destroy(swann_session *session);
+
+/* The CPU level the session runs (see swann_isa); NULL when session is NULL or
+ * not live. Addition to contract version 1. */
+const char *swann_session_isa(const swann_session *session);
 
 #ifdef __cplusplus
 }

@@ -204,6 +204,27 @@ enum Gemm {
                     let add = accumulate || pc > 0
                     var jr = 0
                     while jr < ncur {
+                        #if SWANN_LEVEL_AVX512
+                        if ncur - jr >= 2 * nr {
+                            // 32 columns: 12 x 32 tiles, then 6 x 16 ones for the rows left.
+                            let bp = work.packB + jr * kcur
+                            var ir = 0
+                            while mcur - ir >= 2 * mr {
+                                kernelWide(kcur, aBlock + ir * kcur, aBlock + (ir + mr) * kcur, bp, bp + nr * kcur,
+                                           c + (ic + ir) * ldc + jc + jr, ldc, add)
+                                ir += 2 * mr
+                            }
+                            while ir < mcur {
+                                let mrcur = min(mr, mcur - ir)
+                                let cp = c + (ic + ir) * ldc + jc + jr
+                                kernel(kcur, aBlock + ir * kcur, bp, cp, ldc, mrcur, nr, add, work.tile)
+                                kernel(kcur, aBlock + ir * kcur, bp + nr * kcur, cp + nr, ldc, mrcur, nr, add, work.tile)
+                                ir += mr
+                            }
+                            jr += 2 * nr
+                            continue
+                        }
+                        #endif
                         let nrcur = min(nr, ncur - jr)
                         let bp = work.packB + jr * kcur
                         var ir = 0

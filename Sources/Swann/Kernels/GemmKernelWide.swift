@@ -1,0 +1,78 @@
+import CSupport
+
+#if SWANN_LEVEL_AVX512
+/// The AVX-512 level's micro-kernel: a 12 x 32 tile of C in 24 SIMD16 accumulators
+/// (of the 32 registers), read from two 6-row A panels and two 16-column B panels
+/// exactly as the packing lays them out for `kernel`. Every element is the same fma
+/// chain in p order from zero, then stored or added to C, as in the 6 x 16 kernel,
+/// so the AVX2 and AVX-512 levels give the same bits; the wide tile only halves the
+/// loads per fma and doubles the width (Intel's two 512-bit FMA units).
+extension Gemm {
+    @inline(__always)
+    static func put16(_ v: SIMD16<Float>, _ p: UnsafeMutablePointer<Float>, _ add: Bool) {
+        let raw = UnsafeMutableRawPointer(p)
+        raw.storeBytes(of: add ? raw.loadUnaligned(as: SIMD16<Float>.self) + v : v, as: SIMD16<Float>.self)
+    }
+
+    /// C[0..<12, 0..<32] (+)= [A panel a0; A panel a1] (kc x 12) * [B panel b0, B panel b1] (kc x 32).
+    static func kernelWide(_ kc: Int, _ a0: UnsafePointer<Float>, _ a1: UnsafePointer<Float>,
+                           _ b0: UnsafePointer<Float>, _ b1: UnsafePointer<Float>,
+                           _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ add: Bool) {
+        var c0l = SIMD16<Float>(), c0r = SIMD16<Float>()
+        var c1l = SIMD16<Float>(), c1r = SIMD16<Float>()
+        var c2l = SIMD16<Float>(), c2r = SIMD16<Float>()
+        var c3l = SIMD16<Float>(), c3r = SIMD16<Float>()
+        var c4l = SIMD16<Float>(), c4r = SIMD16<Float>()
+        var c5l = SIMD16<Float>(), c5r = SIMD16<Float>()
+        var c6l = SIMD16<Float>(), c6r = SIMD16<Float>()
+        var c7l = SIMD16<Float>(), c7r = SIMD16<Float>()
+        var c8l = SIMD16<Float>(), c8r = SIMD16<Float>()
+        var c9l = SIMD16<Float>(), c9r = SIMD16<Float>()
+        var c10l = SIMD16<Float>(), c10r = SIMD16<Float>()
+        var c11l = SIMD16<Float>(), c11r = SIMD16<Float>()
+        for i in 0..<12 { cs_prefetch_write(c + i * ldc); cs_prefetch_write(c + i * ldc + 31) }
+        var pa0 = a0, pa1 = a1, pb0 = b0, pb1 = b1
+        for _ in 0..<kc {
+            let l = UnsafeRawPointer(pb0).loadUnaligned(as: SIMD16<Float>.self)
+            let r = UnsafeRawPointer(pb1).loadUnaligned(as: SIMD16<Float>.self)
+            let x0 = SIMD16<Float>(repeating: pa0[0])
+            c0l = c0l.addingProduct(x0, l); c0r = c0r.addingProduct(x0, r)
+            let x1 = SIMD16<Float>(repeating: pa0[1])
+            c1l = c1l.addingProduct(x1, l); c1r = c1r.addingProduct(x1, r)
+            let x2 = SIMD16<Float>(repeating: pa0[2])
+            c2l = c2l.addingProduct(x2, l); c2r = c2r.addingProduct(x2, r)
+            let x3 = SIMD16<Float>(repeating: pa0[3])
+            c3l = c3l.addingProduct(x3, l); c3r = c3r.addingProduct(x3, r)
+            let x4 = SIMD16<Float>(repeating: pa0[4])
+            c4l = c4l.addingProduct(x4, l); c4r = c4r.addingProduct(x4, r)
+            let x5 = SIMD16<Float>(repeating: pa0[5])
+            c5l = c5l.addingProduct(x5, l); c5r = c5r.addingProduct(x5, r)
+            let x6 = SIMD16<Float>(repeating: pa1[0])
+            c6l = c6l.addingProduct(x6, l); c6r = c6r.addingProduct(x6, r)
+            let x7 = SIMD16<Float>(repeating: pa1[1])
+            c7l = c7l.addingProduct(x7, l); c7r = c7r.addingProduct(x7, r)
+            let x8 = SIMD16<Float>(repeating: pa1[2])
+            c8l = c8l.addingProduct(x8, l); c8r = c8r.addingProduct(x8, r)
+            let x9 = SIMD16<Float>(repeating: pa1[3])
+            c9l = c9l.addingProduct(x9, l); c9r = c9r.addingProduct(x9, r)
+            let x10 = SIMD16<Float>(repeating: pa1[4])
+            c10l = c10l.addingProduct(x10, l); c10r = c10r.addingProduct(x10, r)
+            let x11 = SIMD16<Float>(repeating: pa1[5])
+            c11l = c11l.addingProduct(x11, l); c11r = c11r.addingProduct(x11, r)
+            pa0 += mr; pa1 += mr; pb0 += nr; pb1 += nr
+        }
+        put16(c0l, c + 0 * ldc, add); put16(c0r, c + 0 * ldc + 16, add)
+        put16(c1l, c + 1 * ldc, add); put16(c1r, c + 1 * ldc + 16, add)
+        put16(c2l, c + 2 * ldc, add); put16(c2r, c + 2 * ldc + 16, add)
+        put16(c3l, c + 3 * ldc, add); put16(c3r, c + 3 * ldc + 16, add)
+        put16(c4l, c + 4 * ldc, add); put16(c4r, c + 4 * ldc + 16, add)
+        put16(c5l, c + 5 * ldc, add); put16(c5r, c + 5 * ldc + 16, add)
+        put16(c6l, c + 6 * ldc, add); put16(c6r, c + 6 * ldc + 16, add)
+        put16(c7l, c + 7 * ldc, add); put16(c7r, c + 7 * ldc + 16, add)
+        put16(c8l, c + 8 * ldc, add); put16(c8r, c + 8 * ldc + 16, add)
+        put16(c9l, c + 9 * ldc, add); put16(c9r, c + 9 * ldc + 16, add)
+        put16(c10l, c + 10 * ldc, add); put16(c10r, c + 10 * ldc + 16, add)
+        put16(c11l, c + 11 * ldc, add); put16(c11r, c + 11 * ldc + 16, add)
+    }
+}
+#endif

@@ -25,7 +25,8 @@ _FUNCTIONS: Dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "softplus": lambda x: np.logaddexp(x, 0),
     "gelu": lambda x: 0.5 * x * (1 + np.tanh(_C * (x + _A * x ** 3))),
 }
-_PROBES = np.linspace(-6, 6, 97)
+# Dense where the functions bend, and out to +-40 so a threshold (Where) far out is seen too.
+_PROBES = np.concatenate([np.linspace(-6, 6, 97), np.linspace(-40, 40, 161)])
 
 _UNARY: Dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "Tanh": np.tanh, "Sigmoid": lambda x: 1 / (1 + np.exp(-x)), "Relu": lambda x: np.maximum(x, 0),
@@ -34,6 +35,8 @@ _UNARY: Dict[str, Callable[[np.ndarray], np.ndarray]] = {
 }
 _BINARY: Dict[str, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {
     "Add": np.add, "Sub": np.subtract, "Mul": np.multiply, "Div": np.divide, "Pow": np.power,
+    "Max": np.maximum, "Min": np.minimum, "Greater": np.greater, "Less": np.less,
+    "GreaterOrEqual": np.greater_equal, "LessOrEqual": np.less_equal,
 }
 
 #: The single operators that are a swann activation, and how.
@@ -92,10 +95,13 @@ def formula(nodes: Sequence[onnx.NodeProto], z: str, out: str, constants: Dict[s
                 r = _UNARY[n.op_type](ins[0])
             elif n.op_type in _BINARY and len(ins) == 2:
                 r = _BINARY[n.op_type](ins[0], ins[1])
+            elif n.op_type == "Where" and len(ins) == 3:  # torch's Softplus: x above its threshold passes as is
+                r = np.where(ins[0], ins[1], ins[2])
             else:
-                raise Unsupported("node %r: operator %s is not supported between layers (supported: Relu, "
-                                  "LeakyRelu, Elu, Sigmoid, Tanh, Softplus, Softmax, Identity, Gelu, or the tanh "
-                                  "GELU written with Add/Sub/Mul/Div/Pow/Tanh)" % (n.name, n.op_type))
+                raise Unsupported(
+                    "node %r: operator %s is not supported between layers (supported: Relu, LeakyRelu, Elu, "
+                    "Sigmoid, Tanh, Softplus, Softmax, Identity, Gelu, or formulas of them with Add, Sub, Mul, "
+                    "Div, Pow, Max, Min, comparisons and Where)" % (n.name, n.op_type))
             if len(n.output) != 1:
                 raise Unsupported("node %r: %d outputs" % (n.name, len(n.output)))
             values[n.output[0]] = np.broadcast_to(r, _PROBES.shape)

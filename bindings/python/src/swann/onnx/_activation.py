@@ -87,7 +87,7 @@ def formula(nodes: Sequence[onnx.NodeProto], z: str, out: str, constants: Dict[s
                 if i in values:
                     ins.append(values[i])
                 elif i in constants and constants[i].size == 1:
-                    ins.append(np.float64(constants[i].reshape(())))
+                    ins.append(np.asarray(constants[i].reshape(()), np.float64))
                 else:
                     raise Unsupported("node %r (%s) reads %r, which is neither the layer's output nor a scalar "
                                       "constant" % (n.name, n.op_type, i))

@@ -38,19 +38,23 @@ def _fail(msg: str) -> ValueError:
     return ValueError("import_model: " + msg)
 
 
+def _one_line(e: Exception, limit: int = 300) -> str:
+    """The checker's and protobuf's messages span lines; the error is one."""
+    text = " ".join(str(e).split()) or type(e).__name__
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
 def _read(path: Union[str, "os.PathLike[str]"]) -> onnx.ModelProto:
     with open(os.fspath(path), "rb") as f:
         data = f.read()
     try:
         model = onnx.load_model_from_string(data)
     except Exception as e:  # protobuf's DecodeError and friends
-        raise _fail("%s is not an ONNX model: %s" % (os.fspath(path), str(e).splitlines()[0] if str(e) else
-                                                     type(e).__name__)) from None
+        raise _fail("%s is not an ONNX model: %s" % (os.fspath(path), _one_line(e))) from None
     try:
         onnx.checker.check_model(model)
     except Exception as e:
-        first = (str(e).strip().splitlines() or [type(e).__name__])[0]
-        raise _fail("%s is not a valid ONNX model: %s" % (os.fspath(path), first)) from None
+        raise _fail("%s is not a valid ONNX model: %s" % (os.fspath(path), _one_line(e))) from None
     return model
 
 
@@ -79,7 +83,8 @@ def _float(consts: Dict[str, np.ndarray], name: str, node: onnx.NodeProto, what:
         raise _fail("node %r: its %s %r is not an initializer (a layer's weights must be constants)"
                     % (node.name, what, name))
     if a.dtype != np.float32:
-        raise _fail("node %r: %s %r has dtype %s; swann imports float32 weights" % (node.name, what, name, a.dtype))
+        raise _fail("node %r: %s %r has dtype %s; swann imports float32 weights and biases"
+                    % (node.name, what, name, a.dtype))
     if not np.isfinite(a).all():
         raise _fail("node %r: %s %r holds NaN or Inf" % (node.name, what, name))
     return a

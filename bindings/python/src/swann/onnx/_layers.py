@@ -42,7 +42,7 @@ def _tensor(header: Dict[str, Any], data: bytes, name: str) -> np.ndarray:
     info = header.get(name)
     if not isinstance(info, dict):
         raise ValueError("export: the model bytes have no tensor %s" % name)
-    dtype = _DTYPES.get(info.get("dtype"))
+    dtype = _DTYPES.get(str(info.get("dtype")))
     shape, offsets = info.get("shape"), info.get("data_offsets")
     if dtype is None or not isinstance(shape, list) or not isinstance(offsets, list) or len(offsets) != 2:
         raise ValueError("export: tensor %s has dtype %r; export knows F32, F16 and I8" % (name, info.get("dtype")))

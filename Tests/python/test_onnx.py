@@ -291,6 +291,11 @@ def test_digits_model_same_accuracy_in_onnx_runtime(tmp_path: Path) -> None:
     assert r.returncode == 0, r.stderr
     with swann.Model.load(tmp_path / "back.safetensors") as back:
         assert np.array_equal(back.predict(xv), p_swann)
+    # The file kept the spec's loss and optimizer: it loads as a net that trains on.
+    again = swann.Net.load(tmp_path / "back.safetensors")
+    assert again.spec["loss"] == "cross_entropy" and again.spec["optimizer"] == net.spec["optimizer"]
+    assert np.array_equal(again.predict(xv), p_swann)
+    again.fit(xt, yt, epochs=1, batch_size=32, seed=0, progress=False)
 
 
 def test_command_line_reports_errors_in_one_line(tmp_path: Path) -> None:
@@ -434,6 +439,14 @@ def test_hostile_file_raises_a_clear_error(case: str, tmp_path: Path) -> None:
     with pytest.raises(ValueError, match=pattern) as e:
         sonnx.import_model(mlp(tmp_path, mutate))
     assert str(e.value).startswith("import_model: ") and "\n" not in str(e.value)
+
+
+def test_metadata_spec_swann_refuses_is_a_clear_error(tmp_path: Path) -> None:
+    path = mlp(tmp_path, lambda m: helper.set_model_props(m, {"swann.spec": '{"loss": "bogus"}'}))
+    with pytest.raises(ValueError, match="metadata gives a loss or optimizer swann refuses"):
+        sonnx.import_model(path)
+    with sonnx.import_model(path, trainable=True, loss="mse") as net:  # the caller's loss wins
+        assert net.spec["loss"] == "mse"
 
 
 def test_gelu_without_tanh_approximation_is_refused(tmp_path: Path) -> None:

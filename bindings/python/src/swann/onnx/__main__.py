@@ -3,31 +3,20 @@ python -m swann.onnx import MODEL.onnx OUT.safetensors
 
 export: a swann model file (or PyTorch safetensors swann reads) to ONNX.
 import: an ONNX MLP to a swann model file (for swann.Model.load, or
-swann.Net.load to fine-tune). Exit status 0, or 1 with a one-line message.
+swann.Net.load to fine-tune: the loss and optimizer are those a swann export
+recorded in the file, else loss "none"). Exit status 0, or 1 with a one-line message.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-import tempfile
 from typing import List, Optional
 
 import swann
 
 from . import MIN_OPSET, export, import_model
-
-
-def _write(path: str, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=".swann-onnx-", dir=os.path.dirname(os.path.abspath(path)))
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
+from ._files import write_atomic
 
 
 def main(argv: Optional[List[str]] = None) -> int:
@@ -48,7 +37,7 @@ def main(argv: Optional[List[str]] = None) -> int:
                 export(m, args.onnx, opset=args.opset)
         else:
             with import_model(args.onnx) as m:  # type: ignore[union-attr]
-                _write(args.model, m.to_bytes())
+                write_atomic(args.model, m.to_bytes())
     except (ValueError, TypeError, OSError, swann.SwannError) as err:
         print("python -m swann.onnx %s: %s" % (args.command, err), file=sys.stderr)
         return 1

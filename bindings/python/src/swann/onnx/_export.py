@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from typing import Any, List, Union
 
 import numpy as np
@@ -22,6 +21,7 @@ from onnx import TensorProto, helper, numpy_helper
 from .. import _core
 from .._core import Net
 from .._model import Model
+from ._files import write_atomic
 from ._layers import Layer, read_layers
 
 MIN_OPSET = 13
@@ -139,28 +139,16 @@ def export(net_or_model: Union[Net, Model], path: Union[str, "os.PathLike[str]"]
     and ``layers.{k}.bias``) and the activation's operator; the swann spec is
     kept in the metadata (``swann.spec``). ``opset`` is 13 up to the newest the
     installed ``onnx`` knows. The file is written atomically (a temporary file
-    in the same folder, renamed over ``path``).
+    beside ``path``, renamed over it).
 
     Raises:
         TypeError: not a Net or Model, or a non-integer opset.
         ValueError: an opset out of range, or a closed net or model.
+        SwannError: ``SWANN_E_NUMERIC`` when a parameter is not finite.
         OSError: the file cannot be written.
     """
     if isinstance(net_or_model, (Net, Model)):
         blob = net_or_model.to_bytes()
     else:
         raise TypeError("export: expected a swann.Net or swann.Model, not %s" % type(net_or_model).__name__)
-    model = build(blob, opset)
-    path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".swann-onnx-", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(model.SerializeToString())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    write_atomic(os.fspath(path), build(blob, opset).SerializeToString())

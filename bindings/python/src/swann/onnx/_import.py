@@ -19,7 +19,7 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-from .._core import Net
+from .._core import Net, SwannError
 from .._model import DEFAULT_MAX_BATCH, Model
 from ._activation import Unsupported, formula, single
 
@@ -234,8 +234,8 @@ def import_model(path: Union[str, "os.PathLike[str]"], trainable: bool = False, 
     ``MatMul`` by a transposed initializer then ``Add`` (dynamo), and any file
     :func:`swann.onnx.export` writes. ``loss`` and ``optimizer`` (a spec
     optimizer object or type name) complete the net's spec; they default to
-    those a swann export kept in the metadata, and the loss must be given
-    otherwise. ``max_batch`` defaults to 256 for a model, 128 for a net.
+    those a swann export kept in the metadata (a model keeps those too, so
+    its file loads as a net that trains), and the loss must be given otherwise. ``max_batch`` defaults to 256 for a model, 128 for a net.
 
     Raises:
         ValueError: the file is not a valid ONNX model, or not an MLP swann
@@ -259,12 +259,21 @@ def import_model(path: Union[str, "os.PathLike[str]"], trainable: bool = False, 
             raise TypeError("import_model: trainable=True needs loss= (the file names none)")
         spec["loss"] = chosen
         opt = optimizer if optimizer is not None else meta.get("optimizer")
-        if opt is not None:
-            spec["optimizer"] = {"type": opt} if isinstance(opt, str) else dict(opt)
     elif loss is not None or optimizer is not None:
         raise TypeError("import_model: loss and optimizer are for trainable=True")
+    else:  # a model keeps what a swann export recorded, so that Net.load of its file can train on
+        spec["loss"] = meta.get("loss", "none")
+        opt = meta.get("optimizer")
+    if opt is not None:
+        spec["optimizer"] = {"type": opt} if isinstance(opt, str) else dict(opt) if isinstance(opt, Mapping) else opt
+    from_meta = loss is None and "loss" in meta or optimizer is None and "optimizer" in meta
     flat = np.concatenate([np.concatenate([la.weight.ravel(), la.bias]) for la in layers]).astype(np.float32)
-    net = Net(spec, max_batch=128 if max_batch is None or not trainable else max_batch)
+    try:
+        net = Net(spec, max_batch=128 if max_batch is None or not trainable else max_batch)
+    except SwannError as e:
+        if not from_meta:
+            raise
+        raise _fail("the file's swann.spec metadata gives a loss or optimizer swann refuses: %s" % e) from None
     if net.param_count != flat.size:  # pragma: no cover - the layer sizes made the spec
         raise _fail("%d parameters read, the net has %d" % (flat.size, net.param_count))
     net.params[:] = flat

@@ -235,7 +235,8 @@ def import_model(path: Union[str, "os.PathLike[str]"], trainable: bool = False, 
     :func:`swann.onnx.export` writes. ``loss`` and ``optimizer`` (a spec
     optimizer object or type name) complete the net's spec; they default to
     those a swann export kept in the metadata (a model keeps those too, so
-    its file loads as a net that trains), and the loss must be given otherwise. ``max_batch`` defaults to 256 for a model, 128 for a net.
+    its file loads as a net that trains), and the loss must be given otherwise.
+    ``max_batch`` defaults to 256 for a model, 128 for a net.
 
     Raises:
         ValueError: the file is not a valid ONNX model, or not an MLP swann
@@ -265,7 +266,9 @@ def import_model(path: Union[str, "os.PathLike[str]"], trainable: bool = False, 
         spec["loss"] = meta.get("loss", "none")
         opt = meta.get("optimizer")
     if opt is not None:
-        spec["optimizer"] = {"type": opt} if isinstance(opt, str) else dict(opt) if isinstance(opt, Mapping) else opt
+        if isinstance(opt, str):
+            opt = {"type": opt}
+        spec["optimizer"] = dict(opt) if isinstance(opt, Mapping) else opt
     from_meta = loss is None and "loss" in meta or optimizer is None and "optimizer" in meta
     flat = np.concatenate([np.concatenate([la.weight.ravel(), la.bias]) for la in layers]).astype(np.float32)
     try:

@@ -18,6 +18,9 @@ fi
 LIB=$(cd "$(dirname "$LIB")" && pwd)/$(basename "$LIB")
 # build/venv with numpy, pytest and safetensors (test_optimizers.py reads its fixtures with it)
 VPY=$(sh "$ROOT/tools/venv.sh" | tail -1)
+# test_onnx.py: the onnx package (the [onnx] extra) and ONNX Runtime to run what it exports
+"$VPY" -c 'import onnx, onnxruntime' >/dev/null 2>&1 || \
+    "$VPY" -m pip install -q --disable-pip-version-check onnx onnxruntime
 # Reinstall the binding every run so the tests see the working tree (dropping
 # setuptools' build folder, which could carry files that no longer exist).
 rm -rf bindings/python/build

@@ -23,6 +23,10 @@ C_OBJS     := $(patsubst Sources/CSupport/%.c,$(BUILD)/cs/%.o,$(C_SRCS))
 EMBEDDED   := -enable-experimental-feature Embedded -wmo -parse-as-library -O \
               -target-cpu $(TARGET_CPU) -module-name Swann -I Sources/CSupport/include
 STAGE      := $(BUILD)/stage
+# glibc below 2.34 keeps the pthread_* the library binds to (Sources/CSupport/glibc_versions.h)
+# in libpthread.so.0, a stub since: name it, so the library loads on glibc 2.28.
+comma      := ,
+GLIBC_LIBS := $(if $(wildcard /usr/lib/x86_64-linux-gnu/libpthread.so.0 /lib64/libpthread.so.0 /usr/lib64/libpthread.so.0),-Wl$(comma)--push-state$(comma)--no-as-needed -l:libpthread.so.0 -Wl$(comma)--pop-state)
 
 .PHONY: all lib setup demo test test-swift test-c test-checkpoint test-python test-examples stage bench-optimizers test-mpi bench-mpi test-reliability test-sanitize fuzz sanitized bench \
         install python clean check-lib
@@ -49,7 +53,7 @@ $(BUILD)/swann.o: $(SWIFT_SRCS) $(C_HDRS)
 # The shared library: Embedded Swift objects, no Swift runtime; only swann_* exported.
 $(BUILD)/libswann.so: $(BUILD)/swann.o $(BUILD)/csupport.o tools/exports.map
 	$(CC) -shared -o $@ $(BUILD)/swann.o $(BUILD)/csupport.o -Wl,-soname,libswann.so.0 \
-	    -Wl,--version-script=tools/exports.map -Wl,-z,defs -Wl,--gc-sections -lm
+	    -Wl,--version-script=tools/exports.map -Wl,-z,defs -Wl,--gc-sections -lm $(GLIBC_LIBS)
 	ln -sf libswann.so $(BUILD)/libswann.so.0
 
 # The static library: one relocatable object whose only global symbols are swann_*,

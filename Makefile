@@ -28,7 +28,7 @@ STAGE      := $(BUILD)/stage
 comma      := ,
 GLIBC_LIBS := $(if $(wildcard /usr/lib/x86_64-linux-gnu/libpthread.so.0 /lib64/libpthread.so.0 /usr/lib64/libpthread.so.0),-Wl$(comma)--push-state$(comma)--no-as-needed -l:libpthread.so.0 -Wl$(comma)--pop-state)
 
-.PHONY: all lib setup demo test test-swift test-c test-checkpoint test-python test-examples stage bench-optimizers test-mpi bench-mpi test-reliability test-sanitize fuzz sanitized bench \
+.PHONY: all lib setup demo test test-swift test-c test-checkpoint test-python test-examples test-packaging stage bench-optimizers test-mpi bench-mpi test-reliability test-sanitize fuzz sanitized bench \
         install python clean check-lib
 
 all: lib
@@ -63,18 +63,27 @@ $(BUILD)/libswann.a: $(BUILD)/swann.o $(BUILD)/csupport.o
 	objcopy --wildcard --keep-global-symbol='swann_*' $(BUILD)/swann-all.o $(BUILD)/swann-static.o
 	rm -f $@ && ar rcs $@ $(BUILD)/swann-static.o
 
+# Always rewritten: they carry PREFIX, which changes between installs (stage, a user's).
+.PHONY: $(BUILD)/swann.pc $(BUILD)/swann-static.pc
 $(BUILD)/swann.pc: tools/swann.pc.in Makefile
 	@mkdir -p $(BUILD)
 	sed -e 's|@PREFIX@|$(abspath $(PREFIX))|' -e 's|@VERSION@|$(VERSION)|' tools/swann.pc.in > $@
 
-install: lib $(BUILD)/swann.pc
+$(BUILD)/swann-static.pc: tools/swann-static.pc.in Makefile
+	@mkdir -p $(BUILD)
+	sed -e 's|@PREFIX@|$(abspath $(PREFIX))|' -e 's|@VERSION@|$(VERSION)|' tools/swann-static.pc.in > $@
+
+install: lib $(BUILD)/swann.pc $(BUILD)/swann-static.pc
 	install -d $(PREFIX)/include $(PREFIX)/lib/pkgconfig
 	install -m 644 include/swann.h $(PREFIX)/include/swann.h
+	install -d $(PREFIX)/include/swann
+	install -m 644 include/swann/module.modulemap $(PREFIX)/include/swann/module.modulemap
 	install -m 755 $(BUILD)/libswann.so $(PREFIX)/lib/libswann.so.$(VERSION)
 	ln -sf libswann.so.$(VERSION) $(PREFIX)/lib/libswann.so.0
 	ln -sf libswann.so.0 $(PREFIX)/lib/libswann.so
 	install -m 644 $(BUILD)/libswann.a $(PREFIX)/lib/libswann.a
 	install -m 644 $(BUILD)/swann.pc $(PREFIX)/lib/pkgconfig/swann.pc
+	install -m 644 $(BUILD)/swann-static.pc $(PREFIX)/lib/pkgconfig/swann-static.pc
 
 # What the shipped library must be: no Swift runtime, only swann_* exported, small.
 check-lib: lib
@@ -104,6 +113,11 @@ test-checkpoint: stage
 
 test-examples: stage
 	sh Tests/examples/run.sh $(abspath $(STAGE))
+
+# Packages for every host (issue 19): pip install from a clean copy, the wheel and
+# auditwheel, glibc symbol versions, static links through pkg-config, the Swift host.
+test-packaging: stage
+	sh Tests/packaging/run.sh $(abspath $(STAGE))
 
 # Data-parallel training over MPI (installs Open MPI and mpi4py when missing).
 test-mpi: stage

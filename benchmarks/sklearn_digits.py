@@ -6,7 +6,8 @@ every epoch). Prints held-out accuracy and the fastest of three fit times.
 
     build/venv/bin/python benchmarks/sklearn_digits.py [--epochs 50] [--hidden 128,64]
 
-Times taken on a busy machine mean little: run it on an idle one.
+Times taken on a busy machine mean little: run it on an idle one. scikit-learn's
+matrix products use every core through its BLAS; OMP_NUM_THREADS=1 compares one core each.
 """
 
 from __future__ import annotations

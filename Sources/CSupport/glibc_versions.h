@@ -11,7 +11,18 @@
 
 #include <sys/stat.h>
 
-#if defined(__GLIBC__) && defined(__x86_64__)
+/* Sanitizer builds (tools/build-sanitized.sh, never shipped) keep the default
+ * versions: their runtimes intercept pthread_create & co. by those. */
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define CS_SANITIZED 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define CS_SANITIZED 1
+#endif
+
+#if defined(__GLIBC__) && defined(__x86_64__) && !defined(CS_SANITIZED)
 /* libpthread.so.0 defines these below glibc 2.34: the Makefile links it (a stub since). */
 __asm__(".symver pthread_create,pthread_create@GLIBC_2.2.5");
 __asm__(".symver pthread_join,pthread_join@GLIBC_2.2.5");

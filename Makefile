@@ -31,8 +31,12 @@ LEVEL      := -target-cpu $(TARGET_CPU)
 LEVEL_OBJS :=
 endif
 STAGE      := $(BUILD)/stage
+# glibc below 2.34 keeps the pthread_* the library binds to (Sources/CSupport/glibc_versions.h)
+# in libpthread.so.0, a stub since: name it, so the library loads on glibc 2.28.
+comma      := ,
+GLIBC_LIBS := $(if $(wildcard /usr/lib/x86_64-linux-gnu/libpthread.so.0 /lib64/libpthread.so.0 /usr/lib64/libpthread.so.0),-Wl$(comma)--push-state$(comma)--no-as-needed -l:libpthread.so.0 -Wl$(comma)--pop-state)
 
-.PHONY: all lib setup demo test test-swift test-c test-checkpoint test-python test-examples stage bench-optimizers test-mpi bench-mpi test-reliability test-sanitize fuzz sanitized bench \
+.PHONY: all lib setup demo test test-swift test-c test-checkpoint test-python test-examples test-packaging stage bench-optimizers test-mpi bench-mpi test-reliability test-sanitize fuzz sanitized bench \
         install python clean check-lib
 
 all: lib
@@ -69,7 +73,7 @@ $(BUILD)/kernels-%.o: $(SWIFT_SRCS) $(C_HDRS)
 # The shared library: Embedded Swift objects, no Swift runtime; only swann_* exported.
 $(BUILD)/libswann.so: $(BUILD)/swann.o $(LEVEL_OBJS) $(BUILD)/csupport.o tools/exports.map
 	$(CC) -shared -o $@ $(BUILD)/swann.o $(LEVEL_OBJS) $(BUILD)/csupport.o -Wl,-soname,libswann.so.0 \
-	    -Wl,--version-script=tools/exports.map -Wl,-z,defs -Wl,--gc-sections -lm
+	    -Wl,--version-script=tools/exports.map -Wl,-z,defs -Wl,--gc-sections -lm $(GLIBC_LIBS)
 	ln -sf libswann.so $(BUILD)/libswann.so.0
 
 # The static library: one relocatable object whose only global symbols are swann_*,
@@ -79,18 +83,27 @@ $(BUILD)/libswann.a: $(BUILD)/swann.o $(LEVEL_OBJS) $(BUILD)/csupport.o
 	objcopy --wildcard --keep-global-symbol='swann_*' $(BUILD)/swann-all.o $(BUILD)/swann-static.o
 	rm -f $@ && ar rcs $@ $(BUILD)/swann-static.o
 
+# Always rewritten: they carry PREFIX, which changes between installs (stage, a user's).
+.PHONY: $(BUILD)/swann.pc $(BUILD)/swann-static.pc
 $(BUILD)/swann.pc: tools/swann.pc.in Makefile
 	@mkdir -p $(BUILD)
 	sed -e 's|@PREFIX@|$(abspath $(PREFIX))|' -e 's|@VERSION@|$(VERSION)|' tools/swann.pc.in > $@
 
-install: lib $(BUILD)/swann.pc
+$(BUILD)/swann-static.pc: tools/swann-static.pc.in Makefile
+	@mkdir -p $(BUILD)
+	sed -e 's|@PREFIX@|$(abspath $(PREFIX))|' -e 's|@VERSION@|$(VERSION)|' tools/swann-static.pc.in > $@
+
+install: lib $(BUILD)/swann.pc $(BUILD)/swann-static.pc
 	install -d $(PREFIX)/include $(PREFIX)/lib/pkgconfig
 	install -m 644 include/swann.h $(PREFIX)/include/swann.h
+	install -d $(PREFIX)/include/swann
+	install -m 644 include/swann/module.modulemap $(PREFIX)/include/swann/module.modulemap
 	install -m 755 $(BUILD)/libswann.so $(PREFIX)/lib/libswann.so.$(VERSION)
 	ln -sf libswann.so.$(VERSION) $(PREFIX)/lib/libswann.so.0
 	ln -sf libswann.so.0 $(PREFIX)/lib/libswann.so
 	install -m 644 $(BUILD)/libswann.a $(PREFIX)/lib/libswann.a
 	install -m 644 $(BUILD)/swann.pc $(PREFIX)/lib/pkgconfig/swann.pc
+	install -m 644 $(BUILD)/swann-static.pc $(PREFIX)/lib/pkgconfig/swann-static.pc
 
 # What the shipped library must be: no Swift runtime, only swann_* exported, small.
 check-lib: lib
@@ -120,6 +133,11 @@ test-checkpoint: stage
 
 test-examples: stage
 	sh Tests/examples/run.sh $(abspath $(STAGE))
+
+# Packages for every host (issue 19): pip install from a clean copy, the wheel and
+# auditwheel, glibc symbol versions, static links through pkg-config, the Swift host.
+test-packaging: stage
+	sh Tests/packaging/run.sh $(abspath $(STAGE))
 
 # Data-parallel training over MPI (installs Open MPI and mpi4py when missing).
 test-mpi: stage

@@ -5,6 +5,15 @@
  * Contract version 1. The comments in this header are the reference
  * documentation; docs for the full contract live in README.md.
  *
+ * Linking (after `make install PREFIX=...`)
+ *   - Shared: -lswann (pkg-config --cflags --libs swann). Needs glibc 2.28 or
+ *     later, libc, libm and (below glibc 2.34) libpthread.
+ *   - Static: libswann.a -lm -lpthread; pkg-config --libs swann-static names the
+ *     archive by its path, for a lib folder holding libswann.so too.
+ *   - Swift (normal, not Embedded): `import CSwann` with
+ *     -I $PREFIX/include/swann (the module map `make install` puts there), then
+ *     -lswann, or libswann.a -lm.
+ *
  * Conventions
  *   - Every function that can fail returns a swann_status; SWANN_OK is 0.
  *     On failure swann_last_error() gives a one-line message naming what was

@@ -1,6 +1,7 @@
 #!/bin/sh
 # Creates (once) the Python virtual environment the tests use, build/venv, with
-# numpy, pytest and safetensors, installing python3-venv first when missing.
+# numpy, pytest, safetensors, scikit-learn and pandas (Tests/python/test_sklearn.py:
+# scikit-learn's estimator checks, pandas for their DataFrame ones), installing python3-venv first when missing.
 # Prints the venv's python path on the last line.
 set -e
 cd "$(dirname "$0")/.."
@@ -13,6 +14,6 @@ if [ ! -x "$venv/bin/python" ]; then
     mkdir -p build
     python3 -m venv "$venv" >&2
 fi
-"$venv/bin/python" -c 'import numpy, pytest, safetensors' >/dev/null 2>&1 || \
-    "$venv/bin/python" -m pip install -q --disable-pip-version-check numpy pytest safetensors >&2
+"$venv/bin/python" -c 'import numpy, pytest, safetensors, sklearn, pandas' >/dev/null 2>&1 || \
+    "$venv/bin/python" -m pip install -q --disable-pip-version-check numpy pytest safetensors scikit-learn pandas >&2
 echo "$(pwd)/$venv/bin/python"

@@ -8,6 +8,7 @@
 #include <limits.h>
 #include <unistd.h>
 #include <sys/stat.h>
+#include "glibc_versions.h"
 #include <time.h>
 
 const char *cs_kind_name(uint32_t mode) {
@@ -28,21 +29,21 @@ int cs_open_read(const char *path, uint32_t *mode) {
     *mode = 0;
     /* open() itself would block on a FIFO until a writer comes, and opening a
      * device can have effects: refuse them before opening. */
-    if (stat(path, &st) != 0) return -1;
+    if (cs_stat(path, &st) != 0) return -1;
     if (!S_ISREG(st.st_mode)) { *mode = (uint32_t)st.st_mode; return -2; }
     int fd;
     /* O_NONBLOCK: should the path have become a FIFO since stat, open returns
      * at once and fstat refuses it. (It changes nothing for a regular file.) */
     do { fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY); } while (fd < 0 && errno == EINTR);
     if (fd < 0) return -1;
-    if (fstat(fd, &st) != 0) { int e = errno; close(fd); errno = e; return -1; }
+    if (cs_fstat(fd, &st) != 0) { int e = errno; close(fd); errno = e; return -1; }
     if (!S_ISREG(st.st_mode)) { close(fd); *mode = (uint32_t)st.st_mode; return -2; }
     return fd;
 }
 
 int cs_file_size(int fd, uint64_t *size) {
     struct stat st;
-    if (fstat(fd, &st) != 0) return -1;
+    if (cs_fstat(fd, &st) != 0) return -1;
     *size = (uint64_t)st.st_size;
     return 0;
 }
@@ -92,7 +93,7 @@ static int cs_resolve(const char *path, char *out, struct stat *st) {
     if (n >= PATH_MAX) { errno = ENAMETOOLONG; return -1; }
     memcpy(out, path, n + 1);
     for (int links = 0;; links++) {
-        if (lstat(out, st) != 0) {
+        if (cs_lstat(out, st) != 0) {
             if (errno != ENOENT) return -1;
             st->st_mode = 0;
             return 0;
@@ -186,7 +187,7 @@ int cs_save_open(const char *path, cs_save_file *f) {
         /* The group too (a 0640 model shared with a group) when the process may
          * set it; when it may not, the new file has the process's group. */
         struct stat made;
-        if (fstat(f->fd, &made) == 0 && made.st_gid != st.st_gid) {
+        if (cs_fstat(f->fd, &made) == 0 && made.st_gid != st.st_gid) {
             int refused = fchown(f->fd, (uid_t)-1, st.st_gid);
             (void)refused;
         }

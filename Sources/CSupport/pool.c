@@ -7,6 +7,7 @@
 #include <limits.h>
 #include <unistd.h>
 #include <pthread.h>
+#include "glibc_versions.h"
 #include <sys/syscall.h>
 #include <linux/futex.h>
 #include <time.h>

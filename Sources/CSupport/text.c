@@ -7,6 +7,9 @@
 #include <errno.h>
 #include <locale.h>
 #include <pthread.h>
+#if defined(__GLIBC__)
+#include "glibc_versions.h"
+#endif
 
 /* ---- messages and the thread's error text ---------------------------------- */
 

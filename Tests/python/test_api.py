@@ -592,7 +592,7 @@ def test_fit_without_validation_and_mse(rng):
     h = n.fit(x, y, epochs=2, batch_size=5, progress=False)
     assert list(h) == ["loss"] and len(h["loss"]) == 2
     h = n.fit(x, y, epochs=1, batch_size=5, validation=(x, y), progress=False)
-    assert set(h) == {"loss", "val_loss"}   # no accuracy for a regression loss
+    assert set(h) == {"loss", "val_loss", "val_mae", "val_r2"}   # regression metrics, no accuracy
 
 
 def test_fit_is_reproducible_with_seed(spec, rng):

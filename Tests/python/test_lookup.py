@@ -116,6 +116,24 @@ def test_system_library_path_is_last(tmp_path):
     assert Path(r.stdout.split()[0]).parent == libdir.resolve()
 
 
+@pytest.mark.skipif(shutil.which("pkg-config") is None, reason="pkg-config is not installed")
+def test_make_install_prefix_found_through_pkg_config(tmp_path):
+    # what `make install PREFIX=...` leaves: lib/libswann.so.0 and lib/pkgconfig/swann.pc,
+    # found with no SWANN_LIBRARY, no ldconfig, no LD_LIBRARY_PATH
+    site = package_copy(tmp_path, with_lib=False)
+    prefix = tmp_path / "prefix"
+    (prefix / "lib" / "pkgconfig").mkdir(parents=True)
+    shutil.copy2(LIB, prefix / "lib" / "libswann.so.0")
+    (prefix / "lib" / "pkgconfig" / "swann.pc").write_text(
+        "prefix=%s\nlibdir=${prefix}/lib\nName: swann\nDescription: t\nVersion: 0\nLibs: -L${libdir} -lswann\n"
+        % prefix)
+    r = run(PROBE, {"PKG_CONFIG_PATH": str(prefix / "lib" / "pkgconfig")}, pythonpath=site)
+    assert r.returncode == 0, r.stderr
+    found = Path(r.stdout.split()[0])
+    if found.parent != (prefix / "lib").resolve():
+        pytest.skip("a libswann on the system library path comes first: %s" % found)
+
+
 def test_nothing_found_lists_every_place(tmp_path):
     site = package_copy(tmp_path, with_lib=False)
     r = run(PROBE, pythonpath=site)
@@ -126,6 +144,7 @@ def test_nothing_found_lists_every_place(tmp_path):
     assert str((site / "swann" / "_lib" / "libswann.so").resolve()) in msg
     assert "package copy" in msg and "system library path" in msg and "libswann.so.0" in msg
     assert "SWANN_LIBRARY" in msg   # tells how to point at a library
+    assert "installed prefix" in msg and "pip install ./bindings/python" in msg
 
 
 def test_package_copy_of_wrong_version_falls_through(tmp_path):

@@ -14,4 +14,7 @@
 #include "cs_text.h"
 #include "cs_os.h"
 
+/* pow, bound to a version every supported libc has (libc_compat.c). */
+double cs_pow(double x, double y);
+
 #endif

@@ -206,8 +206,8 @@ extension UpdateRule {
         amsgrad = c.amsgrad
         if c.kind == .adam || c.kind == .adamw {
             let step = Double(stepIndex + 1)
-            stepSize = Float(lr / (1 - pow(c.beta1, step)))
-            bias2Sqrt = Float((1 - pow(c.beta2, step)).squareRoot())
+            stepSize = Float(lr / (1 - cs_pow(c.beta1, step)))
+            bias2Sqrt = Float((1 - cs_pow(c.beta2, step)).squareRoot())
             shrink = Float(1 - lr * c.weightDecay)
         }
         alpha = Float(c.alpha)

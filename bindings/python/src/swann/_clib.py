@@ -8,7 +8,14 @@ The library is looked up in this order:
 2. the copy shipped inside this package, ``swann/_lib/libswann.so``
    (``bindings/python/copy_lib.sh`` puts it there before ``pip install``);
 3. the system's library path (``ctypes.util.find_library("swann")``, then
-   ``libswann.so.0`` and ``libswann.so``).
+   ``libswann.so.0`` and ``libswann.so``);
+4. the lib folders ``make install`` fills, found without ``ldconfig``: this
+   Python's prefix (``make install PREFIX=$VIRTUAL_ENV``), ``/usr/local/lib``,
+   and the libdir of ``pkg-config swann`` (``PKG_CONFIG_PATH`` for any other
+   ``PREFIX``).
+
+``pip install ./bindings/python`` builds the library and ships it as the copy
+(2), so an installed package needs none of the others.
 
 A library that is missing, lacks a symbol of the C contract, or has an
 incompatible major version is an :class:`ImportError` naming every place
@@ -20,6 +27,8 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import os
+import subprocess
+import sys
 from ctypes import c_double, POINTER, c_char_p, c_int, c_size_t, c_uint, c_void_p
 from pathlib import Path
 from typing import Any, List, Optional, Tuple
@@ -247,7 +256,28 @@ def candidates() -> List[Tuple[str, str, bool]]:
     names = [found] if found else []
     names += [n for n in ("libswann.so.0", "libswann.so") if n not in names]
     out += [("system library path", n, False) for n in names]
+    dirs = [os.path.join(sys.prefix, "lib"), "/usr/local/lib"]
+    pc = _pkg_config_libdir()
+    if pc:
+        dirs.append(pc)
+    seen = set()
+    for d in dirs:
+        where = os.path.join(d, "libswann.so.0")
+        if where not in seen:
+            seen.add(where)
+            out.append(("installed prefix", where, True))
     return out
+
+
+def _pkg_config_libdir() -> Optional[str]:
+    """``pkg-config --variable=libdir swann``, or None (no pkg-config, no swann.pc)."""
+    try:
+        done = subprocess.run(["pkg-config", "--variable=libdir", "swann"], capture_output=True,
+                              text=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    libdir = done.stdout.strip()
+    return libdir if done.returncode == 0 and libdir else None
 
 
 def load_library() -> LibSwann:
@@ -267,7 +297,7 @@ def load_library() -> LibSwann:
         lines.append("%s is set, so no other place was tried; unset it to search the package copy "
                      "(%s) and the system library path." % (ENV_VAR, _package_copy()))
     else:
-        lines.append("Build the library (`make lib` in the swann repository) and set %s=/path/to/libswann.so, "
-                     "copy it into the package with bindings/python/copy_lib.sh, or install it "
+        lines.append("`pip install ./bindings/python` from a swann clone builds the library into the "
+                     "package; or build it (`make lib`) and set %s=/path/to/libswann.so, or install it "
                      "(`make install`)." % ENV_VAR)
     raise ImportError("\n".join(lines))

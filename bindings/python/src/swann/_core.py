@@ -5,10 +5,11 @@ from __future__ import annotations
 import ctypes
 import enum
 import json
+import math
 import operator
 import os
 from ctypes import byref, c_size_t, c_void_p
-from typing import TYPE_CHECKING, Any, Dict, List, Literal, Mapping, Optional, Tuple, Union, overload
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Literal, Mapping, Optional, Tuple, Union, overload
 
 import numpy as np
 
@@ -137,6 +138,16 @@ def _shape_error(where: str, name: str, arr: np.ndarray, width: int, width_name:
     return SwannError(Status.SWANN_E_SHAPE,
                       "%s: %s must be a 2-D array of shape (batch, %d) (%s %d); got shape %s%s"
                       % (where, name, width, width_name, width, tuple(arr.shape), hint))
+
+
+def _r2(T: np.ndarray, err: np.ndarray) -> float:
+    """R^2 averaged over the outputs (scikit-learn's r2_score, multioutput="uniform_average")."""
+    t = T.astype(np.float64)
+    ss_res = np.sum(err * err, axis=0)
+    ss_tot = np.sum((t - t.mean(axis=0)) ** 2, axis=0)
+    safe = ss_tot > 0
+    r2 = np.where(safe, 1.0 - ss_res / np.where(safe, ss_tot, 1.0), np.where(ss_res == 0, 1.0, 0.0))
+    return float(np.mean(r2))
 
 
 def _check_finite(a: np.ndarray, where: str, name: str) -> None:
@@ -732,7 +743,10 @@ class Net:
 
     def fit(self, x: ArrayLike, y: ArrayLike, epochs: int = 1, batch_size: int = 32, shuffle: bool = True,
             validation: Optional[Tuple[ArrayLike, ArrayLike]] = None, progress: bool = True,
-            seed: Optional[int] = None) -> Dict[str, List[float]]:
+            seed: Optional[int] = None, early_stopping: bool = False, patience: int = 10,
+            min_delta: float = 0.0,
+            callback: Optional[Callable[[int, Dict[str, float]], Optional[bool]]] = None,
+            ) -> Dict[str, List[float]]:
         """Trains with mini-batches: per batch forward, backward, :meth:`step`.
 
         A batch larger than ``max_batch`` runs as several forward/backward pairs
@@ -752,12 +766,28 @@ class Net:
                 the same trained net, on every run; None (the default) takes
                 fresh OS entropy, so the order and the result differ from run
                 to run.
+            early_stopping: stop when ``val_loss`` has not improved by more
+                than ``min_delta`` for ``patience`` epochs, and put back the
+                parameters of the best epoch (the lowest ``val_loss``; the
+                optimizer state and step count stay those of the last epoch).
+                Needs ``validation``.
+            patience: epochs without improvement before stopping (at least 1).
+            min_delta: the smallest decrease of ``val_loss`` that counts.
+            callback: called after each epoch as ``callback(epoch, logs)``,
+                ``epoch`` counting from 0 and ``logs`` this epoch's entries of
+                the history (``{"loss": ..., "val_loss": ...}``); returning True
+                stops training after that epoch (the best weights are still
+                restored with ``early_stopping``).
 
         Returns:
-            The history, one entry per epoch under each key: ``"loss"`` (mean
-            training loss of the epoch), and with ``validation`` also
+            The history, one entry per epoch run under each key: ``"loss"``
+            (mean training loss of the epoch), and with ``validation`` also
             ``"val_loss"`` and, for ``cross_entropy`` or
-            ``binary_cross_entropy`` nets, ``"val_accuracy"``.
+            ``binary_cross_entropy`` nets, ``"val_accuracy"``; for ``mse`` nets
+            ``"val_mae"`` (mean absolute error over every output) and
+            ``"val_r2"`` (coefficient of determination, averaged over the
+            outputs as scikit-learn's ``r2_score``; an output constant in
+            ``y_val`` counts 1.0 when predicted exactly, else 0.0).
 
         Before the first step fit checks every array, so bad data changes
         nothing: shapes and row counts (``SWANN_E_SHAPE``), then NaN or Inf in
@@ -783,6 +813,17 @@ class Net:
             raise SwannError(Status.SWANN_E_ARG, "fit: batch_size %d must be at least 1" % batch_size)
         if n == 0:
             raise SwannError(Status.SWANN_E_SHAPE, "fit: x has no rows")
+        if early_stopping:
+            patience = operator.index(patience)
+            if validation is None:
+                raise SwannError(Status.SWANN_E_ARG, "fit: early_stopping needs validation=(x_val, y_val)")
+            if patience < 1:
+                raise SwannError(Status.SWANN_E_ARG, "fit: patience %d must be at least 1" % patience)
+            min_delta = float(min_delta)
+            if not (min_delta >= 0.0 and math.isfinite(min_delta)):
+                raise SwannError(Status.SWANN_E_ARG, "fit: min_delta %r must be finite and non-negative" % min_delta)
+        if callback is not None and not callable(callback):
+            raise TypeError("fit: callback must be callable as callback(epoch, logs)")
         val = None
         if validation is not None:
             try:
@@ -807,6 +848,10 @@ class Net:
             history["val_loss"] = []
             if self._loss in ("cross_entropy", "binary_cross_entropy"):
                 history["val_accuracy"] = []
+            elif self._loss == "mse":
+                history["val_mae"] = []
+                history["val_r2"] = []
+        best_loss, best_params, waited = math.inf, None, 0
         rng = np.random.default_rng(seed)
         p = h.ptr
         xs, ts, mb = self._in * _FSIZE, self._out * _FSIZE, self._max_batch
@@ -840,21 +885,37 @@ class Net:
                     bar.update(1, total / end)
                 history["loss"].append(total / n)
                 summary = "loss %.4f" % (total / n)
+                stop = False
                 if val is not None:
-                    vloss, vacc = self._evaluate(p, val[0], val[1])
+                    vloss, metrics = self._evaluate(p, val[0], val[1])
                     history["val_loss"].append(vloss)
                     summary += " - val_loss %.4f" % vloss
-                    if vacc is not None:
-                        history["val_accuracy"].append(vacc)
-                        summary += " - val_accuracy %.4f" % vacc
+                    for key, value in metrics.items():
+                        history[key].append(value)
+                        summary += " - %s %.4f" % (key, value)
+                    if early_stopping:
+                        if vloss < best_loss - min_delta or best_params is None:
+                            best_loss, waited = vloss, 0
+                            best_params = np.array(self.params, copy=True)
+                        else:
+                            waited += 1
+                            stop = waited >= patience
                 bar.close(summary)
+                if callback is not None:
+                    logs = {key: values[-1] for key, values in history.items()}
+                    stop = bool(callback(epoch, logs)) or stop
+                if stop:
+                    break
         except BaseException:
             _zero_grad(p)
             raise
+        if best_params is not None:
+            self.params[:] = best_params
         return history
 
-    def _evaluate(self, p: Optional[int], X: np.ndarray, T: np.ndarray) -> Tuple[float, Optional[float]]:
-        """Validation loss (through the library's own loss) and accuracy; leaves no gradients."""
+    def _evaluate(self, p: Optional[int], X: np.ndarray, T: np.ndarray) -> Tuple[float, Dict[str, float]]:
+        """Validation loss (through the library's own loss) and the loss's metrics
+        (accuracy, or MAE and R^2); leaves no gradients."""
         n = X.shape[0]
         Y = _empty((n, self._out), _F32)
         xa, ya, ta = _addr(X), _addr(Y), _addr(T)
@@ -872,12 +933,16 @@ class Net:
                 total += self._lossbuf.value * r
         finally:
             _zero_grad(p)
-        acc: Optional[float] = None
+        metrics: Dict[str, float] = {}
         if self._loss == "cross_entropy":
-            acc = float(np.mean(Y.argmax(axis=1) == T.argmax(axis=1)))
+            metrics["val_accuracy"] = float(np.mean(Y.argmax(axis=1) == T.argmax(axis=1)))
         elif self._loss == "binary_cross_entropy":
-            acc = float(np.mean((Y > 0.5) == (T > 0.5)))
-        return total / n, acc
+            metrics["val_accuracy"] = float(np.mean((Y > 0.5) == (T > 0.5)))
+        elif self._loss == "mse":
+            err = Y.astype(np.float64) - T
+            metrics["val_mae"] = float(np.mean(np.abs(err)))
+            metrics["val_r2"] = _r2(T, err)
+        return total / n, metrics
 
     # ---- model files ----------------------------------------------------------
 

@@ -145,3 +145,4 @@ bench-optimizers: lib
 
 clean:
 	rm -rf $(BUILD) .build
+include tools/targets.mk

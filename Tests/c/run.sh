@@ -8,7 +8,10 @@
 # crashed, was killed by a signal or timed out (each counts as a failure).
 #
 # Environment: CC (default gcc), TEST_TIMEOUT seconds per program (default 600),
-# KEEP=1 to keep the build folder.
+# KEEP=1 to keep the build folder, TEST_RUN a command that runs the built programs
+# (another machine's: Tests/aarch64/qemu.sh; it is given the allocation shim in
+# SWANN_PRELOAD instead of LD_PRELOAD), TEST_SKIP programs not to run there (names,
+# space-separated; each is reported as a "# skip" line, neither passed nor failed).
 set -u
 
 if [ $# -ne 1 ] || [ -z "$1" ]; then
@@ -20,6 +23,7 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 COMMON=$(cd "$HERE/../common" && pwd) # check.h, the allocation shim
 CC=${CC:-gcc}
 TIMEOUT=${TEST_TIMEOUT:-600}
+RUN=${TEST_RUN:-}
 B=$(mktemp -d /tmp/swann-ctest.XXXXXX)
 trap '[ "${KEEP:-0}" = 1 ] || rm -rf "$B"' EXIT
 
@@ -50,7 +54,7 @@ if command -v pkg-config >/dev/null 2>&1 && [ -f "$LIB/pkgconfig/swann.pc" ]; th
 int main(void) { puts(swann_version()); return 0; }
 EOF
     # shellcheck disable=SC2086
-    if $CC "${CFLAGS[@]}" -o "$B/pc" "$B/pc.c" $PCF -Wl,-rpath,"$LIB" >"$B/pc.log" 2>&1 && "$B/pc" >/dev/null 2>&1; then
+    if $CC "${CFLAGS[@]}" -o "$B/pc" "$B/pc.c" $PCF -Wl,-rpath,"$LIB" >"$B/pc.log" 2>&1 && $RUN "$B/pc" >/dev/null 2>&1; then
         ok "a program builds and runs with only the pkg-config flags"
     else
         bad "a program builds and runs with only the pkg-config flags [$(head -c 400 "$B/pc.log" | tr '\n' ' ')]"
@@ -123,10 +127,15 @@ done
 # ---- run -----------------------------------------------------------------------
 for t in "${PROGS[@]}"; do
     [ -x "$B/$t" ] || continue
+    if [[ " ${TEST_SKIP:-} " == *" $t "* ]]; then echo "# skip $t (TEST_SKIP)"; continue; fi
     echo "# ---- $t"
     # every program runs with the allocation shim preloaded: test_noalloc counts heap
     # calls through it; for the others it only counts (it fails nothing unless armed)
-    (cd "$B" && LD_PRELOAD="$B/alloc_shim.so" timeout -k 10 "$TIMEOUT" "./$t") >"$B/$t.out" 2>"$B/$t.err"
+    if [ -n "$RUN" ]; then
+        (cd "$B" && SWANN_PRELOAD="$B/alloc_shim.so" timeout -k 10 "$TIMEOUT" $RUN "./$t") >"$B/$t.out" 2>"$B/$t.err"
+    else
+        (cd "$B" && LD_PRELOAD="$B/alloc_shim.so" timeout -k 10 "$TIMEOUT" "./$t") >"$B/$t.out" 2>"$B/$t.err"
+    fi
     rc=$?
     cat "$B/$t.out"
     if [ -s "$B/$t.err" ]; then

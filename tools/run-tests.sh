@@ -22,6 +22,8 @@ run c-contract make --no-print-directory test-c
 run checkpoint make --no-print-directory test-checkpoint
 run python make --no-print-directory test-python
 run examples make --no-print-directory test-examples
+run aarch64 make --no-print-directory test-aarch64
+run mcu make --no-print-directory mcu-demo
 run mpi make --no-print-directory test-mpi
 run reliability make --no-print-directory test-reliability
 [ -n "$failed_names" ] && echo "failed suites:$failed_names"

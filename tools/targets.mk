@@ -50,6 +50,44 @@ setup-aarch64:
 test-aarch64: lib-aarch64-linux-gnu lib
 	bash Tests/aarch64/run.sh $(A64) $(BUILD)
 
+# ---- armv7em-none-eabi: Cortex-M4F/M7, hard float, freestanding ------------------------
+# No OS: the platform layer's common part (text.c, atomics.c) and no_os.c instead of its
+# OS part; -DCS_FREESTANDING tells both sides. Size-optimised (-Osize / -Os), one section
+# per function, so a firmware's --gc-sections keeps only the calls it makes. Math (expf,
+# tanhf, log1pf, ...) and memcpy come from picolibc, Debian's C library for this target.
+M4       := build/armv7em-none-eabi
+M4_CROSS := arm-none-eabi-
+M4_FLAGS := -mcpu=cortex-m4 -mthumb -mfloat-abi=hard -mfpu=fpv4-sp-d16
+M4_C     := Sources/CSupport/text.c Sources/CSupport/atomics.c Sources/CSupport/no_os.c
+M4_OBJS  := $(patsubst Sources/CSupport/%.c,$(M4)/cs/%.o,$(M4_C))
+M4_CFLAGS := $(M4_FLAGS) --specs=picolibc.specs -std=c11 -Os -ffunction-sections -fdata-sections \
+             -DCS_FREESTANDING -Wall -Wextra
+
+$(M4)/cs/%.o: Sources/CSupport/%.c $(X_C_HDRS)
+	@mkdir -p $(M4)/cs
+	$(M4_CROSS)gcc $(M4_CFLAGS) -I Sources/CSupport/include -c $< -o $@
+
+$(M4)/swann.o: $(X_SWIFT_SRCS) $(X_C_HDRS)
+	@mkdir -p $(M4)
+	$(SWIFTC) $(X_SWIFT) -Osize -target armv7em-none-none-eabi -Xfrontend -disable-stack-protector \
+	    -Xcc -mfloat-abi=hard -Xcc -mfpu=fpv4-sp-d16 -Xcc -DCS_FREESTANDING \
+	    -Xcc -isystem -Xcc /usr/lib/picolibc/arm-none-eabi/include -c $(X_SWIFT_SRCS) -o $@
+
+$(M4)/libswann.a: $(M4)/swann.o $(M4_OBJS)
+	$(M4_CROSS)ld -r --no-enum-size-warning -z noexecstack -o $(M4)/swann-all.o $(M4)/swann.o $(M4_OBJS)
+	$(M4_CROSS)objcopy --wildcard --keep-global-symbol='swann_*' $(M4)/swann-all.o $(M4)/swann-static.o
+	rm -f $@ && $(M4_CROSS)ar rcs $@ $(M4)/swann-static.o
+
+.PHONY: lib-armv7em-none-eabi setup-arm mcu-demo
+lib-armv7em-none-eabi: setup-arm $(M4)/libswann.a
+
+setup-arm:
+	@sh tools/setup-cross.sh arm
+
+# The firmware (examples/mcu/): XOR trained in a static arena, the digits model from flash.
+mcu-demo: lib-armv7em-none-eabi lib
+	sh examples/mcu/run.sh $(M4) $(BUILD)
+
 # ---- TARGET= selects the default goal ----------------------------------------------------
 ifneq ($(TARGET),)
 .DEFAULT_GOAL := lib-$(TARGET)

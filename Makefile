@@ -183,3 +183,4 @@ bench-optimizers: lib
 
 clean:
 	rm -rf $(BUILD) .build
+include tools/targets.mk

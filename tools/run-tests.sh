@@ -23,6 +23,8 @@ run checkpoint make --no-print-directory test-checkpoint
 run python make --no-print-directory test-python
 run examples make --no-print-directory test-examples
 run packaging make --no-print-directory test-packaging
+run aarch64 make --no-print-directory test-aarch64
+run mcu make --no-print-directory mcu-demo
 run mpi make --no-print-directory test-mpi
 run reliability make --no-print-directory test-reliability
 [ -n "$failed_names" ] && echo "failed suites:$failed_names"

@@ -1,4 +1,5 @@
-/* Which CPU level of the kernel layer this machine can run (cs_os.h). */
+/* Which CPU level of the kernel layer this machine can run (cs_os.h). A freestanding
+ * build takes only cs_isa_request, which has no environment to read there. */
 #include "cs_os.h"
 #include <stdlib.h>
 #include <string.h>
@@ -40,10 +41,14 @@ int cs_cpu_level(void) { return CS_CPU_NATIVE; }
 #endif
 
 int cs_isa_request(void) {
+#if defined(CS_FREESTANDING)
+    return 0;  /* no environment */
+#else
     const char *v = getenv("SWANN_ISA");
     if (!v || !*v) return 0;
     if (!strcmp(v, "avx512")) return CS_CPU_AVX512;
     if (!strcmp(v, "avx2")) return CS_CPU_AVX2;
     if (!strcmp(v, "baseline")) return CS_CPU_BASELINE;
     return -1;
+#endif
 }

@@ -5,16 +5,22 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <errno.h>
+#if !defined(CS_FREESTANDING)
 #include <locale.h>
 #include <pthread.h>
 #if defined(__GLIBC__)
 #include "glibc_versions.h"
 #endif
+#define CS_THREAD_LOCAL _Thread_local
+#else
+/* No threads: one error text (deploy.md, "Targets"), no thread-pointer register needed. */
+#define CS_THREAD_LOCAL
+#endif
 
 /* ---- messages and the thread's error text ---------------------------------- */
 
-static _Thread_local char cs_err_buf[CS_MESSAGE_CAP];
-static _Thread_local cs_message cs_pending_message;
+static CS_THREAD_LOCAL char cs_err_buf[CS_MESSAGE_CAP];
+static CS_THREAD_LOCAL cs_message cs_pending_message;
 
 static void cs_message_put(cs_message *m, const char *text) {
     if (text == NULL) return;
@@ -57,6 +63,9 @@ void cs_message_append_errno(cs_message *m, int error) {
     /* GNU strerror_r returns the text (maybe not in tmp); XSI returns an int. */
 #if defined(__GLIBC__) && defined(_GNU_SOURCE)
     const char *t = strerror_r(error, tmp, sizeof tmp);
+#elif defined(CS_FREESTANDING)
+    const char *t = strerror(error);  /* one thread */
+    (void)tmp;
 #else
     const char *t = strerror_r(error, tmp, sizeof tmp) == 0 ? tmp : "unknown error";
 #endif
@@ -85,9 +94,16 @@ const char *cs_err_text(void) { return cs_err_buf; }
 
 /* ---- numbers as text -------------------------------------------------------- */
 
+#if defined(CS_FREESTANDING)
+/* A freestanding C library (picolibc) has only the "C" locale. */
+typedef int cs_locale;
+static cs_locale use_c_locale(void) { return 0; }
+static void restore_locale(cs_locale old) { (void)old; }
+#else
 /* The "C" locale, for number text. glibc hands out its static C locale object for
  * newlocale(LC_ALL_MASK, "C", 0) without allocating; should that ever fail, the
  * calls below fall back to the thread's own locale. */
+typedef locale_t cs_locale;
 static locale_t c_locale;
 static pthread_once_t c_locale_once = PTHREAD_ONCE_INIT;
 static void c_locale_init(void) { c_locale = newlocale(LC_ALL_MASK, "C", (locale_t)0); }
@@ -100,11 +116,12 @@ static locale_t use_c_locale(void) {
 static void restore_locale(locale_t old) {
     if (old) uselocale(old);
 }
+#endif
 
 void cs_format_double(double value, char out[32]) {
     if (isnan(value)) { memcpy(out, "nan", 4); return; }
     if (isinf(value)) { memcpy(out, value > 0 ? "inf" : "-inf", value > 0 ? 4 : 5); return; }
-    locale_t old = use_c_locale();
+    cs_locale old = use_c_locale();
     for (int precision = 1; precision <= 17; precision++) {
         snprintf(out, 32, "%.*g", precision, value);
         if (strtod(out, NULL) == value) break;
@@ -113,7 +130,7 @@ void cs_format_double(double value, char out[32]) {
 }
 
 double cs_parse_double(const char *text) {
-    locale_t old = use_c_locale();
+    cs_locale old = use_c_locale();
     double v = strtod(text, NULL);
     restore_locale(old);
     return v;

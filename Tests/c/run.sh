@@ -8,7 +8,10 @@
 # crashed, was killed by a signal or timed out (each counts as a failure).
 #
 # Environment: CC (default gcc), TEST_TIMEOUT seconds per program (default 600),
-# KEEP=1 to keep the build folder.
+# KEEP=1 to keep the build folder, TEST_RUN a command that runs the built programs
+# (another machine's: Tests/aarch64/qemu.sh; it is given the allocation shim in
+# SWANN_PRELOAD instead of LD_PRELOAD), TEST_SKIP programs not to run there (names,
+# space-separated; each is reported as a "# skip" line, neither passed nor failed).
 set -u
 
 if [ $# -ne 1 ] || [ -z "$1" ]; then
@@ -20,6 +23,7 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 COMMON=$(cd "$HERE/../common" && pwd) # check.h, the allocation shim
 CC=${CC:-gcc}
 TIMEOUT=${TEST_TIMEOUT:-600}
+RUN=${TEST_RUN:-}
 B=$(mktemp -d /tmp/swann-ctest.XXXXXX)
 trap '[ "${KEEP:-0}" = 1 ] || rm -rf "$B"' EXIT
 
@@ -50,7 +54,7 @@ if command -v pkg-config >/dev/null 2>&1 && [ -f "$LIB/pkgconfig/swann.pc" ]; th
 int main(void) { puts(swann_version()); return 0; }
 EOF
     # shellcheck disable=SC2086
-    if $CC "${CFLAGS[@]}" -o "$B/pc" "$B/pc.c" $PCF -Wl,-rpath,"$LIB" >"$B/pc.log" 2>&1 && "$B/pc" >/dev/null 2>&1; then
+    if $CC "${CFLAGS[@]}" -o "$B/pc" "$B/pc.c" $PCF -Wl,-rpath,"$LIB" >"$B/pc.log" 2>&1 && $RUN "$B/pc" >/dev/null 2>&1; then
         ok "a program builds and runs with only the pkg-config flags"
     else
         bad "a program builds and runs with only the pkg-config flags [$(head -c 400 "$B/pc.log" | tr '\n' ' ')]"
@@ -126,10 +130,16 @@ done
 run_prog() {
     t=$1
     [ -x "$B/$t" ] || return 0
+    if [[ " ${TEST_SKIP:-} " == *" $t "* ]]; then echo "# skip $t (TEST_SKIP)"; return 0; fi
     echo "# ---- $t${2:+ ($2)}"
     # every program runs with the allocation shim preloaded: test_noalloc counts heap
     # calls through it; for the others it only counts (it fails nothing unless armed)
-    (cd "$B" && env ${2:+"$2"} LD_PRELOAD="$B/alloc_shim.so" timeout -k 10 "$TIMEOUT" "./$t") >"$B/$t.out" 2>"$B/$t.err"
+    if [ -n "$RUN" ]; then
+        (cd "$B" && env ${2:+"$2"} SWANN_PRELOAD="$B/alloc_shim.so" timeout -k 10 "$TIMEOUT" $RUN "./$t") \
+            >"$B/$t.out" 2>"$B/$t.err"
+    else
+        (cd "$B" && env ${2:+"$2"} LD_PRELOAD="$B/alloc_shim.so" timeout -k 10 "$TIMEOUT" "./$t") >"$B/$t.out" 2>"$B/$t.err"
+    fi
     rc=$?
     cat "$B/$t.out"
     if [ -s "$B/$t.err" ]; then
@@ -167,11 +177,11 @@ for t in "${PROGS[@]}"; do run_prog "$t"; done
 # thread counts, batch invariance, sessions) once more on the AVX2 kernels, where the
 # first pass ran the AVX-512 ones: both levels must meet every reference (swann.h,
 # "CPU levels"; test_isa compares the two bit for bit).
-if grep -qw avx512f /proc/cpuinfo 2>/dev/null; then
+if [ -z "$RUN" ] && grep -qw avx512f /proc/cpuinfo 2>/dev/null; then
     for t in test_math test_xor test_step_paths test_parallel test_batch_invariance test_model; do
         run_prog "$t" SWANN_ISA=avx2
     done
-else
+elif [ -z "$RUN" ]; then
     echo "# no AVX-512 on this CPU: the reference tests ran once, on its widest level"
 fi
 

@@ -9,6 +9,23 @@
 #include <string.h>
 #include <math.h>
 
+/* ---- the target ---------------------------------------------------------------
+ * A freestanding build (-DCS_FREESTANDING: no operating system) leaves the OS part
+ * out (cs_os.h's calls come from no_os.c instead). The core asks cs_has_os() before
+ * a call that needs files or the heap and refuses it naming cs_target_name(); both
+ * are constants, so the refused paths compile away. */
+#if defined(CS_FREESTANDING)
+static inline int cs_has_os(void) { return 0; }
+#if defined(__ARM_ARCH_7EM__)
+static inline const char *cs_target_name(void) { return "armv7em-none-eabi"; }
+#else
+static inline const char *cs_target_name(void) { return "this freestanding target"; }
+#endif
+#else
+static inline int cs_has_os(void) { return 1; }
+static inline const char *cs_target_name(void) { return "this target"; }
+#endif
+
 /* ---- messages -----------------------------------------------------------------
  * A failure's one-line message, built piece by piece in a fixed buffer, so
  * failing calls never allocate; pieces beyond the buffer are cut, control

@@ -71,6 +71,15 @@ func checkMaxBatch(_ maxBatch: UInt, _ function: StaticString) throws(SwannError
     return Int(maxBatch)
 }
 
+/// A call that would take its memory from the heap, refused on a target with none
+/// (deploy.md, "Targets"): `why` says what asked for it.
+func needHeap(_ function: StaticString, _ why: StaticString) throws(SwannError) {
+    if cs_has_os() == 0 {
+        throw Failure(function).text(": ").text(why).text(": ").text(cs_target_name())
+            .text(" has no heap (pass the memory)").error(.arg)
+    }
+}
+
 /// The arena arguments: a host arena is 64-byte aligned; without one, arena_bytes
 /// must be 0 (a size with no block is a host mistake worth reporting).
 func checkArena(_ arena: UnsafeMutableRawPointer?, _ arenaBytes: UInt, _ function: StaticString) throws(SwannError) {
@@ -79,6 +88,7 @@ func checkArena(_ arena: UnsafeMutableRawPointer?, _ arenaBytes: UInt, _ functio
             throw Failure(function).text(": arena is NULL but arena_bytes is ").uint(arenaBytes).text(" (must be 0)")
                 .error(.arg)
         }
+        try needHeap(function, "arena is NULL")
         return
     }
     guard UInt(bitPattern: arena) % UInt(Plan.alignment) == 0 else {
@@ -86,8 +96,12 @@ func checkArena(_ arena: UnsafeMutableRawPointer?, _ arenaBytes: UInt, _ functio
     }
 }
 
-/// A path from C: not NULL, not empty.
+/// A path from C: not NULL, not empty, on a target with a file system.
 func checkPath(_ path: UnsafePointer<CChar>?, _ function: StaticString) throws(SwannError) -> UnsafePointer<CChar> {
+    if cs_has_os() == 0 {
+        throw Failure(function).text(": ").text(cs_target_name()).text(" has no file system (use the buffer calls)")
+            .error(.arg)
+    }
     let path = try required(path, function, "path")
     guard path[0] != 0 else { throw Failure(function).text(": path is empty").error(.arg) }
     return path

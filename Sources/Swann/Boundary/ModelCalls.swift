@@ -75,6 +75,7 @@ public func swann_model_from_buffer(_ bytes: UnsafeRawPointer?, _ size: UInt, _ 
             throw Failure("model_from_buffer: mem is NULL but mem_bytes is ").uint(memBytes).text(" (must be 0)")
                 .error(.arg)
         }
+        if mem == nil { try needHeap("model_from_buffer", "mem is NULL") }
         if let mem, UInt(bitPattern: mem) % UInt(Plan.alignment) != 0 {
             throw Failure("model_from_buffer: mem is not 64-byte aligned").error(.arena)
         }
@@ -97,6 +98,7 @@ public func swann_model_from_net(_ p: UnsafeRawPointer?,
         let out = try required(out, "model_from_net", "out")
         out.pointee = nil
         let net = try liveNet(p, "model_from_net")
+        try needHeap("model_from_net", "the model block would come from the heap")
         out.pointee = try modelFromNet(net, "model_from_net").base
     }
 }

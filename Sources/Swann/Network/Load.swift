@@ -501,7 +501,7 @@ func readTensors(_ file: ModelFile, into net: Net) throws(SwannError) {
             guard file.source.read(at: offset, count: 8, into: &step) else { throw readFailed(file) }
             let s = Int64(littleEndian: step)
             guard s >= 0, s <= 1 << 53 else {
-                throw Failure(file.function).text(": optimizer.step is ").int(Int(s)).text(", must be in 0...2^53").error(.format)
+                throw Failure(file.function).text(": optimizer.step is ").int(Int(clamping: s)).text(", must be in 0...2^53").error(.format)
             }
             net.header.pointee.steps = Int(s)
             continue

@@ -109,8 +109,8 @@ enum Limits {
     static let maxUnits = 1 << 24
     static let maxLayers = LayerList<Int>.capacity
     static let maxBatch = 1 << 24
-    static let maxParams = 1 << 34
-    static let maxArenaBytes = 1 << 44
+    static let maxParams = Int.bitWidth == 64 ? 1 << 34 : 1 << 28  // 32-bit: 1 GB of floats
+    static let maxArenaBytes = Int.bitWidth == 64 ? 1 << 44 : 1 << 30
     static let maxThreads = min(ThreadList<Int>.capacity, Int(CS_POOL_MAX_WORKERS) + 1)
 }
 

@@ -159,6 +159,7 @@ func specFromJSON(_ root: JSONValue) throws(SwannError) -> NetSpec {
             spec.seed = UInt64(try top.integer(value, key, min: 0, max: 1 << 53))
         } else if isKey(key, "threads") {
             spec.threads = Int(try top.integer(value, key, min: 1, max: Int64(Limits.maxThreads)))
+            if cs_has_os() == 0 { spec.threads = 1 }  // no threads there: counted as 1, not refused
         } else {
             throw top.fail(key, "is not a known key (input, layers, loss, optimizer, init, seed, threads)")
         }

@@ -216,9 +216,9 @@ enum Gemm {
                             }
                             while ir < mcur {
                                 let mrcur = min(mr, mcur - ir)
-                                let cp = c + (ic + ir) * ldc + jc + jr
-                                kernel(kcur, aBlock + ir * kcur, bp, cp, ldc, mrcur, nr, add, work.tile)
-                                kernel(kcur, aBlock + ir * kcur, bp + nr * kcur, cp + nr, ldc, mrcur, nr, add, work.tile)
+                                let ap = aBlock + ir * kcur, cp = c + (ic + ir) * ldc + jc + jr
+                                kernel(kcur, ap, bp, cp, ldc, mrcur, nr, add, work.tile)
+                                kernel(kcur, ap, bp + nr * kcur, cp + nr, ldc, mrcur, nr, add, work.tile)
                                 ir += mr
                             }
                             jr += 2 * nr

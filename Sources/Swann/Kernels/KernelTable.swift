@@ -6,13 +6,13 @@ import CSupport
 /// once per x86-64 level (x86-64, haswell, skylake-avx512). The baseline object is the
 /// library; each wider one keeps a single global symbol, its `swannk_<level>` function
 /// below, which fills a table with that object's own kernels. A net or session chooses
-/// its table at create (`KernelTable.choose`, Network/KernelChoice.swift) and keeps it, so there is no mutable global state, and
-/// the Network layer reaches these kernels only through it: its own code, compiled for
-/// the baseline level, never runs them at the wrong width. Arguments cross as C types;
-/// the structs behind the raw pointers have the same layout at every level (one source,
-/// no SIMD members). The FMA levels sum every element in the same order (Gemm.swift),
-/// so they give the same bits; the baseline level multiplies and adds separately
-/// (`fma8`) and is exempt.
+/// its table at create (`KernelTable.choose`, Network/KernelChoice.swift) and keeps it:
+/// no mutable global state. The Network layer reaches these kernels only through it,
+/// so its own code, compiled for the baseline level, never runs them at the wrong
+/// width. Arguments cross as C types; the structs behind the raw pointers have the same
+/// layout at every level (one source, no SIMD members). The FMA levels sum every
+/// element in the same order (GemmKernelWide.swift), so they give the same bits; the
+/// baseline level multiplies and adds separately (`fma8`) and is exempt.
 struct KernelTable {
     /// CS_CPU_BASELINE, CS_CPU_AVX2 or CS_CPU_AVX512 on x86-64; CS_CPU_NATIVE where
     /// the build has one level.

@@ -174,7 +174,8 @@ extension Net {
                 guard let largest = kernels.finiteMaxMagnitude(cur, batch * l.fanOut) else {
                     throw refused(function, k, "grad_z is NaN or Inf")
                 }
-                guard let old = kernels.finiteMaxMagnitude(gW, l.fanOut * l.fanIn + l.fanOut) else {  // grad_W, then grad_b
+                // grad_W, then grad_b
+                guard let old = kernels.finiteMaxMagnitude(gW, l.fanOut * l.fanIn + l.fanOut) else {
                     throw refused(function, k, "the accumulated gradient already has NaN or Inf (swann_zero_grad discards it)")
                 }
                 guard let y = kernels.finiteMaxMagnitude(prev, batch * l.fanIn) else {

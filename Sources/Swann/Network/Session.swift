@@ -89,7 +89,8 @@ struct Session {
             // Z and Y of a layer share a buffer (activations work in place);
             // the layers alternate between the two.
             let out = floats(k & 1 == 0 ? h.buffer0 : h.buffer1)
-            forwardLayer(model.layers[k], input: prev, z: out, y: out, batch: batch, engine: engine, kernels: h.kernels)
+            forwardLayer(model.layers[k], input: prev, z: out, y: out, batch: batch, engine: engine,
+                         kernels: h.kernels)
             prev = UnsafePointer(out)
         }
         copyFloats(y, prev, batch * m.outputSize)

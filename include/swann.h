@@ -440,13 +440,13 @@ swann_status swann_model_save_buffer(const swann_model *model, void *buf, size_t
  *   f16: weights widened to float (exact), sums in float32, one fixed order;
  *   int8: each input row of a layer is quantized to int8 (symmetric, its own
  *     scale), the products summed exactly in int32 (no overflow and no
- *     saturation for any input: int8 layers have at most 133143 inputs),
+ *     saturation for any input: int8 layers have at most 133144 inputs),
  *     scaled back to float32 (then bias, then the activation).
  * A row's result depends only on that row: the same bits for any batch, any
  * thread count, any x86-64 CPU. Expect f16 within about 1e-3 of the float32
  * model's outputs, int8 within a few percent of the output's range.
  * dtype anything else, or NULL: SWANN_E_ARG; a model already compact:
- * SWANN_E_ARG; an int8 layer with more than 133143 inputs: SWANN_E_ARG; a
+ * SWANN_E_ARG; an int8 layer with more than 133144 inputs: SWANN_E_ARG; a
  * weight beyond binary16's range (|w| > 65504) for f16: SWANN_E_NUMERIC.
  * One allocation (the new model); the source model is unchanged. */
 swann_status swann_model_quantize(const swann_model *model, const char *dtype, swann_model **out);

@@ -7,7 +7,7 @@ enum Compact {
     /// The widest int8 layer. A layer's sum over `inputs` products of two int8 values
     /// in -127...127 is at most 127 * 127 * inputs = 16129 * inputs in magnitude; it fits
     /// an Int32 (and so every partial sum in any order does too) iff inputs <=
-    /// Int32.max / 16129 = 133143. Quantize and load refuse wider int8 layers.
+    /// Int32.max / 16129 = 133144. Quantize and load refuse wider int8 layers.
     static let int8MaxInputs = Int(Int32.max) / (127 * 127)
 
     /// Below this a row's largest magnitude counts as zero: 127 / max would overflow.

@@ -91,7 +91,8 @@ if [ -f "$LIB/libswann.so" ]; then
         swann_grads swann_save swann_load_size swann_load swann_save_buffer swann_load_buffer_size swann_load_buffer \
         swann_model_load swann_model_mem_size swann_model_from_buffer swann_model_from_net swann_model_save_buffer \
         swann_model_destroy swann_model_input_size swann_model_output_size swann_model_spec_json \
-        swann_session_arena_size swann_session_create swann_session_run swann_session_destroy; do
+        swann_session_arena_size swann_session_create swann_session_run swann_session_destroy \
+        swann_model_quantize swann_model_save; do
         printf '%s\n' "$SYMS" | grep -qx "$f" || MISSING="$MISSING $f"
     done
     [ -z "$MISSING" ] && ok "libswann.so defines every contract function" ||

@@ -27,34 +27,58 @@ extension Compact {
         while r + 4 <= rows {
             for j in 0..<outputs {
                 let wj = w + j * inputs
-                let d = dot4(wj, qx + r * inputs, inputs)
+                let d = dot4(wj, qx + r * inputs, stride: inputs, inputs)
                 for t in 0..<4 {
                     z[(r + t) * outputs + j] = Float(d[t]) * (rowScales[r + t] * scales[j]) + bias[j]
                 }
             }
             r += 4
         }
+        // The last rows alone: four weight rows at a time against each.
         while r < rows {
             let xr = qx + r * inputs
-            for j in 0..<outputs {
+            var j = 0
+            while j + 4 <= outputs {
+                let d = dot4(xr, w + j * inputs, stride: inputs, inputs)
+                for t in 0..<4 {
+                    z[r * outputs + j + t] = Float(d[t]) * (rowScales[r] * scales[j + t]) + bias[j + t]
+                }
+                j += 4
+            }
+            while j < outputs {
                 let d = dot(w + j * inputs, xr, inputs)
                 z[r * outputs + j] = Float(d) * (rowScales[r] * scales[j]) + bias[j]
+                j += 1
             }
             r += 1
         }
     }
 
-    /// 16 int8 values, sign-extended to Int16.
+    /// 16 int8 values, sign-extended to Int16 (lane by lane: the generic SIMD
+    /// conversion is not specialized in Embedded Swift, and this is one vpmovsxbw).
     @inline(__always)
     static func load16(_ p: UnsafePointer<Int8>, _ i: Int) -> SIMD16<Int16> {
-        SIMD16<Int16>(truncatingIfNeeded: UnsafeRawPointer(p + i).loadUnaligned(as: SIMD16<Int8>.self))
+        let v = UnsafeRawPointer(p + i).loadUnaligned(as: SIMD16<Int8>.self)
+        return SIMD16<Int16>(Int16(v[0]), Int16(v[1]), Int16(v[2]), Int16(v[3]), Int16(v[4]), Int16(v[5]),
+                             Int16(v[6]), Int16(v[7]), Int16(v[8]), Int16(v[9]), Int16(v[10]), Int16(v[11]),
+                             Int16(v[12]), Int16(v[13]), Int16(v[14]), Int16(v[15]))
     }
 
-    /// Products of two int8 vectors (|p| <= 16129 fits Int16 exactly), widened to Int32.
+    /// Sign extension of 8 Int16 lanes (lane by lane: one vpmovsxwd).
     @inline(__always)
-    static func products(_ a: SIMD16<Int16>, _ b: SIMD16<Int16>) -> SIMD8<Int32> {
-        let p = a &* b
-        return SIMD8<Int32>(truncatingIfNeeded: p.lowHalf) &+ SIMD8<Int32>(truncatingIfNeeded: p.highHalf)
+    static func widen(_ h: SIMD8<Int16>) -> SIMD8<Int32> {
+        SIMD8<Int32>(Int32(h[0]), Int32(h[1]), Int32(h[2]), Int32(h[3]), Int32(h[4]), Int32(h[5]),
+                     Int32(h[6]), Int32(h[7]))
+    }
+
+    /// The 16 products of two int8 vectors summed in adjacent pairs into 8 Int32
+    /// lanes: each |pair| <= 2 * 127 * 127, exact (vpmaddwd's shape; it cannot
+    /// saturate here, and no saturating instruction such as vpmaddubsw is involved).
+    @inline(__always)
+    static func pairs(_ a: SIMD16<Int16>, _ b: SIMD16<Int16>) -> SIMD8<Int32> {
+        let p = SIMD16<Int32>(lowHalf: widen(a.lowHalf), highHalf: widen(a.highHalf))
+            &* SIMD16<Int32>(lowHalf: widen(b.lowHalf), highHalf: widen(b.highHalf))
+        return p.evenHalf &+ p.oddHalf
     }
 
     /// sum a[i] * b[i], exact.
@@ -63,7 +87,7 @@ extension Compact {
         var acc = SIMD8<Int32>()
         var i = 0
         while i + 16 <= n {
-            acc &+= products(load16(a, i), load16(b, i))
+            acc &+= pairs(load16(a, i), load16(b, i))
             i += 16
         }
         var s = acc.wrappedSum()
@@ -74,26 +98,27 @@ extension Compact {
         return s
     }
 
-    /// sum w[i] * x_t[i] for the four rows x_t at x + t * n, exact.
+    /// sum shared[i] * v_t[i] for the four vectors v_t at v + t * stride, exact: four
+    /// weight rows against one input row, or one weight row against four input rows.
     @inline(__always)
-    static func dot4(_ w: UnsafePointer<Int8>, _ x: UnsafePointer<Int8>, _ n: Int) -> SIMD4<Int32> {
+    static func dot4(_ shared: UnsafePointer<Int8>, _ v: UnsafePointer<Int8>, stride: Int, _ n: Int) -> SIMD4<Int32> {
         var a0 = SIMD8<Int32>(), a1 = SIMD8<Int32>(), a2 = SIMD8<Int32>(), a3 = SIMD8<Int32>()
         var i = 0
         while i + 16 <= n {
-            let wv = load16(w, i)
-            a0 &+= products(wv, load16(x, i))
-            a1 &+= products(wv, load16(x + n, i))
-            a2 &+= products(wv, load16(x + 2 * n, i))
-            a3 &+= products(wv, load16(x + 3 * n, i))
+            let s = load16(shared, i)
+            a0 &+= pairs(s, load16(v, i))
+            a1 &+= pairs(s, load16(v + stride, i))
+            a2 &+= pairs(s, load16(v + 2 * stride, i))
+            a3 &+= pairs(s, load16(v + 3 * stride, i))
             i += 16
         }
-        var s = SIMD4<Int32>(a0.wrappedSum(), a1.wrappedSum(), a2.wrappedSum(), a3.wrappedSum())
+        var r = SIMD4<Int32>(a0.wrappedSum(), a1.wrappedSum(), a2.wrappedSum(), a3.wrappedSum())
         while i < n {
-            let wi = Int32(w[i])
-            s &+= SIMD4<Int32>(wi &* Int32(x[i]), wi &* Int32(x[n + i]), wi &* Int32(x[2 * n + i]),
-                               wi &* Int32(x[3 * n + i]))
+            let si = Int32(shared[i])
+            r &+= SIMD4<Int32>(si &* Int32(v[i]), si &* Int32(v[stride + i]), si &* Int32(v[2 * stride + i]),
+                               si &* Int32(v[3 * stride + i]))
             i += 1
         }
-        return s
+        return r
     }
 }

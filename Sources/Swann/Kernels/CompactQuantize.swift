@@ -22,14 +22,18 @@ enum Compact {
                             into q: UnsafeMutablePointer<Int8>) -> Float {
         var m: Float = 0
         if stride == 1 {
-            var v = SIMD8<Float>()
+            // |x| by clearing the sign bit; max by compare and select (pointwiseMax and
+            // abs are generic calls in Embedded Swift).
+            var v = SIMD8<UInt32>()
+            let magnitude = SIMD8<UInt32>(repeating: 0x7FFF_FFFF)
             var i = 0
             while i + 8 <= n {
-                let a = load8(x + i)
-                v = pointwiseMax(v, a.replacing(with: -a, where: a .< 0))
+                let a = unsafeBitCast(load8(x + i), to: SIMD8<UInt32>.self) & magnitude
+                // Finite non-negative floats order as their bit patterns (and Inf above them all).
+                v.replace(with: a, where: a .> v)
                 i += 8
             }
-            m = v.max()
+            for l in 0..<8 { m = max(m, Float(bitPattern: v[l])) }
             while i < n { m = max(m, abs(x[i])); i += 1 }
         } else {
             for i in 0..<n { m = max(m, abs(x[i * stride])) }
@@ -42,10 +46,20 @@ enum Compact {
         var i = 0
         if stride == 1 {
             let lo = SIMD8<Float>(repeating: -127), hi = SIMD8<Float>(repeating: 127)
+            let magic = SIMD8<Float>(repeating: 12582912)  // 1.5 * 2^23
             while i + 8 <= n {
-                let r = pointwiseMin(pointwiseMax((load8(x + i) * inv).rounded(.toNearestOrEven), lo), hi)
-                let k = SIMD8<Int32>(r, rounding: .towardZero)
-                UnsafeMutableRawPointer(q + i).storeBytes(of: SIMD8<Int8>(truncatingIfNeeded: k), as: SIMD8<Int8>.self)
+                var r = (load8(x + i) * inv).rounded(.toNearestOrEven)
+                r.replace(with: lo, where: r .< lo)
+                r.replace(with: hi, where: r .> hi)
+                // A whole number in -127...127 plus 1.5 * 2^23 is exact, and its low
+                // bits are the number in two's complement: the conversion without
+                // Int8(Float)'s range checks (they would run lane by lane).
+                let k = unsafeBitCast(r + magic, to: SIMD8<Int32>.self)
+                let b = SIMD8<Int8>(Int8(truncatingIfNeeded: k[0]), Int8(truncatingIfNeeded: k[1]),
+                                    Int8(truncatingIfNeeded: k[2]), Int8(truncatingIfNeeded: k[3]),
+                                    Int8(truncatingIfNeeded: k[4]), Int8(truncatingIfNeeded: k[5]),
+                                    Int8(truncatingIfNeeded: k[6]), Int8(truncatingIfNeeded: k[7]))
+                UnsafeMutableRawPointer(q + i).storeBytes(of: b, as: SIMD8<Int8>.self)
                 i += 8
             }
         }

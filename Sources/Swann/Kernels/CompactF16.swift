@@ -7,7 +7,7 @@ import CSupport
 //   tail past the last multiple of 8 going to lanes 0, 1, ... in turn; then
 //   s = ((a0 + a4) + (a2 + a6)) + ((a1 + a5) + (a3 + a7)),  z[r, j] = s + b[j].
 //
-// Four weight rows run together (four independent chains, the same order each).
+// Eight weight rows run together (eight independent chains, the same order each).
 
 extension Compact {
     /// Z = X W^T + bias for `rows` rows of `inputs` floats, W binary16 [outputs, inputs].
@@ -17,27 +17,34 @@ extension Compact {
             let xr = x + r * inputs
             let zr = z + r * outputs
             var j = 0
-            while j + 4 <= outputs {
+            // Eight weight rows at a time: eight independent fma chains (one would
+            // wait on its own latency), each in the order above.
+            while j + 8 <= outputs {
                 let w0 = w + j * inputs
-                var a0 = SIMD8<Float>(), a1 = SIMD8<Float>(), a2 = SIMD8<Float>(), a3 = SIMD8<Float>()
+                var a = (SIMD8<Float>(), SIMD8<Float>(), SIMD8<Float>(), SIMD8<Float>(),
+                         SIMD8<Float>(), SIMD8<Float>(), SIMD8<Float>(), SIMD8<Float>())
                 var i = 0
                 while i + 8 <= inputs {
                     let xv = load8(xr + i)
-                    a0 = a0.addingProduct(half8(w0, i), xv)
-                    a1 = a1.addingProduct(half8(w0 + inputs, i), xv)
-                    a2 = a2.addingProduct(half8(w0 + 2 * inputs, i), xv)
-                    a3 = a3.addingProduct(half8(w0 + 3 * inputs, i), xv)
+                    a.0 = a.0.addingProduct(half8(w0, i), xv)
+                    a.1 = a.1.addingProduct(half8(w0 + inputs, i), xv)
+                    a.2 = a.2.addingProduct(half8(w0 + 2 * inputs, i), xv)
+                    a.3 = a.3.addingProduct(half8(w0 + 3 * inputs, i), xv)
+                    a.4 = a.4.addingProduct(half8(w0 + 4 * inputs, i), xv)
+                    a.5 = a.5.addingProduct(half8(w0 + 5 * inputs, i), xv)
+                    a.6 = a.6.addingProduct(half8(w0 + 6 * inputs, i), xv)
+                    a.7 = a.7.addingProduct(half8(w0 + 7 * inputs, i), xv)
                     i += 8
                 }
-                a0 = tail(a0, w0, xr, from: i, inputs)
-                a1 = tail(a1, w0 + inputs, xr, from: i, inputs)
-                a2 = tail(a2, w0 + 2 * inputs, xr, from: i, inputs)
-                a3 = tail(a3, w0 + 3 * inputs, xr, from: i, inputs)
-                zr[j] = reduce(a0) + bias[j]
-                zr[j + 1] = reduce(a1) + bias[j + 1]
-                zr[j + 2] = reduce(a2) + bias[j + 2]
-                zr[j + 3] = reduce(a3) + bias[j + 3]
-                j += 4
+                zr[j] = reduce(tail(a.0, w0, xr, from: i, inputs)) + bias[j]
+                zr[j + 1] = reduce(tail(a.1, w0 + inputs, xr, from: i, inputs)) + bias[j + 1]
+                zr[j + 2] = reduce(tail(a.2, w0 + 2 * inputs, xr, from: i, inputs)) + bias[j + 2]
+                zr[j + 3] = reduce(tail(a.3, w0 + 3 * inputs, xr, from: i, inputs)) + bias[j + 3]
+                zr[j + 4] = reduce(tail(a.4, w0 + 4 * inputs, xr, from: i, inputs)) + bias[j + 4]
+                zr[j + 5] = reduce(tail(a.5, w0 + 5 * inputs, xr, from: i, inputs)) + bias[j + 5]
+                zr[j + 6] = reduce(tail(a.6, w0 + 6 * inputs, xr, from: i, inputs)) + bias[j + 6]
+                zr[j + 7] = reduce(tail(a.7, w0 + 7 * inputs, xr, from: i, inputs)) + bias[j + 7]
+                j += 8
             }
             while j < outputs {
                 let wj = w + j * inputs

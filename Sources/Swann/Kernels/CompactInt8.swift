@@ -23,11 +23,20 @@ extension Compact {
         }
         let qx = UnsafePointer(q)
         var r = 0
-        // Four rows against each weight row: the weights are read once for four.
+        // Tiles of four rows by two weight rows: each load feeds two or four products.
         while r + 4 <= rows {
-            for j in 0..<outputs {
-                let wj = w + j * inputs
-                let d = dot4(wj, qx + r * inputs, stride: inputs, inputs)
+            let xr = qx + r * inputs
+            var j = 0
+            while j + 2 <= outputs {
+                let (d0, d1) = tile4x2(w + j * inputs, xr, inputs)
+                for t in 0..<4 {
+                    z[(r + t) * outputs + j] = Float(d0[t]) * (rowScales[r + t] * scales[j]) + bias[j]
+                    z[(r + t) * outputs + j + 1] = Float(d1[t]) * (rowScales[r + t] * scales[j + 1]) + bias[j + 1]
+                }
+                j += 2
+            }
+            if j < outputs {
+                let d = dot4(w + j * inputs, xr, stride: inputs, inputs)
                 for t in 0..<4 {
                     z[(r + t) * outputs + j] = Float(d[t]) * (rowScales[r + t] * scales[j]) + bias[j]
                 }
@@ -96,6 +105,37 @@ extension Compact {
             i += 1
         }
         return s
+    }
+
+    /// The sums of weight rows w and w + n with the four rows x + t * n, exact.
+    @inline(__always)
+    static func tile4x2(_ w: UnsafePointer<Int8>, _ x: UnsafePointer<Int8>, _ n: Int)
+        -> (SIMD4<Int32>, SIMD4<Int32>) {
+        var a0 = SIMD8<Int32>(), a1 = SIMD8<Int32>(), a2 = SIMD8<Int32>(), a3 = SIMD8<Int32>()
+        var b0 = SIMD8<Int32>(), b1 = SIMD8<Int32>(), b2 = SIMD8<Int32>(), b3 = SIMD8<Int32>()
+        var i = 0
+        while i + 16 <= n {
+            let w0 = load16(w, i), w1 = load16(w + n, i)
+            var xv = load16(x, i)
+            a0 &+= pairs(w0, xv); b0 &+= pairs(w1, xv)
+            xv = load16(x + n, i)
+            a1 &+= pairs(w0, xv); b1 &+= pairs(w1, xv)
+            xv = load16(x + 2 * n, i)
+            a2 &+= pairs(w0, xv); b2 &+= pairs(w1, xv)
+            xv = load16(x + 3 * n, i)
+            a3 &+= pairs(w0, xv); b3 &+= pairs(w1, xv)
+            i += 16
+        }
+        var r0 = SIMD4<Int32>(a0.wrappedSum(), a1.wrappedSum(), a2.wrappedSum(), a3.wrappedSum())
+        var r1 = SIMD4<Int32>(b0.wrappedSum(), b1.wrappedSum(), b2.wrappedSum(), b3.wrappedSum())
+        while i < n {
+            let v0 = Int32(w[i]), v1 = Int32(w[n + i])
+            let xi = SIMD4<Int32>(Int32(x[i]), Int32(x[n + i]), Int32(x[2 * n + i]), Int32(x[3 * n + i]))
+            r0 &+= xi &* v0
+            r1 &+= xi &* v1
+            i += 1
+        }
+        return (r0, r1)
     }
 
     /// sum shared[i] * v_t[i] for the four vectors v_t at v + t * stride, exact: four

@@ -483,11 +483,10 @@ static void bad_files(void)
     c[bw + 1] = 0xFE; /* NaN */
     CHECK_ST(load_bytes(c, n16), SWANN_E_FORMAT, "an f16 weight of NaN");
     /* every truncation of both files is refused, with no crash */
-    check_quiet = 1;
-    for (size_t cut = 0; cut < n8; cut += 1 + cut / 64) CHECK(load_bytes(b8, cut) != SWANN_OK, "a truncated file");
-    for (size_t cut = 0; cut < n16; cut += 1 + cut / 64) CHECK(load_bytes(b16, cut) != SWANN_OK, "a truncated file");
-    check_quiet = 0;
-    CHECK(1, "truncated compact files are refused");
+    size_t cuts = 0, taken = 0;
+    for (size_t cut = 0; cut < n8; cut += 1 + cut / 64, cuts++) taken += load_bytes(b8, cut) == SWANN_OK;
+    for (size_t cut = 0; cut < n16; cut += 1 + cut / 64, cuts++) taken += load_bytes(b16, cut) == SWANN_OK;
+    CHECKF(taken == 0, "every truncation of the f16 and int8 files is refused", "%zu of %zu loaded", taken, cuts);
     free(c);
     test_free_block(b8, n8 + 64);
     test_free_block(b16, n16 + 64);

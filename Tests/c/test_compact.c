@@ -420,6 +420,33 @@ static void round_trip(void)
     swann_destroy(net);
 }
 
+/* Inputs near float's limit overflow a layer's sums to Inf and NaN (as they would
+ * in float32): the next int8 layer quantizes such rows without trapping. */
+static void huge_inputs(void)
+{
+    for (int which = 0; which < 2; which++) {
+        swann_net *net = make_net(which ? 1 : 2);
+        swann_model *m32 = NULL, *m8 = NULL, *m16 = NULL;
+        swann_model_from_net(net, &m32);
+        swann_model_quantize(m32, "int8", &m8);
+        swann_model_quantize(m32, "f16", &m16);
+        size_t in = swann_model_input_size(m32);
+        float x[3 * 64], y[3 * 8];
+        for (size_t i = 0; i < 3 * in; i++) x[i] = (i % 2 ? -3e38f : 3e38f) * (i < in ? 1.0f : 0.5f);
+        swann_model *ms[2] = {m8, m16};
+        for (int d = 0; d < 2; d++) {
+            swann_session *s = NULL;
+            swann_session_create(ms[d], 4, NULL, 0, &s);
+            CHECK_ST(swann_session_run(s, x, 3, y), SWANN_OK, "rows near FLT_MAX run (Inf / NaN out, no trap)");
+            swann_session_destroy(s);
+        }
+        swann_model_destroy(m8);
+        swann_model_destroy(m16);
+        swann_model_destroy(m32);
+        swann_destroy(net);
+    }
+}
+
 static void bad_files(void)
 {
     swann_net *net = make_net(1);
@@ -598,6 +625,7 @@ int main(void)
     RUN_GROUP(matches_reference);
     RUN_GROUP(int8_worst_case);
     RUN_GROUP(round_trip);
+    RUN_GROUP(huge_inputs);
     RUN_GROUP(bad_files);
     RUN_GROUP(threads_same_bits);
     RUN_GROUP(accuracy);

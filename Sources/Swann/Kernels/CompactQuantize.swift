@@ -33,10 +33,10 @@ enum Compact {
                 v.replace(with: a, where: a .> v)
                 i += 8
             }
-            for l in 0..<8 { m = max(m, Float(bitPattern: v[l])) }
-            while i < n { m = max(m, abs(x[i])); i += 1 }
+            for l in 0..<8 { m = largest(m, Float(bitPattern: v[l])) }
+            while i < n { m = largest(m, abs(x[i])); i += 1 }
         } else {
-            for i in 0..<n { m = max(m, abs(x[i * stride])) }
+            for i in 0..<n { m = largest(m, abs(x[i * stride])) }
         }
         guard m.isFinite, m >= smallestRange else {
             for i in 0..<n { q[i] = 0 }
@@ -70,6 +70,11 @@ enum Compact {
         }
         return m / 127
     }
+
+    /// The larger of two magnitudes, NaN if either is (Swift's max drops a NaN, and
+    /// a NaN row must not reach the int8 conversion).
+    @inline(__always)
+    static func largest(_ m: Float, _ a: Float) -> Float { a <= m ? m : a }
 
     /// A weight matrix [rows, cols] (element (r, c) at w[r * rowStride + c * colStride])
     /// as int8 rows and their scales. A zero row (under `smallestRange`) gets scale 1.

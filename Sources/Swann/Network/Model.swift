@@ -175,7 +175,8 @@ func buildModel(_ file: ModelFile, placement: ModelPlacement,
         let at = file.dataStart + UInt64(file.tensors[i].span.0)
         var raw: UnsafeRawPointer
         var dst: UnsafeMutableRawPointer? = nil
-        if case .inPlace(let bytes, _) = placement, (UInt(bitPattern: bytes) &+ UInt(at)) & UInt(t.dtype.size - 1) == 0 {
+        if case .inPlace(let bytes, _) = placement,
+           (UInt(bitPattern: bytes) &+ UInt(at)) & UInt(t.dtype.size - 1) == 0 {
             raw = bytes + Int(at)
         } else {
             dst = block + cursor

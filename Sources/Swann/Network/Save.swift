@@ -124,7 +124,8 @@ func saveFile<Source: ModelFileSource>(_ source: Source, path: UnsafePointer<CCh
         guard cs_save_open(path, &file) == 0 else { throw saveOpenFailed(file, path, function) }
         let fd = file.fd
         guard bytes.emit({ p, n in cs_write_all(fd, p, n) == 0 }) else {
-            throw Failure(function).text(": writing \"").text(UnsafePointer(file.temp)).text("\" failed").reason().error(.io)
+            throw Failure(function).text(": writing \"").text(UnsafePointer(file.temp)).text("\" failed").reason()
+                .error(.io)
         }
         guard cs_save_commit(&file) == 0 else { throw saveCommitFailed(file, function) }
     }
@@ -165,9 +166,11 @@ private func saveOpenFailed(_ file: cs_save_file, _ path: UnsafePointer<CChar>,
         if let target, strcmp(target, path) != 0 { f = f.text(" (the link \"").text(path).text("\" leads there)") }
         return f.error(.io)
     case CS_SAVE_CREATE:
-        return Failure(function).text(": cannot create a temporary file next to \"").text(target).text("\"").reason().error(.io)
+        return Failure(function).text(": cannot create a temporary file next to \"").text(target).text("\"").reason()
+            .error(.io)
     default:
-        return Failure(function).text(": cannot give \"").text(UnsafePointer(file.temp)).text("\" the permissions of \"")
+        return Failure(function).text(": cannot give \"").text(UnsafePointer(file.temp))
+            .text("\" the permissions of \"")
             .text(target).text("\"").reason().error(.io)
     }
 }
@@ -182,6 +185,7 @@ private func saveCommitFailed(_ file: cs_save_file, _ function: StaticString) ->
         return Failure(function).text(": renaming \"").text(temp).text("\" to \"").text(target).text("\" failed")
             .reason().error(.io)
     default:
-        return Failure(function).text(": the folder of \"").text(target).text("\" could not be synced").reason().error(.io)
+        return Failure(function).text(": the folder of \"").text(target).text("\" could not be synced").reason()
+            .error(.io)
     }
 }

@@ -111,7 +111,9 @@ struct TensorTable<Layers: LayerShapes>: Sequence {
         width = w
     }
 
-    var fileTensorCount: Int { 1 + 2 * layers.layerCount * (1 + slotCount) + (weights == .int8 ? layers.layerCount : 0) }
+    var fileTensorCount: Int {
+        1 + 2 * layers.layerCount * (1 + slotCount) + (weights == .int8 ? layers.layerCount : 0)
+    }
 
     func makeIterator() -> TensorIterator<Layers> { TensorIterator(table: self) }
 }

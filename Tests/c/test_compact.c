@@ -25,7 +25,8 @@ static char DIR_[256];
 
 /* Relu hidden layers and an identity output: the reference needs no libm. */
 static const char *SPECS[] = {
-    "{\"input\": 784, \"layers\": [{\"units\": 512, \"activation\": \"relu\"}, {\"units\": 256, \"activation\": \"relu\"},"
+    "{\"input\": 784, \"layers\": [{\"units\": 512, \"activation\": \"relu\"},"
+    " {\"units\": 256, \"activation\": \"relu\"},"
     " {\"units\": 10, \"activation\": \"identity\"}], \"loss\": \"mse\", \"seed\": 11}",
     "{\"input\": 37, \"layers\": [{\"units\": 13, \"activation\": \"relu\"}, {\"units\": 21, \"activation\": \"relu\"},"
     " {\"units\": 3, \"activation\": \"identity\"}], \"loss\": \"mse\", \"seed\": 12}",

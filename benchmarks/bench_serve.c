@@ -11,8 +11,12 @@
  *   load     the W4 model file: swann_model_load with SWANN_MODEL_MAP from the page cache (the
  *            file read once before), without it, and swann_load (max_batch 1); medians.
  *   arenas   a session's arena against a net's arena, digits / W1 / W4, max_batch 1 and 128.
+ *   compact  the same model as float32, f16 and int8 (swann_model_quantize), side by side in
+ *            interleaved repeats: W3 one row per call and W1i batch 128, at 1 and 2 threads
+ *            (one session each), rows/s medians, and each one's largest output difference from
+ *            float32 on the same rows.
  *
- *   usage: bench_serve [--quick] [--json FILE] [--dir DIR] [--only memory,load,arenas,threads]
+ *   usage: bench_serve [--quick] [--json FILE] [--dir DIR] [--only memory,load,arenas,threads,compact]
  *          (DIR: where the W4 file goes, default $TMPDIR or /tmp)
  *
  * Human lines go to stderr, one JSON object to FILE (default stdout) for benchmarks/table.py.
@@ -42,7 +46,7 @@
 
 static int quick;
 static FILE *json;
-static const char *only = "memory,load,arenas,threads";
+static const char *only = "memory,load,arenas,threads,compact";
 static int wanted(const char *part) { return strstr(only, part) != NULL; }
 
 static double now(void) {
@@ -238,6 +242,71 @@ static void bench_threads(const char *name, const int *sizes, int n, size_t batc
     free(ref);
 }
 
+/* ---- compact ------------------------------------------------------------------------------ */
+
+static int first_compact = 1;
+
+/* rows/s of float32, f16 and int8 models of one net, at 1 and 2 threads, repeats interleaved. */
+static void bench_compact(const char *name, const int *sizes, int n, size_t batch, int calls, int repeats) {
+    static const char *dtypes[3] = {"f32", "f16", "int8"};
+    char spec[1024];
+    mlp_spec(spec, sizeof spec, sizes, n);
+    swann_net *net;
+    CHECK(swann_create(spec, batch, NULL, 0, &net));
+    swann_model *m[3];
+    CHECK(swann_model_from_net(net, &m[0]));
+    CHECK(swann_model_quantize(m[0], "f16", &m[1]));
+    CHECK(swann_model_quantize(m[0], "int8", &m[2]));
+    size_t in = (size_t)sizes[0], out = (size_t)sizes[n - 1];
+    float *x = malloc(sizeof(float) * batch * in * 2);
+    size_t ystride = (batch * out + 15) / 16 * 16 + 16;
+    float *y = aligned_alloc(64, sizeof(float) * ystride * 6);
+    for (size_t i = 0; i < batch * in * 2; i++) x[i] = uniform() * 0.5f + 0.5f;  /* pixel-like, 0...1 */
+    worker ws[3][2];
+    for (int d = 0; d < 3; d++)
+        for (int k = 0; k < 2; k++) {
+            CHECK(swann_session_create(m[d], batch, NULL, 0, &ws[d][k].s));
+            ws[d][k] = (worker){ws[d][k].s, x + (size_t)k * batch * in, y + (size_t)(2 * d + k) * ystride, batch,
+                                calls, NULL};
+            CHECK(swann_session_run(ws[d][k].s, ws[d][k].x, batch, ws[d][k].y));  /* warm */
+        }
+    double r1[3][64], r2[3][64];
+    for (int r = 0; r < repeats; r++)
+        for (int d = 0; d < 3; d++) {
+            r1[d][r] = rows_per_s(ws[d], 1);
+            r2[d][r] = rows_per_s(ws[d], 2);
+        }
+    double diff[3] = {0, 0, 0};
+    for (int d = 1; d < 3; d++)
+        for (size_t i = 0; i < batch * out; i++) {
+            double e = ws[d][0].y[i] - ws[0][0].y[i];
+            if (e < 0) e = -e;
+            if (e > diff[d]) diff[d] = e;
+        }
+    double m1[3], m2[3];
+    for (int d = 0; d < 3; d++) {
+        m1[d] = median(r1[d], repeats);
+        m2[d] = median(r2[d], repeats);
+    }
+    fprintf(stderr, "[compact] %s batch %zu, rows/s at 1 / 2 threads: f32 %.0f / %.0f; f16 %.0f / %.0f (time %.2fx f32); "
+            "int8 %.0f / %.0f (time %.2fx f32); largest |y - y_f32|: f16 %.2g, int8 %.2g\n",
+            name, batch, m1[0], m2[0], m1[1], m2[1], m1[0] / m1[1], m1[2], m2[2], m1[0] / m1[2], diff[1], diff[2]);
+    fprintf(json, "%s    \"%s\": {\"batch\": %zu, \"calls_per_thread\": %d, \"repeats\": %d", first_compact ? "" : ",\n",
+            name, batch, calls, repeats);
+    for (int d = 0; d < 3; d++)
+        fprintf(json, ", \"%s_t1_rows_per_s\": %.1f, \"%s_t2_rows_per_s\": %.1f, \"%s_max_diff\": %.3g", dtypes[d],
+                m1[d], dtypes[d], m2[d], dtypes[d], diff[d]);
+    fprintf(json, "}");
+    first_compact = 0;
+    for (int d = 0; d < 3; d++) {
+        for (int k = 0; k < 2; k++) swann_session_destroy(ws[d][k].s);
+        CHECK(swann_model_destroy(m[d]));
+    }
+    swann_destroy(net);
+    free(x);
+    free(y);
+}
+
 /* ---- load --------------------------------------------------------------------------------- */
 
 static void read_whole(const char *path) {  /* into the page cache */
@@ -327,7 +396,7 @@ int main(int argc, char **argv) {
         else if (!strcmp(argv[i], "--dir") && i + 1 < argc) dir = argv[++i];
         else if (!strcmp(argv[i], "--only") && i + 1 < argc) only = argv[++i];
         else {
-            fprintf(stderr, "usage: bench_serve [--quick] [--json FILE] [--dir DIR] [--only memory,load,arenas,threads]\n");
+            fprintf(stderr, "usage: bench_serve [--quick] [--json FILE] [--dir DIR] [--only memory,load,arenas,threads,compact]\n");
             return 2;
         }
     }
@@ -370,6 +439,11 @@ int main(int argc, char **argv) {
     if (wanted("threads")) {
         bench_threads("W3", w3, 3, 1, quick ? 20000 : 100000, reps);
         bench_threads("W1i", w1, 4, 128, quick ? 40 : 200, reps);
+    }
+    fprintf(json, "\n  },\n  \"compact\": {\n");
+    if (wanted("compact")) {
+        bench_compact("W3", w3, 3, 1, quick ? 20000 : 100000, reps);
+        bench_compact("W1i", w1, 4, 128, quick ? 40 : 200, reps);
     }
     fprintf(json, "\n  }\n}\n");
     if (json != stdout) fclose(json);

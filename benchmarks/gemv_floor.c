@@ -10,10 +10,16 @@
  * prints microseconds per pass and the bandwidth reached. No swann inside: it is the
  * bound any implementation meets.
  *
+ * The compact weights of issue #17 get the same floor: the matrix as binary16 (half the
+ * bytes; eight rows at a time, vcvtph2ps + FMA) and as int8 with an int8 x (a quarter;
+ * four rows at a time, vpmovsxbw + vpmaddwd into exact int32 sums), each beside a loop
+ * that only reads its own bytes.
+ *
  *   cc -O3 -march=haswell benchmarks/gemv_floor.c -o build/gemv_floor && build/gemv_floor
  * (-O3: at -O2 gcc keeps the accumulator arrays in memory and measures itself, not the cache)
  */
 #include <immintrin.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
@@ -89,6 +95,60 @@ __attribute__((noinline)) static void read_only(const float *x, const float *w, 
     y[0] = hsum(_mm256_add_ps(_mm256_add_ps(s0, s1), _mm256_add_ps(s2, s3)));
 }
 
+/* Only the loads of `bytes` bytes (a multiple of 128), four independent sums. */
+__attribute__((noinline)) static void read_bytes(const void *p, size_t bytes, float *y)
+{
+    const float *w = p;
+    __m256 s0 = _mm256_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
+    for (size_t i = 0; i + 32 <= bytes / 4; i += 32) {
+        s0 = _mm256_add_ps(s0, _mm256_loadu_ps(w + i));
+        s1 = _mm256_add_ps(s1, _mm256_loadu_ps(w + i + 8));
+        s2 = _mm256_add_ps(s2, _mm256_loadu_ps(w + i + 16));
+        s3 = _mm256_add_ps(s3, _mm256_loadu_ps(w + i + 24));
+    }
+    y[0] = hsum(_mm256_add_ps(_mm256_add_ps(s0, s1), _mm256_add_ps(s2, s3)));
+}
+
+/* binary16 weights, eight rows at a time: one x load feeds eight converted weight vectors. */
+__attribute__((noinline)) static void f16_rows8(const float *x, const uint16_t *w, float *y, int n)
+{
+    for (int j = 0; j < n; j += 8) {
+        const uint16_t *w0 = w + (size_t)j * K;
+        __m256 s[8];
+        for (int r = 0; r < 8; r++) s[r] = _mm256_setzero_ps();
+        for (int p = 0; p + 8 <= K; p += 8) {
+            __m256 xv = _mm256_loadu_ps(x + p);
+            for (int r = 0; r < 8; r++)
+                s[r] = _mm256_fmadd_ps(xv, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(w0 + r * K + p))), s[r]);
+        }
+        for (int r = 0; r < 8; r++) y[j + r] = hsum(s[r]);
+    }
+}
+
+/* int8 weights and an int8 x, four rows at a time: sign-extended to 16 bits, products
+ * summed in pairs into int32 (exact: |pair| <= 2 * 127 * 127). */
+__attribute__((noinline)) static void i8_rows4(const int8_t *x, const int8_t *w, int32_t *y, int n)
+{
+    for (int j = 0; j < n; j += 4) {
+        const int8_t *w0 = w + (size_t)j * K;
+        __m256i s[4];
+        for (int r = 0; r < 4; r++) s[r] = _mm256_setzero_si256();
+        for (int p = 0; p + 16 <= K; p += 16) {
+            __m256i xv = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(x + p)));
+            for (int r = 0; r < 4; r++) {
+                __m256i wv = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(w0 + r * K + p)));
+                s[r] = _mm256_add_epi32(s[r], _mm256_madd_epi16(xv, wv));
+            }
+        }
+        for (int r = 0; r < 4; r++) {
+            __m128i a = _mm_add_epi32(_mm256_castsi256_si128(s[r]), _mm256_extracti128_si256(s[r], 1));
+            a = _mm_hadd_epi32(a, a);
+            a = _mm_hadd_epi32(a, a);
+            y[j + r] = _mm_cvtsi128_si32(a);
+        }
+    }
+}
+
 static int cmp(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
@@ -130,6 +190,45 @@ int main(void)
         printf("| %d x 784 | %.0f | %.2f | %.0f | %.2f | %.0f | %.2f | %.0f |\n", n, kib, a, n * K * 4 / a / 1e3, b,
                n * K * 4 / b / 1e3, c, n * K * 4 / c / 1e3);
     }
+    /* the compact weights: each product beside the loop that only reads its own bytes */
+    uint16_t *h = aligned_alloc(64, (size_t)256 * K * 2);
+    int8_t *q = aligned_alloc(64, (size_t)256 * K), qx[K];
+    int32_t yi[256];
+    if (!h || !q) return 1;
+    for (size_t i = 0; i < (size_t)256 * K; i++) {
+        h[i] = (uint16_t)_cvtss_sh(w[i], 0);
+        q[i] = (int8_t)(i % 255 - 127);
+    }
+    for (int i = 0; i < K; i++) qx[i] = (int8_t)(i % 255 - 127);
+    printf("\n| W (784 columns) | f16 KiB | f16 rows8 us | f16 read only us | int8 KiB | int8 rows4 us | int8 read only us |\n"
+           "|---|---|---|---|---|---|---|\n");
+    for (int i = 0; i < 5; i++) {
+        int n = rows[i];
+        double t[15], a, b, c, d;
+        int calls = 20000;
+#define TIME(out, call)                                                   \
+        do {                                                              \
+            for (int k = 0; k < 2000; k++) call;                          \
+            for (int b_ = 0; b_ < 15; b_++) {                             \
+                double t0 = now();                                        \
+                for (int k = 0; k < calls; k++) {                         \
+                    call;                                                 \
+                    __asm__ volatile("" ::"r"(y), "r"(yi) : "memory");    \
+                }                                                         \
+                t[b_] = (now() - t0) / calls * 1e6;                       \
+            }                                                             \
+            qsort(t, 15, sizeof t[0], cmp);                               \
+            out = t[7];                                                   \
+        } while (0)
+        TIME(a, f16_rows8(x, h, y, n));
+        TIME(b, read_bytes(h, (size_t)n * K * 2, y));
+        TIME(c, i8_rows4(qx, q, yi, n));
+        TIME(d, read_bytes(q, (size_t)n * K, y));
+        printf("| %d x 784 | %.0f | %.2f | %.2f | %.0f | %.2f | %.2f |\n", n, n * K * 2 / 1024.0, a, b, n * K / 1024.0,
+               c, d);
+    }
+    free(h);
+    free(q);
     free(w);
     return 0;
 }

@@ -15,14 +15,24 @@ close to swann's. Rows per second (medians of a few repeats) of:
   ORT shared t2        that one InferenceSession shared by 2 Python threads
   ORT intra2           one InferenceSession with intra_op_num_threads 2, 1 Python thread
 
+and the compact models of issue #17, on the same weights:
+
+  swann int8 t1 / t2   model.quantize("int8"); 1 Python thread, then 2 (each its own session)
+  ORT int8 t1          the ONNX graph through onnxruntime.quantization.quantize_dynamic
+                       (int8 weights, activations quantized per call), intra_op_num_threads 1
+  ORT int8 shared t2   that session shared by 2 Python threads
+  ORT int8 intra2      its intra_op_num_threads 2 session, 1 Python thread
+
 Prints one JSON object (to FILE, or stdout) for benchmarks/table.py, human lines on stderr.
 Needs numpy, onnx and onnxruntime (the peers' venv) and the swann binding.
 """
 import argparse
 import json
+import os
 import platform
 import statistics
 import sys
+import tempfile
 import threading
 import time
 
@@ -63,6 +73,18 @@ def onnx_model(sizes, params):
     m = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
     onnx.checker.check_model(m)
     return m.SerializeToString()
+
+
+def ort_int8(model_bytes):
+    """The graph as ONNX Runtime's dynamically quantized model (int8 weights, QInt8)."""
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+    with tempfile.TemporaryDirectory() as d:
+        src, dst = os.path.join(d, "f32.onnx"), os.path.join(d, "int8.onnx")
+        with open(src, "wb") as f:
+            f.write(model_bytes)
+        quantize_dynamic(src, dst, weight_type=QuantType.QInt8)
+        with open(dst, "rb") as f:
+            return f.read()
 
 
 def ort_session(model_bytes, intra):
@@ -112,14 +134,24 @@ def main():
         model = net.to_model(max_batch=batch)
         sess1 = ort_session(onnx_model(sizes, net.params.copy()), 1)
         sess2 = ort_session(onnx_model(sizes, net.params.copy()), 2)
+        q8 = ort_int8(onnx_model(sizes, net.params.copy()))
+        qsess1, qsess2 = ort_session(q8, 1), ort_session(q8, 2)
+        model8 = model.quantize("int8")
         xs = [rng.uniform(-1, 1, size=(batch, sizes[0])).astype(np.float32) for _ in range(2)]
         diff = float(np.max(np.abs(sess1.run(None, {"x": xs[0]})[0] - model.predict(xs[0]))))
+        diff8 = float(np.max(np.abs(model8.predict(xs[0]) - model.predict(xs[0]))))
+        diff8_ort = float(np.max(np.abs(qsess1.run(None, {"x": xs[0]})[0] - model.predict(xs[0]))))
         sides = {
             "swann t1": (model.predict, 1),
             "swann t2": (model.predict, 2),
             "ORT t1": (lambda x: sess1.run(None, {"x": x}), 1),
             "ORT shared t2": (lambda x: sess1.run(None, {"x": x}), 2),
             "ORT intra2": (lambda x: sess2.run(None, {"x": x}), 1),
+            "swann int8 t1": (model8.predict, 1),
+            "swann int8 t2": (model8.predict, 2),
+            "ORT int8 t1": (lambda x: qsess1.run(None, {"x": x}), 1),
+            "ORT int8 shared t2": (lambda x: qsess1.run(None, {"x": x}), 2),
+            "ORT int8 intra2": (lambda x: qsess2.run(None, {"x": x}), 1),
         }
         for call, threads in sides.values():  # warm: every thread's session, ORT's first runs
             rows_per_s(call, xs, max(1, calls // 20), threads)
@@ -130,10 +162,20 @@ def main():
         res = {k: statistics.median(v) for k, v in rates.items()}
         res.update({"batch": batch, "calls_per_thread": calls, "repeats": repeats, "max_abs_diff_vs_ort": diff,
                     "swann_t2_over_t1": res["swann t2"] / res["swann t1"],
-                    "ort_shared_t2_over_t1": res["ORT shared t2"] / res["ORT t1"]})
+                    "ort_shared_t2_over_t1": res["ORT shared t2"] / res["ORT t1"],
+                    "int8_max_abs_diff_vs_f32": diff8, "ort_int8_max_abs_diff_vs_f32": diff8_ort,
+                    "swann_int8_over_f32_t1": res["swann int8 t1"] / res["swann t1"],
+                    "swann_int8_over_ort_int8_t1": res["swann int8 t1"] / res["ORT int8 t1"],
+                    "swann_int8_t2_over_ort_int8_best2": res["swann int8 t2"] / max(res["ORT int8 shared t2"],
+                                                                                   res["ORT int8 intra2"])})
         out["workloads"][name] = res
         print("[serve_peers] %s batch %d: %s; max |swann - ORT| %.2g" % (
             name, batch, ", ".join("%s %.0f rows/s" % (k, res[k]) for k in sides), diff), file=sys.stderr)
+        print("[serve_peers] %s int8: swann %.2fx its float32, %.2fx ORT int8 (1 thread), %.2fx ORT int8's better "
+              "2-thread form (2 threads); max |int8 - f32|: swann %.2g, ORT %.2g" % (
+                  name, res["swann_int8_over_f32_t1"], res["swann_int8_over_ort_int8_t1"],
+                  res["swann_int8_t2_over_ort_int8_best2"], diff8, diff8_ort), file=sys.stderr)
+        model8.close()
         model.close()
         net.close()
     text = json.dumps(out, indent=1)

@@ -461,9 +461,44 @@ swann_status swann_model_from_net(const swann_net *net, swann_model **out);
 /* The model as model-file bytes: the spec and the weights, no optimizer state,
  * snprintf-style as swann_save_buffer ((model, NULL, 0, &needed) asks the size;
  * cap < *needed writes nothing and returns SWANN_E_ARG). The bytes load as a
- * model (swann_model_from_buffer) and as a net (swann_load_buffer, with a fresh
- * optimizer state). Heap: one transient block for the header text. */
+ * model (swann_model_from_buffer) and, for a float32 model, as a net
+ * (swann_load_buffer, with a fresh optimizer state). Heap: one transient block
+ * for the header text. */
 swann_status swann_model_save_buffer(const swann_model *model, void *buf, size_t cap, size_t *needed);
+
+/* ---- compact weights ------------------------------------------------------
+ * A copy of a float32 model whose layer weights are stored as dtype "f16"
+ * (IEEE binary16, rounded to nearest even) or "int8" (symmetric, one float32
+ * scale per output row: w ~ q * scale, q in -127...127, scale = max|w| / 127,
+ * an all-zero row scale 1); biases stay float32. 2x / 4x fewer weight bytes
+ * to read per inference, file and flash image.
+ * Sessions run them with the same calls, allocating nothing:
+ *   f16: weights widened to float (exact), sums in float32, one fixed order;
+ *   int8: each input row of a layer is quantized to int8 (symmetric, its own
+ *     scale), the products summed exactly in int32 (no overflow and no
+ *     saturation for any input: int8 layers have at most 133144 inputs),
+ *     scaled back to float32 (then bias, then the activation).
+ * A row's result depends only on that row: the same bits for any batch, any
+ * thread count, any x86-64 CPU. Expect f16 within about 1e-3 of the float32
+ * model's outputs, int8 within a few percent of the output's range.
+ * dtype anything else, or NULL: SWANN_E_ARG; a model already compact:
+ * SWANN_E_ARG; an int8 layer with more than 133144 inputs: SWANN_E_ARG; a
+ * weight beyond binary16's range (|w| > 65504) for f16: SWANN_E_NUMERIC.
+ * One allocation (the new model); the source model is unchanged. */
+swann_status swann_model_quantize(const swann_model *model, const char *dtype, swann_model **out);
+
+/* Saves a model of any dtype as a safetensors file, atomically as swann_save
+ * does (the same statuses). A compact model's file: layers.{k}.weight F16 or
+ * I8 [out, in], layers.{k}.weight_scale F32 [out] (int8), layers.{k}.bias F32,
+ * "swann.weights": "f16" | "int8" in __metadata__; tensors by decreasing dtype
+ * size (F32, F16, I8), each aligned to its dtype, so swann_model_load with
+ * SWANN_MODEL_MAP and swann_model_from_buffer with mem use every one in place.
+ * swann_model_load and swann_model_from_buffer read these files (weights of a
+ * wrong dtype or shape, a missing, zero, negative or non-finite scale, an int8
+ * weight of -128, a non-finite f16 weight: SWANN_E_FORMAT); swann_load and
+ * swann_load_buffer refuse them (SWANN_E_FORMAT: load them as a model). A
+ * float32 model's file is what swann_model_save_buffer gives. */
+swann_status swann_model_save(const swann_model *model, const char *path);
 
 /* Frees a model: unmaps its file, frees the library's allocation (the host's
  * mem and bytes are the host's again). While sessions on it are alive:

@@ -95,7 +95,8 @@ if [ -f "$LIB/libswann.so" ]; then
         swann_grads swann_save swann_load_size swann_load swann_save_buffer swann_load_buffer_size swann_load_buffer \
         swann_model_load swann_model_mem_size swann_model_from_buffer swann_model_from_net swann_model_save_buffer \
         swann_model_destroy swann_model_input_size swann_model_output_size swann_model_spec_json \
-        swann_session_arena_size swann_session_create swann_session_run swann_session_destroy; do
+        swann_session_arena_size swann_session_create swann_session_run swann_session_destroy \
+        swann_model_quantize swann_model_save; do
         printf '%s\n' "$SYMS" | grep -qx "$f" || MISSING="$MISSING $f"
     done
     [ -z "$MISSING" ] && ok "libswann.so defines every contract function" ||
@@ -178,12 +179,15 @@ for t in "${PROGS[@]}"; do run_prog "$t"; done
 # first pass ran the AVX-512 ones: both levels must meet every reference (swann.h,
 # "CPU levels"; test_isa compares the two bit for bit).
 if [ -z "$RUN" ] && grep -qw avx512f /proc/cpuinfo 2>/dev/null; then
-    for t in test_math test_xor test_step_paths test_parallel test_batch_invariance test_model; do
+    for t in test_math test_xor test_step_paths test_parallel test_batch_invariance test_model test_compact; do
         run_prog "$t" SWANN_ISA=avx2
     done
 elif [ -z "$RUN" ]; then
     echo "# no AVX-512 on this CPU: the reference tests ran once, on its widest level"
 fi
+# Compact models sum in integers (int8) or in one fixed order (f16): their scalar
+# reference holds on the baseline level too, the one level exempt for float32.
+[ -z "$RUN" ] && run_prog test_compact SWANN_ISA=baseline
 
 [ "${KEEP:-0}" = 1 ] && echo "# build folder kept: $B"
 echo "$PASS passed, $FAIL failed"

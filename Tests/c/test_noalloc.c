@@ -515,6 +515,49 @@ static void group_sessions(void)
     swann_destroy(net);
 }
 
+/* Compact models (f16, int8): from_buffer in the host's mem, a session in a host
+ * arena, and every run make no heap call (int8's quantized rows live in the arena). */
+static void group_compact_sessions(void)
+{
+    swann_net *net = NULL;
+    CHECK_ST(swann_create(SPEC_MOM, MAXB, NULL, 0, &net), SWANN_OK, "create a net for the compact models");
+    if (!net) return;
+    swann_model *m32 = NULL;
+    swann_model_from_net(net, &m32);
+    const char *dtypes[2] = {"f16", "int8"};
+    for (int d = 0; d < 2; d++) {
+        swann_model *q = NULL;
+        CHECK_ST(swann_model_quantize(m32, dtypes[d], &q), SWANN_OK, "model_quantize");
+        size_t size = 0, mem_bytes = 0, ab = 0;
+        swann_model_save_buffer(q, NULL, 0, &size);
+        unsigned char *bytes = test_aligned_block(size);
+        swann_model_save_buffer(q, bytes, size, &size);
+        swann_model_destroy(q);
+        CHECK_ST(swann_model_mem_size(bytes, size, &mem_bytes), SWANN_OK, "model_mem_size of compact bytes");
+        void *mem = test_aligned_block(mem_bytes);
+        swann_model *model = NULL;
+        struct snapshot a = snap();
+        swann_status st = swann_model_from_buffer(bytes, size, mem, mem_bytes, &model);
+        swann_session_arena_size(model, MAXB, &ab);
+        void *arena = test_aligned_block(ab);
+        swann_session *s = NULL;
+        swann_session_create(model, MAXB, arena, ab, &s);
+        int bad = 0;
+        for (int i = 0; i < 500; i++) bad += swann_session_run(s, X, 1 + (size_t)(i % MAXB), Y) != SWANN_OK;
+        swann_session_destroy(s);
+        swann_model_destroy(model);
+        struct snapshot b = snap();
+        CHECKF(st == SWANN_OK && bad == 0, "compact model in mem, session in a host arena, 500 runs", "%s", dtypes[d]);
+        check_window(&a, &b, d ? "int8: from_buffer with mem, session_create, 500 runs make no heap call"
+                               : "f16: from_buffer with mem, session_create, 500 runs make no heap call");
+        test_free_block(arena, ab);
+        test_free_block(mem, mem_bytes);
+        test_free_block(bytes, size);
+    }
+    swann_model_destroy(m32);
+    swann_destroy(net);
+}
+
 int main(void)
 {
     check_init("test_noalloc");
@@ -528,5 +571,6 @@ int main(void)
     RUN_GROUP(group_host_load);
     RUN_GROUP(group_threads);
     RUN_GROUP(group_sessions);
+    RUN_GROUP(group_compact_sessions);
     return check_finish();
 }

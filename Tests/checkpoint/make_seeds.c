@@ -1,6 +1,7 @@
 /*
  * make_seeds.c -- writes the fuzzer's seed corpus: valid model files saved by
- * swann_save for a few small specs, and one without optimizer tensors.
+ * swann_save for a few small specs, one without optimizer tensors, and the
+ * small net's compact models (f16, int8) saved by swann_model_save.
  * Usage: make_seeds DIR
  */
 #include "check.h"
@@ -43,6 +44,19 @@ int main(int argc, char **argv)
         snprintf(path, sizeof path, "%s/seed-no-optimizer.safetensors", argv[1]);
         if (write_file(path, g, glen) == 0) written++;
         free(g), free(hdr), free(data), free(meta), free(spec);
+    }
+    /* compact models of the small net: f16 and int8 (F16 / I8 weights, weight_scale) */
+    swann_model *m32 = NULL;
+    if (n && swann_model_from_net(n, &m32) == SWANN_OK) {
+        const char *dtypes[2] = {"f16", "int8"};
+        for (int i = 0; i < 2; i++) {
+            swann_model *q = NULL;
+            snprintf(path, sizeof path, "%s/seed-%s.safetensors", argv[1], dtypes[i]);
+            if (swann_model_quantize(m32, dtypes[i], &q) == SWANN_OK && swann_model_save(q, path) == SWANN_OK)
+                written++;
+            swann_model_destroy(q);
+        }
+        swann_model_destroy(m32);
     }
     swann_destroy(n);
     free(f);

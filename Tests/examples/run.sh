@@ -39,6 +39,15 @@ demo() {
         else
             bad "digits demo, $name: $(cat "$tmp/$name.out")"
         fi
+        # the compact models' held-out accuracy (issue #17: f16 within 0.05 points, int8 within 0.3)
+        f16=$(sed -n 's/^compact: f16 weights: held-out accuracy \([0-9.]*\).*/\1/p' "$tmp/$name.out")
+        i8=$(sed -n 's/^compact: int8 weights: held-out accuracy \([0-9.]*\).*/\1/p' "$tmp/$name.out")
+        if [ -n "$acc" ] && [ -n "$f16" ] && [ -n "$i8" ] &&
+            awk "BEGIN { exit !($acc - $f16 <= 0.0005 && $acc - $i8 <= 0.003) }"; then
+            ok "digits demo, $name: f16 accuracy $f16 and int8 $i8 beside float32's $acc"
+        else
+            bad "digits demo, $name: compact accuracy [f32 $acc, f16 $f16, int8 $i8]"
+        fi
     else
         bad "digits demo, $name failed: $(cat "$tmp/$name.out")"
     fi

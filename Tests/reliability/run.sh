@@ -13,7 +13,7 @@
 #             group (lsan_exit.c); plus numeric.c and threads.c under ASan
 #   python    the Python binding's pytest suite (Tests/python) against the ASan
 #             library (LD_PRELOAD of clang's ASan runtime, leak checks off: CPython)
-#   tsan      threads.c, Tests/c/test_threads.c, test_api.c and test_model.c against the
+#   tsan      threads.c, Tests/c/test_threads.c, test_api.c, test_model.c and test_compact.c against the
 #             ThreadSanitizer build; any data race fails
 #   numeric   numeric.c against PREFIX
 #   threads   threads.c against PREFIX
@@ -236,14 +236,14 @@ fi
 
 # ---- TSan --------------------------------------------------------------------------------
 if want tsan; then
-    section "ThreadSanitizer: threads.c, Tests/c/test_threads.c, Tests/c/test_api.c, Tests/c/test_model.c"
+    section "ThreadSanitizer: threads.c, Tests/c/test_threads.c, Tests/c/test_api.c, Tests/c/test_model.c, Tests/c/test_compact.c"
     if ! have tsan; then
         bad "tsan section skipped: no TSan library"
     else
         TLINK=(-L"$TSAN" -lswann -Wl,-rpath,"$TSAN" -L"$SWIFT_LIB" -ldispatch -lBlocksRuntime -Wl,-rpath,"$SWIFT_LIB"
                -lm -ldl -pthread)
         TFLAGS=(-std=c11 -O1 -g -fsanitize=thread -Wall -Wextra -I"$ROOT/include" -I"$COMMON")
-        for src in "$HERE/threads.c" "$ROOT/Tests/c/test_threads.c" "$ROOT/Tests/c/test_api.c" "$ROOT/Tests/c/test_model.c"; do
+        for src in "$HERE/threads.c" "$ROOT/Tests/c/test_threads.c" "$ROOT/Tests/c/test_api.c" "$ROOT/Tests/c/test_model.c" "$ROOT/Tests/c/test_compact.c"; do
             [ -f "$src" ] || continue
             t=$(basename "$src" .c)
             compile "tsan/$t" "$B/logs/tsan-$t.log" "$CLANG" "${TFLAGS[@]}" "$src" -o "$B/bin/tsan-$t" "${TLINK[@]}" &&

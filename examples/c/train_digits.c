@@ -28,7 +28,9 @@
  *   5. prints the held-out accuracy and the speed of training;
  *   6. saves the model with swann_save, loads it again with swann_load and
  *      checks that the loaded net has the same parameters and gives the
- *      same held-out accuracy.
+ *      same held-out accuracy;
+ *   7. serves the trained net as f16 and int8 models (swann_model_quantize)
+ *      and prints their held-out accuracy and largest output difference.
  *
  * Exit status: 0 when the held-out accuracy is at least 0.96, 1 otherwise,
  * and also 1 on any error.
@@ -314,6 +316,45 @@ fail:
     return -1;
 }
 
+/* Held-out accuracy of a compact copy ("f16" or "int8", swann_model_quantize) of the
+ * trained net, served through a session, and its largest output difference from the
+ * net's outputs `ref`. Returns 0 on success, -1 on a swann error (already reported). */
+static int evaluate_compact(swann_net *net, const char *dtype, const dataset *d, const size_t *idx, size_t n,
+                            float *xbuf, float *ybuf, const float *ref)
+{
+    swann_model *m32 = NULL, *m = NULL;
+    swann_session *s = NULL;
+    size_t correct = 0;
+    double max_diff = 0.0;
+    int rc = -1;
+    CHECK(swann_model_from_net(net, &m32));
+    CHECK(swann_model_quantize(m32, dtype, &m));
+    CHECK(swann_session_create(m, MAX_BATCH, NULL, 0, &s));
+    for (size_t start = 0; start < n; start += MAX_BATCH) {
+        size_t b = n - start < MAX_BATCH ? n - start : MAX_BATCH;
+        for (size_t r = 0; r < b; r++)
+            memcpy(xbuf + r * N_PIXELS, d->x + idx[start + r] * N_PIXELS, N_PIXELS * sizeof *xbuf);
+        CHECK(swann_session_run(s, xbuf, b, ybuf));
+        for (size_t r = 0; r < b; r++) {
+            if (argmax(ybuf + r * N_CLASSES, N_CLASSES) == d->label[idx[start + r]])
+                correct++;
+            for (size_t c = 0; c < N_CLASSES; c++) {
+                double diff = ybuf[r * N_CLASSES + c] - ref[(start + r) * N_CLASSES + c];
+                if (diff < 0) diff = -diff;
+                if (diff > max_diff) max_diff = diff;
+            }
+        }
+    }
+    printf("compact: %s weights: held-out accuracy %.4f, max output difference %.3g\n", dtype,
+           (double)correct / (double)n, max_diff);
+    rc = 0;
+fail:
+    swann_session_destroy(s);
+    swann_model_destroy(m);
+    swann_model_destroy(m32);
+    return rc;
+}
+
 /* ---- progress bar ---------------------------------------------------------------- */
 
 /* Draws "\r epoch 3/30 [#####.....] 45%" on stderr (only when it changed). */
@@ -582,6 +623,11 @@ int main(int argc, char **argv)
             goto fail;
         }
     }
+
+    /* the same net served with compact weights (README, "Compact weights") */
+    if (evaluate_compact(net, "f16", &data, test_idx, n_test, xbuf, ybuf, out1) != 0 ||
+        evaluate_compact(net, "int8", &data, test_idx, n_test, xbuf, ybuf, out1) != 0)
+        goto fail;
 
     if (test_acc >= PASS_ACCURACY) {
         printf("PASS: held-out accuracy %.4f >= %.2f\n", test_acc, PASS_ACCURACY);

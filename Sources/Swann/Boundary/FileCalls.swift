@@ -18,7 +18,8 @@ public func swann_load_size(_ path: UnsafePointer<CChar>?, _ maxBatch: UInt,
         let path = try checkPath(path, "load_size")
         let mb = try checkMaxBatch(maxBatch, "load_size")
         bytes.pointee = UInt(try withModelFile(path, maxBatch: mb, "load_size", .heap) { (file) throws(SwannError) in
-            file.scratch.arenaBytes(netBytes: file.plan.bytes)
+            try file.requireFloat32()
+            return file.scratch.arenaBytes(netBytes: file.plan.bytes)
         })
     }
 }
@@ -46,6 +47,7 @@ public func swann_load(_ path: UnsafePointer<CChar>?, _ maxBatch: UInt,
 /// reading's trees (dead by now); the file table lies past it.
 private func buildNet(_ file: ModelFile, arena: UnsafeMutableRawPointer?,
                       arenaBytes: UInt) throws(SwannError) -> Net {
+    try file.requireFloat32()
     let net = try placeNet(file.plan, spec: file.spec, arena: arena,
                            arenaBytes: arenaBytes, initialize: false, file.function)
     do throws(SwannError) {
@@ -80,7 +82,9 @@ public func swann_load_buffer_size(_ bytes: UnsafeRawPointer?, _ size: UInt, _ m
         let bytes = try checkBytes(bytes, size, "load_buffer_size")
         let mb = try checkMaxBatch(maxBatch, "load_buffer_size")
         out.pointee = UInt(try withModelBuffer(bytes, size: Int(size), maxBatch: mb, "load_buffer_size", .heap) {
-            (file) throws(SwannError) in file.scratch.arenaBytes(netBytes: file.plan.bytes)
+            (file) throws(SwannError) in
+            try file.requireFloat32()
+            return file.scratch.arenaBytes(netBytes: file.plan.bytes)
         })
     }
 }

@@ -116,6 +116,30 @@ public func swann_model_save_buffer(_ p: UnsafeRawPointer?, _ buf: UnsafeMutable
     }
 }
 
+@_cdecl("swann_model_quantize")
+public func swann_model_quantize(_ p: UnsafeRawPointer?, _ dtype: UnsafePointer<CChar>?,
+                                 _ out: UnsafeMutablePointer<UnsafeMutableRawPointer?>?) -> Int32 {
+    ieeeBoundary { () throws(SwannError) in
+        let out = try required(out, "model_quantize", "out")
+        out.pointee = nil
+        let model = try liveModel(p, "model_quantize")
+        let dtype = try required(dtype, "model_quantize", "dtype")
+        guard let weights = WeightType.compact(named: dtype) else {
+            throw Failure("model_quantize: unknown dtype \"").text(dtype).text("\" (\"f16\" or \"int8\")").error(.arg)
+        }
+        out.pointee = try quantizeModel(model, weights, "model_quantize").base
+    }
+}
+
+@_cdecl("swann_model_save")
+public func swann_model_save(_ p: UnsafeRawPointer?, _ path: UnsafePointer<CChar>?) -> Int32 {
+    ieeeBoundary { () throws(SwannError) in
+        let model = try liveModel(p, "model_save")
+        let path = try checkPath(path, "model_save")
+        try saveFile(model, path: path, "model_save")
+    }
+}
+
 @_cdecl("swann_model_destroy")
 public func swann_model_destroy(_ p: UnsafeMutableRawPointer?) -> Int32 {
     boundary { () throws(SwannError) in

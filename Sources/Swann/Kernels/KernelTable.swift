@@ -32,6 +32,13 @@ struct KernelTable {
     var addFloats: @convention(c) (UnsafeMutablePointer<Float>, UnsafePointer<Float>, Int) -> Void
     var sumsFinite: @convention(c) (UnsafePointer<Float>, UnsafePointer<Float>, Int) -> Bool
     var sumOfSquaresEntry: @convention(c) (UnsafePointer<Float>, Int, Float) -> Double
+    /// Compact.int8Layer: x, rows, inputs, outputs, w, scales, bias, q, rowScales, z.
+    var int8LayerEntry: @convention(c) (UnsafePointer<Float>, Int, Int, Int, UnsafePointer<Int8>, UnsafePointer<Float>,
+                                        UnsafePointer<Float>, UnsafeMutablePointer<Int8>, UnsafeMutablePointer<Float>,
+                                        UnsafeMutablePointer<Float>) -> Void
+    /// Compact.f16Layer: x, rows, inputs, outputs, w (binary16), bias, z.
+    var f16LayerEntry: @convention(c) (UnsafePointer<Float>, Int, Int, Int, UnsafeRawPointer, UnsafePointer<Float>,
+                                       UnsafeMutablePointer<Float>) -> Void
 
     /// This object's own kernels.
     static func own() -> KernelTable {
@@ -69,7 +76,15 @@ struct KernelTable {
             addRowsEntry: { rows, count, cols, dst in Swann.addRows(rows, count: count, cols: cols, into: dst) },
             addFloats: { dst, src, n in Swann.addFloats(dst, src, n) },
             sumsFinite: { a, b, n in Swann.sumsFinite(a, b, n) },
-            sumOfSquaresEntry: { g, n, scale in Swann.sumOfSquares(g, n, scale: scale) })
+            sumOfSquaresEntry: { g, n, scale in Swann.sumOfSquares(g, n, scale: scale) },
+            int8LayerEntry: { x, rows, inputs, outputs, w, scales, bias, q, rowScales, z in
+                Compact.int8Layer(x: x, rows: rows, inputs: inputs, outputs: outputs, w: w, scales: scales, bias: bias,
+                                  q: q, rowScales: rowScales, z: z)
+            },
+            f16LayerEntry: { x, rows, inputs, outputs, w, bias, z in
+                Compact.f16Layer(x: x, rows: rows, inputs: inputs, outputs: outputs,
+                                 w: w.assumingMemoryBound(to: Float16.self), bias: bias, z: z)
+            })
     }
 
     #if SWANN_LEVEL_AVX512

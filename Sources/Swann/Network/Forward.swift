@@ -14,6 +14,11 @@ struct LayerView {
     var weight: UnsafePointer<Float>
     var bias: UnsafePointer<Float>
     var transposed = false
+    /// A compact model's layer (f16 / int8): `compact` holds its weights [fanOut, fanIn]
+    /// and `scales` int8's row scales; `weight` is then unused.
+    var weights = WeightType.f32
+    var compact: UnsafeRawPointer? = nil
+    var scales: UnsafePointer<Float>? = nil
 }
 
 /// One layer of the forward pass for `batch` rows: Z = Y_prev W^T + b, Y = f(Z).

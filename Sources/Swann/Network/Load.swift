@@ -80,6 +80,17 @@ struct ModelFile {
     var hasOptimizer: Bool
     /// The scratch the reading took: what size queries add to the net's plan.
     var scratch: LoadScratch
+    /// How the file stores layer weights (its "swann.weights"; float32 when absent).
+    var weights: WeightType
+
+    /// Refuses a compact file where a net is wanted: only models run f16 / int8 weights.
+    func requireFloat32() throws(SwannError) {
+        guard weights == .f32 else {
+            throw source.named(Failure(function).text(": ")).text(" holds ").text(weights.name)
+                .text(" weights, a compact model: load it as a model (swann_model_load, swann_model_from_buffer)")
+                .error(.format)
+        }
+    }
 }
 
 /// Opens `path` (never blocking: a FIFO or device is refused unopened), checks
@@ -241,7 +252,7 @@ private func readModel<R>(_ source: ByteSource, _ text: UnsafeMutablePointer<CCh
     sizes.header = Scratch.piece(sizing.bytes)
     let parsed = JSONDocument(text, length: n, sized: sizing, in: treeMemory)
     guard let root = parsed.root else { throw headerFailure(parsed.problem ?? .syntax, parsed, source, function) }
-    let specText = try readMetadata(root, source, function)
+    let (specText, weights) = try readMetadata(root, source, function)
     do throws(SwannError) {
         let specSource = try SpecText(specText)
         guard scratch.used + specSource.sizing.bytes <= scratch.capacity else {
@@ -254,7 +265,7 @@ private func readModel<R>(_ source: ByteSource, _ text: UnsafeMutablePointer<CCh
         writeCanonicalSpec(spec, into: &measure)
         let plan = try Plan(spec: spec, maxBatch: maxBatch, specLength: measure.length)
         let table = TensorTable(plan.records, slotCount: plan.header.slotCount, inputSize: plan.header.inputSize,
-                                maxBatch: plan.header.maxBatch, start: plan.header.params)
+                                maxBatch: plan.header.maxBatch, start: plan.header.params, weights: weights)
         let count = table.fileTensorCount
         // Every parameter tensor must be an entry, and optimizer slots at most triple them:
         // a spec needing more is a file missing tensors (and the heap scratch's bound).
@@ -276,11 +287,12 @@ private func readModel<R>(_ source: ByteSource, _ text: UnsafeMutablePointer<CCh
         var i = 0
         for t in table where t.role.inFile {
             (tensors + i).initialize(to: FileTensor(tensor: t))
-            byKey[t.key(layers: plan.records.count)] = i
+            byKey[t.key(layers: plan.records.count, slots: plan.header.slotCount)] = i
             i += 1
         }
         var file = ModelFile(source: source, function: function, spec: spec, plan: plan, tensors: tensors,
-                             byKey: byKey, count: count, dataStart: 8 + UInt64(n), hasOptimizer: false, scratch: sizes)
+                             byKey: byKey, count: count, dataStart: 8 + UInt64(n), hasOptimizer: false, scratch: sizes,
+                             weights: weights)
         try locateTensors(root, &file, dataSize: source.size - 8 - UInt64(n), source)
         if let arena = home.arena, home.forNet {
             // The file is right; now the arena must hold the net too (SWANN_E_ARENA after SWANN_E_FORMAT).
@@ -304,9 +316,10 @@ private func readModel<R>(_ source: ByteSource, _ text: UnsafeMutablePointer<CCh
     }
 }
 
-/// The header's metadata: format "swann" and the spec, whose text it returns.
+/// The header's metadata: format "swann", the spec, whose text it returns, and
+/// "swann.weights" ("f16" or "int8" in a compact model's file; float32 when absent).
 private func readMetadata(_ root: JSONValue, _ source: ByteSource, _ function: StaticString) throws(SwannError)
-    -> UnsafePointer<CChar> {
+    -> (UnsafePointer<CChar>, WeightType) {
     func bad() -> Failure { Swann.bad(source, function) }
     guard root.kind == .object else {
         throw bad().text("the header is not a JSON object").error(.format)
@@ -315,6 +328,7 @@ private func readMetadata(_ root: JSONValue, _ source: ByteSource, _ function: S
         throw bad().text("no \"__metadata__\" object").error(.format)
     }
     var specText: UnsafePointer<CChar>? = nil
+    var weights = WeightType.f32
     var sawFormat = false
     try meta.forEachMember { (key, v) throws(SwannError) in
         guard let s = v.string else {
@@ -327,6 +341,12 @@ private func readMetadata(_ root: JSONValue, _ source: ByteSource, _ function: S
             sawFormat = true
         } else if isKey(key, "swann.spec") {
             specText = s
+        } else if isKey(key, "swann.weights") {
+            guard let w = WeightType.compact(named: s) else {
+                throw bad().text("metadata swann.weights is \"").text(s).text("\", not \"f16\" or \"int8\"")
+                    .error(.format)
+            }
+            weights = w
         }
     }
     guard sawFormat else {
@@ -336,7 +356,7 @@ private func readMetadata(_ root: JSONValue, _ source: ByteSource, _ function: S
         throw bad().text("metadata has no \"swann.spec\"").error(.format)
     }
 
-    return specText
+    return (specText, weights)
 }
 
 /// Matches every header entry to the tensor the spec implies, and checks that the
@@ -351,7 +371,8 @@ private func locateTensors(_ root: JSONValue, _ file: inout ModelFile, dataSize:
     let tensors = file.tensors, byKey = file.byKey
     try root.forEachMember { (key, v) throws(SwannError) in
         if isKey(key, "__metadata__") { return }
-        guard let k = tensorKey(key, layerCount: layerCount, kind: optimizer, slotCount: slotCount) else {
+        guard let k = tensorKey(key, layerCount: layerCount, kind: optimizer, slotCount: slotCount,
+                                scales: file.weights == .int8) else {
             throw bad().text("unexpected tensor \"").text(key).text("\" for this spec").error(.format)
         }
         let i = byKey[k]
@@ -362,7 +383,7 @@ private func locateTensors(_ root: JSONValue, _ file: inout ModelFile, dataSize:
         let t = tensors[i].tensor
         let found = tensors[i].span.0 >= 0
         if found { covered += t.bytes }
-        if t.role != .parameter {
+        if !t.isModelData {
             optimizerTotal += 1
             if found { optimizerFound += 1 }
         } else if !found {
@@ -392,8 +413,9 @@ private func locateTensors(_ root: JSONValue, _ file: inout ModelFile, dataSize:
 }
 
 /// The key (`Tensor.key`) of a tensor name, or nil for a name the spec does not imply.
-private func tensorKey(_ name: UnsafePointer<CChar>, layerCount: Int, kind: OptimizerConfig, slotCount: Int) -> Int? {
-    if isKey(name, "optimizer.step") { return Tensor(role: .step).key(layers: layerCount) }
+private func tensorKey(_ name: UnsafePointer<CChar>, layerCount: Int, kind: OptimizerConfig, slotCount: Int,
+                       scales: Bool) -> Int? {
+    if isKey(name, "optimizer.step") { return Tensor(role: .step).key(layers: layerCount, slots: slotCount) }
     var p = name
     var slotted: Bool
     if strncmp(p, "layers.", 7) == 0 {
@@ -412,6 +434,10 @@ private func tensorKey(_ name: UnsafePointer<CChar>, layerCount: Int, kind: Opti
         p += 1
     }
     let isBias: Bool
+    if !slotted && strcmp(p, ".weight_scale") == 0 {
+        // Only int8 files have scales: elsewhere the name is unexpected.
+        return scales ? Tensor(role: .scale, layer: k).key(layers: layerCount, slots: slotCount) : nil
+    }
     if strncmp(p, ".weight", 7) == 0 { isBias = false; p += 7 }
     else if strncmp(p, ".bias", 5) == 0 { isBias = true; p += 5 }
     else { return nil }
@@ -424,7 +450,8 @@ private func tensorKey(_ name: UnsafePointer<CChar>, layerCount: Int, kind: Opti
     } else {
         guard p[0] == 0 else { return nil }
     }
-    return Tensor(role: slot < 0 ? .parameter : .slot, layer: k, isBias: isBias, slot: slot).key(layers: layerCount)
+    return Tensor(role: slot < 0 ? .parameter : .slot, layer: k, isBias: isBias, slot: slot)
+        .key(layers: layerCount, slots: slotCount)
 }
 
 /// Checks one header entry: exactly dtype, shape and data_offsets, all as expected.
@@ -445,9 +472,8 @@ private func readEntry(_ v: JSONValue, _ name: UnsafePointer<CChar>, _ t: Tensor
           let offsets = v.member("data_offsets") else {
         throw fail("entry needs exactly dtype, shape and data_offsets")
     }
-    let want: StaticString = t.dtype == .i64 ? "I64" : "F32"
-    guard let d = dtype.string, strcmp(d, cString(want)) == 0 else {
-        throw t.dtype == .i64 ? fail("dtype must be I64") : fail("dtype must be F32")
+    guard let d = dtype.string, strcmp(d, cString(t.dtype.name)) == 0 else {
+        throw bad().text("tensor \"").text(name).text("\": dtype must be ").text(t.dtype.name).error(.format)
     }
     let dims = (t.rows, t.cols)
     var sameShape = shape.kind == .array && shape.count == t.rank

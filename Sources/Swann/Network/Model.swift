@@ -27,6 +27,8 @@ struct ModelHeader {
     /// on for loaded models, the net's setting for swann_model_from_net.
     var flushSubnormals = true
     var specLength = 0
+    /// How every layer's weights are stored (CompactModel.swift).
+    var weights = WeightType.f32
 }
 
 /// Where the parts of a model's block go.
@@ -91,34 +93,41 @@ func buildModel(_ file: ModelFile, placement: ModelPlacement,
     let function = file.function
     let records = file.plan.records
     let layout = ModelLayout(layerCount: records.count, specLength: file.plan.header.specLength)
-    // Which parameters are copied, and the bytes they need.
+    if file.weights == .int8 {
+        for k in 0..<records.count where records[k].fanIn > Compact.int8MaxInputs {
+            throw Failure(function).text(": layer ").int(k).text(" has ").int(records[k].fanIn)
+                .text(" int8 inputs; int8 sums are exact for at most ").int(Compact.int8MaxInputs).error(.format)
+        }
+    }
+    // Which tensors are copied, and the bytes they need. A tensor is used in place
+    // where it is aligned to its dtype in memory.
     var copied = 0
-    for i in 0..<file.count where file.tensors[i].tensor.role == .parameter {
+    for i in 0..<file.count where file.tensors[i].tensor.isModelData {
         let t = file.tensors[i].tensor
         guard case .inPlace(let bytes, let copyMisaligned) = placement else {
             copied += Plan.aligned(t.bytes)
             continue
         }
         let at = file.dataStart + UInt64(file.tensors[i].span.0)
-        guard (UInt(bitPattern: bytes) &+ UInt(at)) & 3 != 0 else { continue }
+        guard (UInt(bitPattern: bytes) &+ UInt(at)) & UInt(t.dtype.size - 1) != 0 else { continue }
         guard copyMisaligned else {
             throw t.withName(file.spec.optimizer) { name in
                 Failure(function).text(": tensor \"").text(name).text("\" (at byte ").uint(UInt(at))
-                    .text(") is not 4-byte aligned in memory: align the bytes, or pass mem NULL to copy them")
+                    .text(") is not aligned to its dtype in memory: align the bytes, or pass mem NULL to copy them")
                     .error(.arg)
             }
         }
         copied += Plan.aligned(t.bytes)
     }
     let total = layout.bookkeeping + copied
-    // Copied weights are stored transposed ([in, out], LayerView.transposed): read
+    // Copied float32 weights are stored transposed ([in, out], LayerView.transposed): read
     // into a transient block of the largest, checked, then transposed into place.
     var largest = 0
-    for i in 0..<file.count where file.tensors[i].tensor.role == .parameter && !file.tensors[i].tensor.isBias {
+    for i in 0..<file.count where file.tensors[i].tensor.transposedInModel {
         largest = max(largest, file.tensors[i].tensor.bytes)
     }
     var staging: UnsafeMutableRawPointer? = nil
-    if copied > 0 {
+    if copied > 0 && largest > 0 {
         guard let p = cs_aligned_alloc(largest) else {
             throw Failure(function).text(": out of memory for ").int(largest).text(" bytes of staging").error(.nomem)
         }
@@ -152,6 +161,7 @@ func buildModel(_ file: ModelFile, placement: ModelPlacement,
     h.outputSize = file.plan.header.outputSize
     h.paramCount = file.plan.header.paramCount
     h.specLength = layout.specLength
+    h.weights = file.weights
     for k in 0..<records.count {
         h.width = max(h.width, records[k].fanOut)
         h.widestInput = max(h.widestInput, records[k].fanIn)
@@ -160,31 +170,41 @@ func buildModel(_ file: ModelFile, placement: ModelPlacement,
     var text = TextBuffer(base: model.specText, capacity: layout.specLength + 1)
     writeCanonicalSpec(file.spec, into: &text)
     var cursor = layout.bookkeeping
-    for i in 0..<file.count where file.tensors[i].tensor.role == .parameter {
+    for i in 0..<file.count where file.tensors[i].tensor.isModelData {
         let t = file.tensors[i].tensor
         let at = file.dataStart + UInt64(file.tensors[i].span.0)
-        var source: UnsafePointer<Float>
+        var raw: UnsafeRawPointer
         var dst: UnsafeMutableRawPointer? = nil
-        if case .inPlace(let bytes, _) = placement, (UInt(bitPattern: bytes) &+ UInt(at)) & 3 == 0 {
-            source = (bytes + Int(at)).assumingMemoryBound(to: Float.self)
+        if case .inPlace(let bytes, _) = placement,
+           (UInt(bitPattern: bytes) &+ UInt(at)) & UInt(t.dtype.size - 1) == 0 {
+            raw = bytes + Int(at)
         } else {
             dst = block + cursor
             cursor += Plan.aligned(t.bytes)
-            let into = t.isBias ? dst : staging
+            let into = t.transposedInModel ? staging : dst
             guard let into, file.source.read(at: at, count: t.bytes, into: into) else {
                 if mem == nil { cs_free(block) }
                 throw Failure(function).text(": reading tensor data failed").reason().error(.io)
             }
-            source = UnsafePointer(into.assumingMemoryBound(to: Float.self))
+            raw = UnsafeRawPointer(into)
         }
-        guard allFinite(source, t.bytes / 4) else {
+        if let problem = compactProblem(t, raw) {
             if mem == nil { cs_free(block) }
             throw t.withName(file.spec.optimizer) { name in
-                Failure(function).text(": tensor \"").text(name).text("\" has NaN or Inf values").error(.format)
+                Failure(function).text(": tensor \"").text(name).text("\" ").text(problem).error(.format)
             }
         }
+        let source = raw.assumingMemoryBound(to: Float.self)  // read as floats only when t.dtype is .f32
         let r = records[t.layer]
-        if !t.isBias {
+        if t.role == .scale {
+            model.layers[t.layer].scales = source
+        } else if t.dtype != .f32 {
+            var view = LayerView(fanIn: r.fanIn, fanOut: r.fanOut, activation: r.activation,
+                                 alpha: r.alpha, weight: source, bias: source)
+            view.weights = file.weights
+            view.compact = raw
+            model.layers[t.layer] = view
+        } else if !t.isBias {
             var view = LayerView(fanIn: r.fanIn, fanOut: r.fanOut, activation: r.activation,
                                  alpha: r.alpha, weight: source, bias: source)
             if let dst {
@@ -204,6 +224,36 @@ func buildModel(_ file: ModelFile, placement: ModelPlacement,
     }
     model.header.pointee.magic = ModelHeader.liveMagic
     return model
+}
+
+extension Tensor {
+    /// A tensor a model keeps: a layer's weight, bias or int8 scales.
+    var isModelData: Bool { role == .parameter || role == .scale }
+    /// A float32 weight, which a model's own copy keeps transposed.
+    var transposedInModel: Bool { role == .parameter && !isBias && dtype == .f32 }
+}
+
+/// What is wrong with the values of a model tensor (raw: its bytes), or nil: float32
+/// values must be finite, int8 scales also positive, binary16 weights finite, and
+/// int8 weights in -127...127 (the bound of Compact.int8MaxInputs).
+private func compactProblem(_ t: Tensor, _ raw: UnsafeRawPointer) -> StaticString? {
+    let n = t.bytes / t.dtype.size
+    switch t.dtype {
+    case .f32:
+        let f = raw.assumingMemoryBound(to: Float.self)
+        guard allFinite(f, n) else { return "has NaN or Inf values" }
+        if t.role == .scale {
+            for i in 0..<n where !(f[i] > 0) { return "has a zero or negative scale" }
+        }
+        return nil
+    case .f16:
+        return Compact.firstNonFinite(raw, n) < 0 ? nil : "has NaN or Inf values"
+    case .i8:
+        return Compact.firstOutOfRange(raw.assumingMemoryBound(to: Int8.self), n) < 0 ? nil
+            : "has the value -128 (int8 weights lie in -127...127)"
+    case .i64:
+        return nil
+    }
 }
 
 /// A model holding a snapshot of a live net's parameters, in one allocation.
@@ -273,23 +323,26 @@ extension Model: LayerShapes {
 
 extension Model: ModelFileSource {
     var fileTable: TensorTable<Model> {
-        TensorTable(self, slotCount: 0, inputSize: header.pointee.inputSize, maxBatch: 1, start: 0)
+        TensorTable(self, slotCount: 0, inputSize: header.pointee.inputSize, maxBatch: 1, start: 0,
+                    weights: header.pointee.weights)
     }
     var fileSpecText: UnsafePointer<CChar> { UnsafePointer(specText) }
     var fileSpecLength: Int { header.pointee.specLength }
     var fileOptimizer: OptimizerConfig { OptimizerConfig() }
     var fileSteps: Int? { nil }
     func fileData(_ t: Tensor) -> UnsafeRawPointer? {
-        guard t.role == .parameter else { return nil }
+        guard t.role == .parameter || t.role == .scale else { return nil }
         let l = layers[t.layer]
-        return UnsafeRawPointer(t.isBias ? l.bias : l.weight)
+        if t.role == .scale { return l.scales.map { UnsafeRawPointer($0) } }
+        if t.isBias { return UnsafeRawPointer(l.bias) }
+        return l.weights == .f32 ? UnsafeRawPointer(l.weight) : l.compact
     }
 
     /// A transposed weight goes back to the file's [out, in] rows, 64 values at a time.
     func emitData(_ t: Tensor, _ sink: (UnsafeRawPointer, Int) -> Bool) -> Bool {
         guard let p = fileData(t) else { return true }
         let l = layers[t.layer]
-        guard !t.isBias && l.transposed else { return sink(p, t.bytes) }
+        guard t.role == .parameter && !t.isBias && l.transposed else { return sink(p, t.bytes) }
         var chunk = SIMD64<Float>()
         return withUnsafeMutablePointer(to: &chunk) { cp -> Bool in
             let buf = UnsafeMutableRawPointer(cp).assumingMemoryBound(to: Float.self)

@@ -12,6 +12,12 @@ import CSupport
 // optimizer.step (I64, shape []) and optimizer.{k}.{weight|bias}.{slot}. swann
 // writes the file tensors of its table (`TensorTable`) in table order, back to
 // back; it reads any order and any padding, but nothing that is not exactly right.
+//
+// Compact models (f16 / int8 weights) add "swann.weights": "f16" | "int8" to the
+// metadata; their layers.{k}.weight are F16 or I8 [out, in], and int8 adds
+// layers.{k}.weight_scale (F32 [out]). Tensors are written by decreasing dtype size
+// (I64, F32, F16, I8; table order within a size), so each lies aligned to its dtype
+// and can be used in place. A float32 file's order is the table's, as before.
 
 /// The largest header swann reads (a 256-layer spec needs well under 1 MiB).
 let maxHeaderBytes = 64 << 20
@@ -33,20 +39,32 @@ func writeHeader<Source: ModelFileSource>(_ t: inout TextBuffer, _ source: Sourc
     t.quoted(cString(swannVersion))
     t.text(",\"swann.spec\":")
     t.quoted(source.fileSpecText)
+    let weights = source.fileTable.weights
+    if weights != .f32 {
+        t.text(",\"swann.weights\":\"")
+        t.text(weights.name)
+        t.text("\"")
+    }
     t.text("}")
     var offset = 0
-    for tensor in source.fileTable where source.writes(tensor) {
-        t.text(",")
-        tensor.withName(optimizer) { name in t.quoted(name) }  // names need no escapes; quoted() is exact anyway
-        t.text(tensor.dtype == .i64 ? ":{\"dtype\":\"I64\",\"shape\":[" as StaticString : ":{\"dtype\":\"F32\",\"shape\":[")
-        if tensor.rank >= 1 { t.number(tensor.rows) }
-        if tensor.rank == 2 { t.text(","); t.number(tensor.cols) }
-        t.text("],\"data_offsets\":[")
-        t.number(offset)
-        t.text(",")
-        t.number(offset + tensor.bytes)
-        t.text("]}")
-        offset += tensor.bytes
+    var size = 8  // I64, F32, F16, I8
+    while size > 0 {
+        for tensor in source.fileTable where tensor.dtype.size == size && source.writes(tensor) {
+            t.text(",")
+            tensor.withName(optimizer) { name in t.quoted(name) }  // names need no escapes; quoted() is exact anyway
+            t.text(":{\"dtype\":\"")
+            t.text(tensor.dtype.name)
+            t.text("\",\"shape\":[")
+            if tensor.rank >= 1 { t.number(tensor.rows) }
+            if tensor.rank == 2 { t.text(","); t.number(tensor.cols) }
+            t.text("],\"data_offsets\":[")
+            t.number(offset)
+            t.text(",")
+            t.number(offset + tensor.bytes)
+            t.text("]}")
+            offset += tensor.bytes
+        }
+        size /= 2
     }
     t.text("}")
 }

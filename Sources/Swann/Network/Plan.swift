@@ -73,7 +73,7 @@ struct Plan {
             case .preActivation: table[t.layer].z = t.offset; table[t.layer].y = t.offset
             case .activation: table[t.layer].y = t.offset
             case .scratch: if t.layer == 0 { h.scratch0 = t.offset } else { h.scratch1 = t.offset }
-            case .step: break
+            case .step, .scale: break  // a net's table has no scales (float32 weights)
             }
         }
         cursor = Plan.aligned(it.cursor)

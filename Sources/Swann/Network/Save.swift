@@ -58,14 +58,19 @@ struct ModelBytes<Source: ModelFileSource> {
         var lengthLE = UInt64(headerLength).littleEndian
         var spaces: UInt64 = 0x2020_2020_2020_2020
         var ok = sink(&lengthLE, 8) && sink(header.base, textLength) && sink(&spaces, headerLength - textLength)
-        // The data: the file tensors in table order, as writeHeader listed them.
-        for t in source.fileTable where ok && source.writes(t) {
-            if t.role == .step {
-                var step = Int64(source.fileSteps ?? 0).littleEndian
-                ok = sink(&step, 8)
-            } else {
-                ok = source.emitData(t, sink)
+        // The data: the file tensors by decreasing dtype size, in table order
+        // within a size, as writeHeader listed them.
+        var size = 8  // I64, F32, F16, I8
+        while size > 0 {
+            for t in source.fileTable where ok && t.dtype.size == size && source.writes(t) {
+                if t.role == .step {
+                    var step = Int64(source.fileSteps ?? 0).littleEndian
+                    ok = sink(&step, 8)
+                } else {
+                    ok = source.emitData(t, sink)
+                }
             }
+            size /= 2
         }
         return ok
     }
@@ -81,7 +86,8 @@ func withModelBytes<Source: ModelFileSource, R>(_ source: Source, _ function: St
     var dataBytes = 0
     for t in source.fileTable where source.writes(t) {
         dataBytes += t.bytes
-        guard t.role != .step, let p = source.fileData(t) else { continue }
+        // Compact weights were checked when they were made or loaded.
+        guard t.role != .step, t.dtype == .f32, let p = source.fileData(t) else { continue }
         guard allFinite(p.assumingMemoryBound(to: Float.self), t.bytes / 4) else {
             let f = Failure(function).text(": parameters or optimizer state have NaN or Inf values; ")
             if let path { throw f.text("\"").text(path).text("\" not written").error(.numeric) }
@@ -101,20 +107,27 @@ func withModelBytes<Source: ModelFileSource, R>(_ source: Source, _ function: St
                                headerLength: (header.length + 7) / 8 * 8, dataBytes: dataBytes))
 }
 
-/// Writes the net atomically: a temporary file in the target's folder, written
-/// in full, fsynced, renamed over the target (`path`, or the file its symbolic
-/// links lead to), and the folder fsynced.
+/// Writes the net atomically (see saveFile).
 func saveNet(_ net: Net, path: UnsafePointer<CChar>) throws(SwannError) {
-    try withModelBytes(net, "save", path: path) { (bytes) throws(SwannError) in
+    try saveFile(net, path: path, "save")
+}
+
+/// Writes a net or a model atomically: a temporary file in the target's folder,
+/// written in full, fsynced, renamed over the target (`path`, or the file its
+/// symbolic links lead to), and the folder fsynced.
+func saveFile<Source: ModelFileSource>(_ source: Source, path: UnsafePointer<CChar>,
+                                       _ function: StaticString) throws(SwannError) {
+    try withModelBytes(source, function, path: path) { (bytes) throws(SwannError) in
         // A symbolic link at `path` is followed and stays; what it leads to is replaced.
         var file = cs_save_file()
         defer { cs_save_end(&file) }
-        guard cs_save_open(path, &file) == 0 else { throw saveOpenFailed(file, path) }
+        guard cs_save_open(path, &file) == 0 else { throw saveOpenFailed(file, path, function) }
         let fd = file.fd
         guard bytes.emit({ p, n in cs_write_all(fd, p, n) == 0 }) else {
-            throw Failure("save: writing \"").text(UnsafePointer(file.temp)).text("\" failed").reason().error(.io)
+            throw Failure(function).text(": writing \"").text(UnsafePointer(file.temp)).text("\" failed").reason()
+                .error(.io)
         }
-        guard cs_save_commit(&file) == 0 else { throw saveCommitFailed(file) }
+        guard cs_save_commit(&file) == 0 else { throw saveCommitFailed(file, function) }
     }
 }
 
@@ -139,36 +152,40 @@ func saveToBuffer<Source: ModelFileSource>(_ source: Source, _ function: StaticS
 }
 
 /// The failure of a save that could not start (cs_save_open).
-private func saveOpenFailed(_ file: cs_save_file, _ path: UnsafePointer<CChar>) -> SwannError {
+private func saveOpenFailed(_ file: cs_save_file, _ path: UnsafePointer<CChar>,
+                            _ function: StaticString) -> SwannError {
     let target = UnsafePointer(file.target)
     switch Int(file.stage) {
     case CS_SAVE_NOMEM:
-        return Failure("save: out of memory for the file names").error(.nomem)
+        return Failure(function).text(": out of memory for the file names").error(.nomem)
     case CS_SAVE_RESOLVE:
-        return Failure("save: cannot look up \"").text(path).text("\"").reason().error(.io)
+        return Failure(function).text(": cannot look up \"").text(path).text("\"").reason().error(.io)
     case CS_SAVE_KIND:
-        var f = Failure("save: \"").text(target).text("\" is ").text(cs_kind_name(file.mode))
+        var f = Failure(function).text(": \"").text(target).text("\" is ").text(cs_kind_name(file.mode))
             .text(", not a regular file")
         if let target, strcmp(target, path) != 0 { f = f.text(" (the link \"").text(path).text("\" leads there)") }
         return f.error(.io)
     case CS_SAVE_CREATE:
-        return Failure("save: cannot create a temporary file next to \"").text(target).text("\"").reason().error(.io)
+        return Failure(function).text(": cannot create a temporary file next to \"").text(target).text("\"").reason()
+            .error(.io)
     default:
-        return Failure("save: cannot give \"").text(UnsafePointer(file.temp)).text("\" the permissions of \"")
+        return Failure(function).text(": cannot give \"").text(UnsafePointer(file.temp))
+            .text("\" the permissions of \"")
             .text(target).text("\"").reason().error(.io)
     }
 }
 
 /// The failure of a save whose file was written but not put in place (cs_save_commit).
-private func saveCommitFailed(_ file: cs_save_file) -> SwannError {
+private func saveCommitFailed(_ file: cs_save_file, _ function: StaticString) -> SwannError {
     let target = UnsafePointer(file.target), temp = UnsafePointer(file.temp)
     switch Int(file.stage) {
     case CS_SAVE_SYNC:
-        return Failure("save: flushing \"").text(temp).text("\" to disk failed").reason().error(.io)
+        return Failure(function).text(": flushing \"").text(temp).text("\" to disk failed").reason().error(.io)
     case CS_SAVE_RENAME:
-        return Failure("save: renaming \"").text(temp).text("\" to \"").text(target).text("\" failed")
+        return Failure(function).text(": renaming \"").text(temp).text("\" to \"").text(target).text("\" failed")
             .reason().error(.io)
     default:
-        return Failure("save: the folder of \"").text(target).text("\" could not be synced").reason().error(.io)
+        return Failure(function).text(": the folder of \"").text(target).text("\" could not be synced").reason()
+            .error(.io)
     }
 }

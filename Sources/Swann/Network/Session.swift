@@ -15,6 +15,10 @@ struct SessionHeader {
     var buffer0 = 0         // byte offsets from the arena start
     var buffer1 = 0
     var workspace = 0
+    /// An int8 model's quantized input rows (max_batch x the widest input, bytes)
+    /// and their scales (max_batch floats); 0 for other models.
+    var quantized = 0
+    var rowScales = 0
     /// The kernels of the CPU level chosen at create (KernelTable.choose).
     var kernels = KernelTable.own()
 }
@@ -50,6 +54,10 @@ struct SessionPlan {
         packA = take(pack.a * f)
         packB = take(pack.b * f)
         tile = take(Gemm.mr * Gemm.nr * f)
+        if h.weights == .int8 {
+            header.quantized = take(maxBatch * h.widestInput)
+            header.rowScales = take(maxBatch * f)
+        }
         guard cursor <= Limits.maxArenaBytes else {
             throw Failure(function).text(": the session needs more than ").int(cursor)
                 .text(" bytes, above the limit of ").int(Limits.maxArenaBytes).error(.arg)
@@ -89,11 +97,33 @@ struct Session {
             // Z and Y of a layer share a buffer (activations work in place);
             // the layers alternate between the two.
             let out = floats(k & 1 == 0 ? h.buffer0 : h.buffer1)
-            forwardLayer(model.layers[k], input: prev, z: out, y: out, batch: batch, engine: engine,
-                         kernels: h.kernels)
+            let l = model.layers[k]
+            if l.weights == .f32 {
+                forwardLayer(l, input: prev, z: out, y: out, batch: batch, engine: engine, kernels: h.kernels)
+            } else {
+                compactLayer(l, input: prev, z: out, batch: batch)
+            }
             prev = UnsafePointer(out)
         }
         copyFloats(y, prev, batch * m.outputSize)
+    }
+}
+
+extension Session {
+    /// A compact model's layer for `batch` rows: the f16 or int8 product (Kernels/
+    /// Compact*.swift), then the activation in place, as forwardLayer does. Each row
+    /// is computed alone, in one order, whatever the batch.
+    func compactLayer(_ l: LayerView, input: UnsafePointer<Float>, z: UnsafeMutablePointer<Float>, batch: Int) {
+        guard let w = l.compact else { return }
+        let h = header.pointee
+        if l.weights == .int8, let scales = l.scales {
+            h.kernels.int8LayerEntry(input, batch, l.fanIn, l.fanOut, w.assumingMemoryBound(to: Int8.self), scales,
+                                     l.bias, (base + h.quantized).assumingMemoryBound(to: Int8.self),
+                                     floats(h.rowScales), z)
+        } else {
+            h.kernels.f16LayerEntry(input, batch, l.fanIn, l.fanOut, UnsafeRawPointer(w), l.bias, z)
+        }
+        h.kernels.activationForward(l.activation, alpha: l.alpha, z: z, y: z, rows: batch, cols: l.fanOut)
     }
 }
 

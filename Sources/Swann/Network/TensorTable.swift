@@ -6,16 +6,37 @@ enum TensorRole {
     case parameter      // layers.{k}.weight / .bias
     case gradient       // their accumulated gradients
     case slot           // optimizer.{k}.weight / .bias.{slot name}: optimizer state
+    case scale          // layers.{k}.weight_scale: an int8 weight's row scales (compact models)
     case input          // y_0 for max_batch rows
     case preActivation  // z_k for max_batch rows
     case activation     // y_k for max_batch rows (z_k itself for identity layers)
     case scratch        // the backward recursion's two buffers
 
     /// Held in model files (in table order).
-    var inFile: Bool { self == .step || self == .parameter || self == .slot }
+    var inFile: Bool { self == .step || self == .parameter || self == .slot || self == .scale }
 }
 
-enum DType { case f32, i64 }
+enum DType {
+    case f32, i64, f16, i8
+
+    var size: Int {
+        switch self {
+        case .i64: return 8
+        case .f32: return 4
+        case .f16: return 2
+        case .i8: return 1
+        }
+    }
+    /// The safetensors name.
+    var name: StaticString {
+        switch self {
+        case .i64: return "I64"
+        case .f32: return "F32"
+        case .f16: return "F16"
+        case .i8: return "I8"
+        }
+    }
+}
 
 /// One tensor of a net: its name's parts, shape, dtype, role, and where it lives.
 struct Tensor {
@@ -31,10 +52,11 @@ struct Tensor {
 
     var rank: Int { role == .step ? 0 : (cols == 0 ? 1 : 2) }
 
-    /// A key for the tensor's name that is unique in its net: model files are
-    /// matched to the table through it (see `Load.swift`).
-    func key(layers: Int) -> Int {
-        role == .step ? 0 : 1 + ((slot + 1) * layers + layer) * 2 + (isBias ? 1 : 0)
+    /// A key for the tensor's name that is unique in its net, below the table's
+    /// fileTensorCount: model files are matched to the table through it (see `Load.swift`).
+    func key(layers: Int, slots: Int) -> Int {
+        if role == .scale { return 1 + 2 * layers * (slots + 1) + layer }
+        return role == .step ? 0 : 1 + ((slot + 1) * layers + layer) * 2 + (isBias ? 1 : 0)
     }
 
     /// Calls `body` with the tensor's name in model files.
@@ -44,6 +66,7 @@ struct Tensor {
             let p = UnsafeMutableRawPointer(raw).assumingMemoryBound(to: CChar.self)
             let slotName: UnsafePointer<CChar>? = role == .slot ? cString(optimizer.slotName(slot)) : nil
             cs_tensor_name(p, Int64(role == .step ? -1 : layer), isBias ? 1 : 0, slotName)
+            if role == .scale { strcat(p, "_scale") }  // layers.{k}.weight_scale
             return body(UnsafePointer(p))
         }
     }
@@ -72,9 +95,13 @@ struct TensorTable<Layers: LayerShapes>: Sequence {
     let maxBatch: Int
     let start: Int
     let width: Int  // the widest layer, input included
+    /// How layer weights are stored: float32 (nets, and their files), or a compact
+    /// model's f16 / int8 (then int8 adds each layer's weight_scale after its bias).
+    let weights: WeightType
 
-    init(_ layers: Layers, slotCount: Int, inputSize: Int, maxBatch: Int, start: Int) {
+    init(_ layers: Layers, slotCount: Int, inputSize: Int, maxBatch: Int, start: Int, weights: WeightType = .f32) {
         self.layers = layers
+        self.weights = weights
         self.slotCount = slotCount
         self.inputSize = inputSize
         self.maxBatch = maxBatch
@@ -84,7 +111,9 @@ struct TensorTable<Layers: LayerShapes>: Sequence {
         width = w
     }
 
-    var fileTensorCount: Int { 1 + 2 * layers.layerCount * (1 + slotCount) }
+    var fileTensorCount: Int {
+        1 + 2 * layers.layerCount * (1 + slotCount) + (weights == .int8 ? layers.layerCount : 0)
+    }
 
     func makeIterator() -> TensorIterator<Layers> { TensorIterator(table: self) }
 }
@@ -115,10 +144,12 @@ struct TensorIterator<Layers: LayerShapes>: IteratorProtocol {
             // parameter i at slots[s * paramCount + i].
             let aligned = layer == 0 && part == 0 && (stage != .slots || slot == 0)
             let l = table.layers.layer(layer)
-            let t = Tensor(role: role, layer: layer, isBias: part == 1, slot: role == .slot ? slot : -1,
-                           rows: l.fanOut, cols: part == 0 ? l.fanIn : 0)
+            let scales = role == .parameter && table.weights == .int8
+            var t = Tensor(role: part == 2 ? .scale : role, layer: layer, isBias: part == 1,
+                           slot: role == .slot ? slot : -1, rows: l.fanOut, cols: part == 0 ? l.fanIn : 0)
+            if role == .parameter && part == 0 { t.dtype = table.weights.dtype }
             part += 1
-            if part == 2 { part = 0; layer += 1 }
+            if part == (scales ? 3 : 2) { part = 0; layer += 1 }
             if layer == n {
                 layer = 0
                 switch stage {
@@ -155,7 +186,7 @@ struct TensorIterator<Layers: LayerShapes>: IteratorProtocol {
         var t = tensor
         if aligned { cursor = Plan.aligned(cursor) }
         t.offset = cursor
-        t.bytes = (t.cols == 0 ? t.rows : t.rows * t.cols) * MemoryLayout<Float>.stride
+        t.bytes = (t.cols == 0 ? t.rows : t.rows * t.cols) * t.dtype.size
         cursor += t.bytes
         return t
     }

@@ -109,6 +109,9 @@ _OPTIONAL = {
     "swann_session_create": ([c_void_p, c_size_t, c_void_p, c_size_t, _void_pp], c_int),
     "swann_session_run": ([c_void_p, c_void_p, c_size_t, c_void_p], c_int),
     "swann_session_destroy": ([c_void_p], None),
+    # Compact weights (deploy.md): f16 / int8 models and saving any model.
+    "swann_model_quantize": ([c_void_p, c_char_p, _void_pp], c_int),
+    "swann_model_save": ([c_void_p, c_char_p], c_int),
 }
 
 
@@ -165,6 +168,8 @@ class LibSwann:
     session_create: Any
     session_run: Any
     session_destroy: Any
+    model_quantize: Any
+    model_save: Any
 
     def __init__(self, cdll: ctypes.CDLL, path: str) -> None:
         self.cdll = cdll

@@ -14,6 +14,8 @@ PREFIX     ?= /usr/local
 TARGET_CPU ?=
 SWIFTC     ?= swiftc
 CC         ?= cc
+# The installed library drops its local symbols (build/libswann.so keeps them, for profilers).
+STRIP      ?= strip
 BUILD      ?= build
 VERSION    := $(shell sed -n 's/^let swannVersion: StaticString = "\(.*\)"/\1/p' Sources/Swann/Network/Version.swift)
 
@@ -25,7 +27,7 @@ EMBEDDED   := -enable-experimental-feature Embedded -wmo -parse-as-library -O \
               -module-name Swann -I Sources/CSupport/include -Xfrontend -function-sections
 ifeq ($(TARGET_CPU),)
 LEVEL      := -target-cpu x86-64 -D SWANN_LEVEL_BASELINE -D SWANN_ISA_VARIANTS
-LEVEL_OBJS := $(BUILD)/kernels-avx2.o $(BUILD)/kernels-avx512.o
+LEVEL_OBJS := $(BUILD)/kernels-avx2.o $(BUILD)/kernels-avx512.o $(BUILD)/kernels-avx512vnni.o
 else
 LEVEL      := -target-cpu $(TARGET_CPU)
 LEVEL_OBJS :=
@@ -64,6 +66,8 @@ $(BUILD)/kernels-avx2.o: CPU := haswell
 $(BUILD)/kernels-avx2.o: DEFINE := SWANN_LEVEL_AVX2
 $(BUILD)/kernels-avx512.o: CPU := skylake-avx512
 $(BUILD)/kernels-avx512.o: DEFINE := SWANN_LEVEL_AVX512
+$(BUILD)/kernels-avx512vnni.o: CPU := cascadelake
+$(BUILD)/kernels-avx512vnni.o: DEFINE := SWANN_LEVEL_AVX512VNNI
 $(BUILD)/kernels-%.o: $(SWIFT_SRCS) $(C_HDRS)
 	@mkdir -p $(BUILD)
 	$(SWIFTC) $(EMBEDDED) -target-cpu $(CPU) -D $(DEFINE) -c $(SWIFT_SRCS) -o $(BUILD)/kernels-$*-whole.o
@@ -99,6 +103,7 @@ install: lib $(BUILD)/swann.pc $(BUILD)/swann-static.pc
 	install -d $(PREFIX)/include/swann
 	install -m 644 include/swann/module.modulemap $(PREFIX)/include/swann/module.modulemap
 	install -m 755 $(BUILD)/libswann.so $(PREFIX)/lib/libswann.so.$(VERSION)
+	$(STRIP) --strip-unneeded $(PREFIX)/lib/libswann.so.$(VERSION)
 	ln -sf libswann.so.$(VERSION) $(PREFIX)/lib/libswann.so.0
 	ln -sf libswann.so.0 $(PREFIX)/lib/libswann.so
 	install -m 644 $(BUILD)/libswann.a $(PREFIX)/lib/libswann.a

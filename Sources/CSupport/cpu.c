@@ -36,8 +36,15 @@ int cs_cpu_level(void) {
     if ((b7 & avx512) == avx512 && (xcr & 0xE0) == 0xE0) return CS_CPU_AVX512;
     return CS_CPU_AVX2;
 }
+
+/* AVX512_VNNI (cpuid 7.0 ECX bit 11) on a CPU of the AVX-512 level. */
+int cs_cpu_vnni(void) {
+    unsigned a, b, c, d;
+    return cs_cpu_level() == CS_CPU_AVX512 && __get_cpuid_count(7, 0, &a, &b, &c, &d) && (c & (1u << 11));
+}
 #else
 int cs_cpu_level(void) { return CS_CPU_NATIVE; }
+int cs_cpu_vnni(void) { return 0; }
 #endif
 
 int cs_isa_request(void) {

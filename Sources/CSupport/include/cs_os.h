@@ -20,12 +20,16 @@ void cs_free(void *p);
 #define CS_CPU_AVX2     2   /* -target-cpu haswell: AVX2, FMA, F16C, BMI1/2, LZCNT, MOVBE */
 #define CS_CPU_AVX512   3   /* -target-cpu skylake-avx512: + AVX-512 F, DQ, CD, BW, VL */
 int cs_cpu_level(void);
+/* 1 when the AVX-512 level's CPU also has AVX512_VNNI (int8 dot products). */
+int cs_cpu_vnni(void);
 /* SWANN_ISA: 0 when unset or empty, -1 for an unknown value, else its level. */
 int cs_isa_request(void);
 /* The tables of the avx2 and avx512 builds of the kernel layer (multi-level builds
  * only: the Makefile links them; a single-level build has only its own). */
 void swannk_avx2(void *table);
 void swannk_avx512(void *table);
+/* The AVX512_VNNI build of the int8 kernel: replaces one entry of an AVX-512 table. */
+void swannk_avx512vnni(void *table);
 
 /* ---- worker threads ---------------------------------------------------------
  * A fixed pool started with a net and joined when it is destroyed. A job is a

@@ -120,6 +120,18 @@ func fillKernelTable(_ table: UnsafeMutableRawPointer) {
 func fillKernelTable(_ table: UnsafeMutableRawPointer) {
     table.storeBytes(of: KernelTable.own(), as: KernelTable.self)
 }
+#elseif SWANN_LEVEL_AVX512VNNI
+// Only the int8 product, compiled where AVX512_VNNI sums int8 pairs in one instruction
+// (vpdpwssd): the sums are exact integers, so the bits are those of every other level.
+@_cdecl("swannk_avx512vnni")
+func fillKernelTable(_ table: UnsafeMutableRawPointer) {
+    var t = table.load(as: KernelTable.self)
+    t.int8LayerEntry = { x, rows, inputs, outputs, w, scales, bias, q, rowScales, z in
+        Compact.int8Layer(x: x, rows: rows, inputs: inputs, outputs: outputs, w: w, scales: scales, bias: bias,
+                          q: q, rowScales: rowScales, z: z)
+    }
+    table.storeBytes(of: t, as: KernelTable.self)
+}
 #endif
 
 /// The arguments of one product (Gemm.multiply) across the table.

@@ -14,6 +14,7 @@ extension KernelTable {
         let level = request > 0 ? min(request, cs_cpu_level()) : cs_cpu_level()
         if level >= CS_CPU_AVX512 {
             swannk_avx512(&table)
+            if cs_cpu_vnni() != 0 { swannk_avx512vnni(&table) }
         } else if level == CS_CPU_AVX2 {
             swannk_avx2(&table)
         }

@@ -219,6 +219,9 @@ fi
 mkdir -p "$tmp/pybind"
 (cd bindings/python && tar --exclude=./build --exclude='*.egg-info' --exclude='./src/swann/_lib/libswann.so*' -cf - .) |
     (cd "$tmp/pybind" && tar -xf -)
+# The installed library inside the copy: the package ships it instead of building one
+# (bindings/python/setup.py builds only inside a clone).
+mkdir -p "$tmp/pybind/src/swann/_lib" && cp "$prefix/lib/libswann.so" "$tmp/pybind/src/swann/_lib/libswann.so"
 if ! "$py" -m pip install -q --disable-pip-version-check --force-reinstall --no-deps "$tmp/pybind" >"$tmp/pybind.log" 2>&1; then
     bad "pip install ./bindings/python"
     show "$tmp/pybind.log"

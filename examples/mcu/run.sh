@@ -33,9 +33,11 @@ link() {
         "$M4/libswann.a" -lm -Wl,--gc-sections -Wl,--no-enum-size-warning -Wl,-Map="$W/$name.map" "$@" \
         -o "$W/$name.elf" 2> "$W/$name.log"
 }
-# swann's code and read-only data (text + rodata) in a firmware after --gc-sections, from its link map.
+# swann's code and read-only data (text + rodata) in a firmware after --gc-sections, from its
+# link map: the sections kept (the map lists the discarded ones first, in the same format).
 footprint() {
-    perl -ne 'if (/^ \.(text|rodata)\S*\s*$/) { $pend = 1; next }
+    perl -ne '$kept = 1 if /^Linker script and memory map/; next unless $kept;
+        if (/^ \.(text|rodata)\S*\s*$/) { $pend = 1; next }
         if (($pend && /^\s+0x[0-9a-f]+\s+0x([0-9a-f]+)\s+\S*libswann\.a/) ||
             /^ \.(?:text|rodata)\S*\s+0x[0-9a-f]+\s+0x([0-9a-f]+)\s+\S*libswann\.a/) { $n += hex($+) }
         $pend = 0; END { print $n + 0 }' "$1"

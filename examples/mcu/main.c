@@ -132,6 +132,38 @@ static void bad_input(void) {
     swann_destroy(net);
 }
 
+/* FPSCR: swann computes with FZ (subnormals flushed) unless the net says otherwise, and
+ * gives the caller's FPSCR back, its rounding mode and flags included. */
+static uint32_t get_fpscr(void) { uint32_t v; __asm volatile("vmrs %0, fpscr" : "=r"(v)); return v; }
+static void set_fpscr(uint32_t v) { __asm volatile("vmsr fpscr, %0" : : "r"(v)); }
+static _Alignas(64) unsigned char fp_arena[4096];
+static void fp_mode(void) {
+    swann_net *net = NULL;
+    if (swann_create("{\"input\": 1, \"layers\": [{\"units\": 1, \"activation\": \"identity\"}],"
+                     " \"loss\": \"mse\", \"init\": \"zeros\"}", 1, fp_arena, sizeof fp_arena, &net) != SWANN_OK) {
+        expect(0, "FPSCR: create 1-1"); return;
+    }
+    float *p = NULL, x = 3e-20f, y = -1;
+    size_t n = 0;
+    swann_params(net, &p, &n);
+    p[0] = 5e-21f;  /* x * w = 1.5e-40: subnormal */
+    const uint32_t host = (3u << 22) | 0x11u;  /* round toward zero, invalid and inexact flags set */
+    set_fpscr(host);
+    swann_status st = swann_forward(net, &x, 1, &y);
+    uint32_t after = get_fpscr();
+    set_fpscr(0);
+    expect(st == SWANN_OK && after == host, "FPSCR: the caller's rounding mode and flags come back after forward");
+    expect(y == 0.0f, "FPSCR.FZ: a subnormal product is 0 with flushing on (the default)");
+    swann_set_flush_subnormals(net, 0);
+    set_fpscr(host);
+    st = swann_forward(net, &x, 1, &y);
+    after = get_fpscr();
+    set_fpscr(0);
+    expect(st == SWANN_OK && after == host && y != 0.0f && y < 1.2e-38f,
+           "FPSCR: flushing off gives the IEEE subnormal product, and the caller's FPSCR back");
+    swann_destroy(net);
+}
+
 /* AIfES's XOR benchmark: 2-3-1 sigmoid/MSE, Adam, the four rows as one batch, one
  * step an epoch. */
 static void xor_adam(void) {
@@ -218,6 +250,7 @@ int main(void) {
     stack_paint();
     infer_64_32_10();
     printf("# stack: 64-32-10 inference %zu bytes\n", stack_used());
+    fp_mode();
     stack_paint();
     bad_input();
     printf("# stack: bad-input checks %zu bytes\n", stack_used());

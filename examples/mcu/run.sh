@@ -82,6 +82,29 @@ else
     bad "inference-only firmware link: $(head -c 1500 "$W/infer.log")"
 fi
 
+# Bad input (badinput.c): the same checks on the build machine (Linux's statuses) and in a
+# second firmware image; each prints "ok"/"FAIL" lines, counted here once per machine.
+runbad() { # runbad MACHINE OUTPUT STATUS
+    p=$(grep -c '^ok ' "$2"); f=$(grep -c '^FAIL ' "$2")
+    grep -A1 '^FAIL ' "$2" | sed "s/^/$1: /"
+    pass=$((pass + p)); fail=$((fail + f))
+    [ "$3" -eq 0 ] && [ "$p" -gt 0 ] && ok "bad input on $1: $p checks passed, $f failed, exit 0" ||
+        bad "bad input on $1: $f of $((p + f)) checks failed (exit $3)"
+}
+if $HCC -Wall -Wextra -Werror examples/mcu/badinput.c -o "$W/badinput-host" "$HOST/libswann.so" -lm; then
+    "$W/badinput-host" > "$W/badinput-host.out" 2>&1
+    runbad "the build machine" "$W/badinput-host.out" $?
+else
+    bad "badinput.c for the build machine did not compile"
+fi
+if link badinput examples/mcu/badinput.c; then
+    timeout 600 qemu-system-arm -M mps2-an386 -nographic -monitor none -serial none \
+        -semihosting-config enable=on,target=native -kernel "$W/badinput.elf" > "$W/badinput.out" 2>&1
+    runbad "the Cortex-M4" "$W/badinput.out" $?
+else
+    bad "bad-input firmware link: $(head -c 1500 "$W/badinput.log")"
+fi
+
 timeout 600 qemu-system-arm -M mps2-an386 -icount shift=0 -nographic -monitor none -serial none \
     -semihosting-config enable=on,target=native -kernel "$W/mcu.elf" > "$W/run.out" 2>&1
 rc=$?

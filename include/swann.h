@@ -249,7 +249,7 @@ swann_status swann_get_lr(const swann_net *net, double *lr);
  * Addition to contract version 1. */
 swann_status swann_set_threads(swann_net *net, size_t threads);
 
-/* Flushing subnormal numbers (x86-64). Inside swann_forward, swann_backward,
+/* Flushing subnormal numbers. Inside swann_forward, swann_backward,
  * swann_backward_grad, swann_step and swann_step_rows the net computes with
  * flush-to-zero and denormals-are-zero (on by default): float's subnormal
  * numbers, below 1.17549e-38, count as zero as operands and results. Late in
@@ -265,15 +265,16 @@ swann_status swann_set_threads(swann_net *net, size_t threads);
  * Whatever the setting, swann computes in its own floating-point mode (round
  * to nearest, every exception masked, and the flushing above) on the calling
  * thread and on its worker threads, and gives the host's mode back on return,
- * success or failure: the host's MXCSR (rounding mode, FTZ/DAZ, exception
- * masks and flags) is the same after every call as before it, so the host's
+ * success or failure: the host's MXCSR on x86-64 (rounding mode, FTZ/DAZ,
+ * exception masks and flags), FPCR and FPSR on aarch64 (FZ is the flushing),
+ * FPSCR on Cortex-M4F/M7 (FZ likewise) is the same after every call as before it, so the host's
  * own arithmetic never changes, and swann's results depend neither on the
  * host's mode nor on the thread count. The calls that parse or print numbers,
  * initialise or check parameters (swann_create, swann_load, swann_save,
  * swann_set_lr, swann_get_lr, swann_arena_size, swann_load_size) always
  * compute plain IEEE, so the canonical spec, the initial parameters and
  * model files are the same whatever the host's mode or this setting. On
- * other targets swann computes in the host's mode and the setting is kept
+ * other machines swann computes in the host's mode and the setting is kept
  * but has no effect. Additions to contract version 1. */
 swann_status swann_set_flush_subnormals(swann_net *net, int on);
 /* *on receives 1 when the net flushes subnormals, 0 when it computes IEEE. */

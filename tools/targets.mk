@@ -58,7 +58,8 @@ test-aarch64: lib-aarch64-linux-gnu lib
 M4       := build/armv7em-none-eabi
 M4_CROSS := arm-none-eabi-
 M4_FLAGS := -mcpu=cortex-m4 -mthumb -mfloat-abi=hard -mfpu=fpv4-sp-d16
-M4_C     := Sources/CSupport/text.c Sources/CSupport/atomics.c Sources/CSupport/no_os.c Sources/CSupport/cpu.c
+M4_C     := Sources/CSupport/text.c Sources/CSupport/atomics.c Sources/CSupport/no_os.c Sources/CSupport/cpu.c \
+            Sources/CSupport/libc_compat.c
 M4_OBJS  := $(patsubst Sources/CSupport/%.c,$(M4)/cs/%.o,$(M4_C))
 M4_CFLAGS := $(M4_FLAGS) --specs=picolibc.specs -std=c11 -Os -ffunction-sections -fdata-sections \
              -DCS_FREESTANDING -Wall -Wextra

@@ -146,7 +146,7 @@ enum {
     CS_FP_FTZ_DAZ = 0x8040    /* flush-to-zero (bit 15), denormals-are-zero (bit 6) */
 };
 
-uint32_t cs_fp_enter(int flush) {
+uint64_t cs_fp_enter(int flush) {
     uint32_t saved = _mm_getcsr();
     uint32_t want = CS_FP_IEEE | (flush ? CS_FP_FTZ_DAZ : 0u);
     /* ldmxcsr costs more than the read: skip it when the mode is already ours
@@ -155,8 +155,8 @@ uint32_t cs_fp_enter(int flush) {
     return saved;
 }
 
-void cs_fp_leave(uint32_t saved) {
-    if (_mm_getcsr() != saved) _mm_setcsr(saved);
+void cs_fp_leave(uint64_t saved) {
+    if (_mm_getcsr() != (uint32_t)saved) _mm_setcsr((uint32_t)saved);
 }
 
 uint32_t cs_fp_mode(void) { return _mm_getcsr() & ~(uint32_t)CS_FP_FLAGS; }
@@ -164,10 +164,64 @@ uint32_t cs_fp_mode(void) { return _mm_getcsr() & ~(uint32_t)CS_FP_FLAGS; }
 void cs_fp_adopt(uint32_t mode) {
     if ((_mm_getcsr() & ~(uint32_t)CS_FP_FLAGS) != mode) _mm_setcsr(mode);
 }
+#elif defined(__aarch64__)
+/* FPCR holds the mode: FZ (bit 24) flushes subnormal operands and results to zero
+ * (x86's FTZ and DAZ in one bit, for NEON too); zero elsewhere is round to nearest,
+ * IEEE NaNs, no traps. The sticky flags are in FPSR, saved beside it. */
+enum { CS_FPCR_FZ = 1u << 24 };
+
+static uint64_t get_fpcr(void) { uint64_t v; __asm__ volatile("mrs %0, fpcr" : "=r"(v)); return v; }
+static void set_fpcr(uint64_t v) { __asm__ volatile("msr fpcr, %0" : : "r"(v)); }
+static uint64_t get_fpsr(void) { uint64_t v; __asm__ volatile("mrs %0, fpsr" : "=r"(v)); return v; }
+static void set_fpsr(uint64_t v) { __asm__ volatile("msr fpsr, %0" : : "r"(v)); }
+
+uint64_t cs_fp_enter(int flush) {
+    uint64_t fpcr = get_fpcr() & 0xFFFFFFFFu, fpsr = get_fpsr() & 0xFFFFFFFFu;
+    uint64_t want = flush ? CS_FPCR_FZ : 0u;
+    if (fpcr != want) set_fpcr(want);  /* a write costs more than the read */
+    return fpsr << 32 | fpcr;
+}
+
+void cs_fp_leave(uint64_t saved) {
+    uint64_t fpcr = saved & 0xFFFFFFFFu, fpsr = saved >> 32;
+    if ((get_fpcr() & 0xFFFFFFFFu) != fpcr) set_fpcr(fpcr);
+    if ((get_fpsr() & 0xFFFFFFFFu) != fpsr) set_fpsr(fpsr);
+}
+
+uint32_t cs_fp_mode(void) { return (uint32_t)get_fpcr(); }
+
+void cs_fp_adopt(uint32_t mode) {
+    if ((uint32_t)get_fpcr() != mode) set_fpcr(mode);
+}
+#elif defined(__arm__) && defined(__ARM_FP)
+/* 32-bit ARM with a VFP unit (Cortex-M4F/M7): one register, FPSCR, holds the mode
+ * (FZ, bit 24: subnormal operands and results are zero; zero elsewhere is round to
+ * nearest, IEEE NaNs) and the sticky flags; the caller's whole value goes back. */
+enum { CS_FPSCR_FZ = 1u << 24 };
+
+static uint32_t get_fpscr(void) { uint32_t v; __asm__ volatile("vmrs %0, fpscr" : "=r"(v)); return v; }
+static void set_fpscr(uint32_t v) { __asm__ volatile("vmsr fpscr, %0" : : "r"(v)); }
+
+uint64_t cs_fp_enter(int flush) {
+    uint32_t saved = get_fpscr();
+    uint32_t want = flush ? CS_FPSCR_FZ : 0u;
+    if ((saved & ~(uint32_t)0xF000009Fu) != want) set_fpscr(want);  /* NZCV and flags aside */
+    return saved;
+}
+
+void cs_fp_leave(uint64_t saved) {
+    if (get_fpscr() != (uint32_t)saved) set_fpscr((uint32_t)saved);
+}
+
+uint32_t cs_fp_mode(void) { return get_fpscr() & ~(uint32_t)0xF000009Fu; }
+
+void cs_fp_adopt(uint32_t mode) {
+    if ((get_fpscr() & ~(uint32_t)0xF000009Fu) != mode) set_fpscr(mode);
+}
 #else
-/* Other targets compute in the host's mode for now (aarch64: FPCR.FZ later). */
-uint32_t cs_fp_enter(int flush) { (void)flush; return 0; }
-void cs_fp_leave(uint32_t saved) { (void)saved; }
+/* Other targets compute in the host's mode. */
+uint64_t cs_fp_enter(int flush) { (void)flush; return 0; }
+void cs_fp_leave(uint64_t saved) { (void)saved; }
 uint32_t cs_fp_mode(void) { return 0; }
 void cs_fp_adopt(uint32_t mode) { (void)mode; }
 #endif

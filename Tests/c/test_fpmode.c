@@ -5,40 +5,61 @@
  * flushing on (the default) subnormal operands and results are zero, with
  * swann_set_flush_subnormals(net, 0) they are IEEE; threads 1 and 2 give the
  * same bits in both modes; the canonical spec does not depend on the host's DAZ.
- * x86-64 only (MXCSR); elsewhere it checks only the setter and getter.
+ * x86-64 (MXCSR) and aarch64 (FPCR with FZ, and the FPSR flags: run under
+ * qemu-aarch64 by make test-aarch64); elsewhere it checks only the setter and getter.
  */
 #include "check.h"
 
+/* The host's floating-point state as one number: MXCSR on x86-64; FPSR << 32 | FPCR on
+ * aarch64. FP_IEEE is the default mode, FP_FLUSH that with subnormals flushed. */
+typedef unsigned long long fpstate;
 #if defined(__x86_64__)
 #include <immintrin.h>
-#define HAVE_MXCSR 1
+#define HAVE_FPSTATE 1
+#define FP_IEEE 0x1F80ull
+#define FP_FLUSH (0x1F80ull | 0x8040ull)
+#elif defined(__aarch64__)
+#define HAVE_FPSTATE 1
+#define FP_IEEE 0ull
+#define FP_FLUSH (1ull << 24)  /* FPCR.FZ */
 #else
-#define HAVE_MXCSR 0
-/* The MXCSR checks below are defined everywhere, called only on x86-64. */
+#define HAVE_FPSTATE 0
+#define FP_IEEE 0ull
+#define FP_FLUSH 0ull
+/* The checks below are defined everywhere, called only where the state is known. */
 #pragma GCC diagnostic ignored "-Wunused-function"
 #endif
 
 #define DIR_TEMPLATE "/tmp/swann-fpmode.XXXXXX"
 
-static unsigned get_csr(void)
+static fpstate get_csr(void)
 {
-#if HAVE_MXCSR
+#if defined(__x86_64__)
     return _mm_getcsr();
+#elif defined(__aarch64__)
+    unsigned long long fpcr, fpsr;
+    __asm__ volatile("mrs %0, fpcr" : "=r"(fpcr));
+    __asm__ volatile("mrs %0, fpsr" : "=r"(fpsr));
+    return fpsr << 32 | (fpcr & 0xFFFFFFFFull);
 #else
     return 0;
 #endif
 }
 
-static void set_csr(unsigned v)
+static void set_csr(fpstate v)
 {
-#if HAVE_MXCSR
-    _mm_setcsr(v);
+#if defined(__x86_64__)
+    _mm_setcsr((unsigned)v);
+#elif defined(__aarch64__)
+    unsigned long long fpcr = v & 0xFFFFFFFFull, fpsr = v >> 32;
+    __asm__ volatile("msr fpcr, %0" : : "r"(fpcr));
+    __asm__ volatile("msr fpsr, %0" : : "r"(fpsr));
 #else
     (void)v;
 #endif
 }
 
-/* ---- the host's MXCSR after every entry point --------------------------------- */
+/* ---- the host's floating-point state after every entry point --------------------------------- */
 
 static const char *SPEC =
     "{\"input\": 4, \"layers\": [{\"units\": 8, \"activation\": \"tanh\"},"
@@ -47,18 +68,18 @@ static const char *SPEC =
 static const char *SPEC_NONE =
     "{\"input\": 4, \"layers\": [{\"units\": 3, \"activation\": \"identity\"}], \"loss\": \"none\"}";
 
-static unsigned host_csr;  /* what the host set; every call must leave exactly this */
+static fpstate host_csr;  /* what the host set; every call must leave exactly this */
 static char what_buf[256];
 
 static void after(const char *call)
 {
-    unsigned now = get_csr();
-    snprintf(what_buf, sizeof what_buf, "MXCSR 0x%04x unchanged after %s", host_csr, call);
-    CHECKF(now == host_csr, what_buf, "got 0x%04x", now);
+    fpstate now = get_csr();
+    snprintf(what_buf, sizeof what_buf, "FP state 0x%llx unchanged after %s", host_csr, call);
+    CHECKF(now == host_csr, what_buf, "got 0x%llx", now);
     set_csr(host_csr); /* last: the next call starts from exactly the host's mode (flags included) */
 }
 
-static void every_call(unsigned csr, const char *dir)
+static void every_call(fpstate csr, const char *dir)
 {
     host_csr = csr;
     float x[8 * 4], t[8 * 3], y[8 * 3], dx[8 * 4], loss;
@@ -142,7 +163,7 @@ static void every_call(unsigned csr, const char *dir)
     swann_destroy(net); after("swann_destroy");
     swann_destroy(none);
     swann_destroy(NULL); after("swann_destroy (NULL)");
-    set_csr(0x1F80);
+    set_csr(FP_IEEE);
 }
 
 /* ---- flushing on and off: results, and the same bits for 1 and 2 threads ------- */
@@ -257,21 +278,21 @@ static void spec_under_host_daz(void)
     char a[1024] = "", b[1024] = "";
     size_t n;
     swann_net *net = NULL;
-    set_csr(0x1F80);
+    set_csr(FP_IEEE);
     CHECK_ST(swann_create(spec, 1, NULL, 0, &net), SWANN_OK, "create, host in IEEE mode");
     if (net) swann_spec_json(net, a, sizeof a, &n);
     swann_destroy(net);
-    set_csr(0x1F80 | 0x8040);
+    set_csr(FP_FLUSH);
     swann_status s = swann_create(spec, 1, NULL, 0, &net);
-    set_csr(0x1F80);
+    set_csr(FP_IEEE);
     CHECK_ST(s, SWANN_OK, "create, host with FTZ and DAZ");
     if (net) swann_spec_json(net, b, sizeof b, &n);
     CHECKF(strstr(a, "1.5e-310") != NULL, "the canonical spec keeps lr 1.5e-310", "%s", a);
     CHECKF(strcmp(a, b) == 0, "the same canonical spec whatever the host's DAZ", "IEEE: %s; DAZ: %s", a, b);
     if (net) {
-        set_csr(0x1F80 | 0x8040);
+        set_csr(FP_FLUSH);
         swann_set_lr(net, 2.5e-310);
-        set_csr(0x1F80);
+        set_csr(FP_IEEE);
         swann_spec_json(net, b, sizeof b, &n);
         CHECKF(strstr(b, "2.5e-310") != NULL, "set_lr under the host's DAZ writes lr 2.5e-310", "%s", b);
     }
@@ -288,14 +309,20 @@ int main(void)
     CHECK_ST(swann_get_flush_subnormals(net, NULL), SWANN_E_ARG, "get_flush_subnormals(net, NULL) is SWANN_E_ARG");
     CHECK_ST(swann_get_flush_subnormals(NULL, &on), SWANN_E_ARG, "get_flush_subnormals(NULL) is SWANN_E_ARG");
     swann_destroy(net);
-#if HAVE_MXCSR
+#if HAVE_FPSTATE
     char dir[] = DIR_TEMPLATE;
     if (!mkdtemp(dir)) {
         CHECK(0, "mkdtemp");
     } else {
+#if defined(__x86_64__)
         /* default; FTZ+DAZ; round toward zero; round down with DAZ and flags set;
          * divide-by-zero unmasked (swann must not trap the host) */
-        const unsigned modes[] = {0x1F80, 0x9FC0, 0x7F80, 0x3FC0 | 0x21, 0x1D80};
+        const fpstate modes[] = {0x1F80, 0x9FC0, 0x7F80, 0x3FC0 | 0x21, 0x1D80};
+#else
+        /* default; FZ; round toward zero (RMode 3); round down (RMode 2) with FZ and the
+         * FPSR's inexact and invalid flags set; default NaN (DN) */
+        const fpstate modes[] = {0, 1ull << 24, 3ull << 22, (2ull << 22 | 1ull << 24) | (0x11ull << 32), 1ull << 25};
+#endif
         for (size_t i = 0; i < sizeof modes / sizeof modes[0]; i++) every_call(modes[i], dir);
         char cmd[600];
         snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
@@ -305,7 +332,7 @@ int main(void)
     flush_to_zero_results();
     spec_under_host_daz();
 #else
-    printf("# not x86-64: the floating-point mode is the host's; MXCSR checks skipped\n");
+    printf("# neither x86-64 nor aarch64: the floating-point mode is the host's; its checks skipped\n");
 #endif
     printf("# test_fpmode: %ld passed, %ld failed\n", check_ctr->passed, check_ctr->failed);
     return check_ctr->failed ? 1 : 0;

@@ -6,10 +6,13 @@
  *     the build machine's to within one image;
  *  3. bad input gets the statuses it gets on Linux; file and heap calls are refused.
  * Exit status 0 when all of that holds (the Makefile checks it). */
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include "swann.h"
 #include "digits_data.h"
+#include "counter.h"
+#include "stack.h"
 
 static _Alignas(64) unsigned char xor_arena[16384];
 static _Alignas(64) unsigned char model_mem[16384];
@@ -21,20 +24,13 @@ static void expect(int ok, const char *what) {
     if (!ok) { failures++; printf("     last error: %s\n", swann_last_error()); }
 }
 
-/* Stack high-water mark: the stack below main's frame is painted, then scanned. */
-#define STACK_PAINT 32768
-static unsigned char *paint_low;
-static void paint_stack(void) {
-    unsigned char *sp;
-    __asm volatile("mov %0, sp" : "=r"(sp));
-    paint_low = sp - 64 - STACK_PAINT;
-    for (size_t i = 0; i < STACK_PAINT; i++) paint_low[i] = 0xA5;
+/* FNV-1a over floats' bits: one number that changes when any output bit does. */
+static uint32_t fnv(uint32_t h, const float *v, size_t n) {
+    const unsigned char *b = (const unsigned char *)v;
+    for (size_t i = 0; i < n * sizeof(float); i++) h = (h ^ b[i]) * 16777619u;
+    return h;
 }
-static size_t stack_used(void) {
-    size_t i = 0;
-    while (i < STACK_PAINT && paint_low[i] == 0xA5) i++;
-    return STACK_PAINT - i;
-}
+static uint32_t xor_bits, digits_bits;
 
 static int train_xor(void) {
     const char *spec = "{\"input\": 2, \"layers\": [{\"units\": 8, \"activation\": \"tanh\"},"
@@ -46,11 +42,18 @@ static int train_xor(void) {
     expect(swann_arena_size(spec, 4, &need) == SWANN_OK && need <= sizeof xor_arena, "XOR: arena_size fits the static arena");
     printf("     XOR arena: %zu bytes (\"threads\": 2 counts as 1)\n", need);
     if (swann_create(spec, 4, xor_arena, sizeof xor_arena, &net) != SWANN_OK) { expect(0, "XOR: create"); return 1; }
+    double counted = 0;
     for (int i = 0; i <= 3000; i++) {
+        uint32_t t0 = ticks();
         if (swann_forward(net, x, 4, NULL) != SWANN_OK || swann_backward(net, d, &loss, NULL) != SWANN_OK ||
             swann_step(net) != SWANN_OK) { expect(0, "XOR: a training step"); return 1; }
+        counted += instructions(t0, ticks());
         if (i % 500 == 0) printf("     step %4d  loss %.6f\n", i, (double)loss);
     }
+    printf("# instructions: XOR 2-8-1 SGD momentum training step (batch 4): %.0f\n", counted / 3001);
+    float *params = NULL;
+    size_t count = 0;
+    if (swann_params(net, &params, &count) == SWANN_OK) xor_bits = fnv(2166136261u, params, count);
     expect(swann_forward(net, x, 4, y) == SWANN_OK && y[0] < 0.5f && y[1] > 0.5f && y[2] > 0.5f && y[3] < 0.5f,
            "XOR learnt: 0 1 1 0");
     printf("     outputs %.3f %.3f %.3f %.3f\n", (double)y[0], (double)y[1], (double)y[2], (double)y[3]);
@@ -73,10 +76,15 @@ static int digits(void) {
         expect(0, "digits: session_create"); return 1;
     }
     printf("     model %d bytes in flash, model mem %zu bytes, session arena %zu bytes\n", MODEL_SIZE, mem, arena);
+    double counted = 0;
+    uint32_t h = 2166136261u;
     for (int i = 0; i < TEST_IMAGES; i++) {
         float x[64], y[10];
         for (int k = 0; k < 64; k++) x[k] = (float)test_pixels[i][k] / 16.0f;
+        uint32_t t0 = ticks();
         if (swann_session_run(session, x, 1, y) != SWANN_OK) { expect(0, "digits: session_run"); return 1; }
+        counted += instructions(t0, ticks());
+        h = fnv(h, y, 10);
         int best = 0;
         for (int k = 1; k < 10; k++) if (y[k] > y[best]) best = k;
         right += best == test_labels[i];
@@ -84,6 +92,8 @@ static int digits(void) {
     printf("     digits held-out accuracy: %zu/%d = %.4f (build machine: %d/%d)\n", right, TEST_IMAGES,
            (double)right / TEST_IMAGES, HOST_CORRECT, TEST_IMAGES);
     expect(right + 1 >= HOST_CORRECT && right <= HOST_CORRECT + 1, "digits: the build machine's accuracy within one image");
+    printf("# instructions: digits 64-128-64-10 inference (one image, session_run): %.0f\n", counted / TEST_IMAGES);
+    digits_bits = h;
     swann_session_destroy(session);
     swann_model_destroy(model);
     return 0;
@@ -122,14 +132,130 @@ static void bad_input(void) {
     swann_destroy(net);
 }
 
+/* FPSCR: swann computes with FZ (subnormals flushed) unless the net says otherwise, and
+ * gives the caller's FPSCR back, its rounding mode and flags included. */
+static uint32_t get_fpscr(void) { uint32_t v; __asm volatile("vmrs %0, fpscr" : "=r"(v)); return v; }
+static void set_fpscr(uint32_t v) { __asm volatile("vmsr fpscr, %0" : : "r"(v)); }
+static _Alignas(64) unsigned char fp_arena[4096];
+static void fp_mode(void) {
+    swann_net *net = NULL;
+    if (swann_create("{\"input\": 1, \"layers\": [{\"units\": 1, \"activation\": \"identity\"}],"
+                     " \"loss\": \"mse\", \"init\": \"zeros\"}", 1, fp_arena, sizeof fp_arena, &net) != SWANN_OK) {
+        expect(0, "FPSCR: create 1-1"); return;
+    }
+    float *p = NULL, x = 3e-20f, y = -1;
+    size_t n = 0;
+    swann_params(net, &p, &n);
+    p[0] = 5e-21f;  /* x * w = 1.5e-40: subnormal */
+    const uint32_t host = (3u << 22) | 0x11u;  /* round toward zero, invalid and inexact flags set */
+    set_fpscr(host);
+    swann_status st = swann_forward(net, &x, 1, &y);
+    uint32_t after = get_fpscr();
+    set_fpscr(0);
+    expect(st == SWANN_OK && after == host, "FPSCR: the caller's rounding mode and flags come back after forward");
+    expect(y == 0.0f, "FPSCR.FZ: a subnormal product is 0 with flushing on (the default)");
+    swann_set_flush_subnormals(net, 0);
+    set_fpscr(host);
+    st = swann_forward(net, &x, 1, &y);
+    after = get_fpscr();
+    set_fpscr(0);
+    expect(st == SWANN_OK && after == host && y != 0.0f && y < 1.2e-38f,
+           "FPSCR: flushing off gives the IEEE subnormal product, and the caller's FPSCR back");
+    swann_destroy(net);
+}
+
+/* AIfES's XOR benchmark: 2-3-1 sigmoid/MSE, Adam, the four rows as one batch, one
+ * step an epoch. */
+static void xor_adam(void) {
+    const char *spec = "{\"input\": 2, \"layers\": [{\"units\": 3, \"activation\": \"sigmoid\"},"
+                       " {\"units\": 1, \"activation\": \"sigmoid\"}], \"loss\": \"mse\","
+                       " \"optimizer\": {\"type\": \"adam\", \"lr\": 0.1, \"eps\": 1e-7}, \"seed\": 1}";
+    float x[8] = {0, 0, 0, 1, 1, 0, 1, 1}, d[4] = {0, 1, 1, 0}, y[4], loss = 0, first = 0;
+    size_t need = 0;
+    swann_net *net = NULL;
+    if (swann_arena_size(spec, 4, &need) != SWANN_OK || swann_create(spec, 4, xor_arena, sizeof xor_arena, &net) != SWANN_OK) {
+        expect(0, "XOR 2-3-1 Adam: create"); return;
+    }
+    double counted = 0;
+    int epochs = 1000;
+    for (int e = 0; e < epochs; e++) {
+        uint32_t t0 = ticks();
+        if (swann_forward(net, x, 4, NULL) != SWANN_OK || swann_backward(net, d, &loss, NULL) != SWANN_OK ||
+            swann_step(net) != SWANN_OK) { expect(0, "XOR 2-3-1 Adam: an epoch"); return; }
+        counted += instructions(t0, ticks());
+        if (e == 0) first = loss;
+    }
+    expect(swann_forward(net, x, 4, y) == SWANN_OK && loss < first, "XOR 2-3-1 sigmoid/MSE Adam: the loss falls");
+    printf("     loss %.4f -> %.6f over %d epochs, outputs %.3f %.3f %.3f %.3f, arena %zu bytes\n", (double)first,
+           (double)loss, epochs, (double)y[0], (double)y[1], (double)y[2], (double)y[3], need);
+    printf("# instructions: XOR 2-3-1 sigmoid/MSE Adam epoch (batch 4: forward, backward, step): %.0f\n", counted / epochs);
+    printf("# memory: XOR 2-3-1 Adam training arena %zu bytes\n", need);
+    swann_destroy(net);
+}
+
+/* AIfES's inference benchmark: 64-32-10 relu/softmax, one row. The net is made here
+ * (seeded weights), written with swann_save_buffer and read back as a model. */
+static _Alignas(64) unsigned char small_model[16384];
+static _Alignas(64) unsigned char net_arena[32768];
+static void infer_64_32_10(void) {
+    const char *spec = "{\"input\": 64, \"layers\": [{\"units\": 32, \"activation\": \"relu\"},"
+                       " {\"units\": 10, \"activation\": \"softmax\"}], \"loss\": \"cross_entropy\", \"seed\": 7}";
+    swann_net *net = NULL;
+    swann_model *model = NULL;
+    swann_session *session = NULL;
+    size_t size = 0, mem = 0, arena = 0;
+    if (swann_create(spec, 1, net_arena, sizeof net_arena, &net) != SWANN_OK ||
+        swann_save_buffer(net, small_model, sizeof small_model, &size) != SWANN_OK) {
+        expect(0, "64-32-10: create and save_buffer"); return;
+    }
+    swann_destroy(net);
+    if (swann_model_mem_size(small_model, size, &mem) != SWANN_OK || mem > sizeof model_mem ||
+        swann_model_from_buffer(small_model, size, model_mem, sizeof model_mem, &model) != SWANN_OK ||
+        swann_session_arena_size(model, 1, &arena) != SWANN_OK || arena > sizeof session_arena ||
+        swann_session_create(model, 1, session_arena, sizeof session_arena, &session) != SWANN_OK) {
+        expect(0, "64-32-10: model and session"); return;
+    }
+    double counted = 0;
+    int runs = 100, sane = 1;
+    for (int r = 0; r < runs; r++) {
+        float x[64], y[10], sum = 0;
+        for (int k = 0; k < 64; k++) x[k] = (float)((k * 7 + r * 3) % 17) / 16.0f;
+        uint32_t t0 = ticks();
+        if (swann_session_run(session, x, 1, y) != SWANN_OK) { expect(0, "64-32-10: session_run"); return; }
+        counted += instructions(t0, ticks());
+        for (int k = 0; k < 10; k++) sum += y[k];
+        sane &= sum > 0.999f && sum < 1.001f;
+    }
+    expect(sane, "64-32-10 relu/softmax: every output sums to 1");
+    printf("# instructions: 64-32-10 relu/softmax inference (one row, session_run): %.0f\n", counted / runs);
+    printf("# memory: 64-32-10 model %zu bytes, model mem %zu bytes, session arena %zu bytes\n", size, mem, arena);
+    swann_session_destroy(session);
+    swann_model_destroy(model);
+}
+
 int main(void) {
-    paint_stack();
+    counter_start();
     printf("swann %s on a Cortex-M4F (mps2-an386), no operating system\n", swann_version());
+    printf("     timer: %.2f instructions a tick (-icount shift=0; calibrated on a 2,000,000-instruction loop)\n",
+           instructions_per_tick);
+    stack_paint();
     train_xor();
+    printf("# stack: XOR training %zu bytes\n", stack_used());
+    stack_paint();
+    xor_adam();
+    printf("# stack: XOR 2-3-1 Adam %zu bytes\n", stack_used());
+    stack_paint();
     digits();
+    printf("# stack: digits inference %zu bytes\n", stack_used());
+    stack_paint();
+    infer_64_32_10();
+    printf("# stack: 64-32-10 inference %zu bytes\n", stack_used());
+    fp_mode();
+    stack_paint();
     bad_input();
-    printf("stack high-water mark: %zu bytes; static memory: arenas %zu bytes\n", stack_used(),
-           sizeof xor_arena + sizeof model_mem + sizeof session_arena);
+    printf("# stack: bad-input checks %zu bytes\n", stack_used());
+    printf("# bits: XOR parameters %08lx, digits outputs %08lx\n", (unsigned long)xor_bits, (unsigned long)digits_bits);
+    printf("# memory: static arenas %zu bytes\n", sizeof xor_arena + sizeof model_mem + sizeof session_arena + sizeof net_arena + sizeof small_model);
     printf("mcu: %d failed\n", failures);
     return failures ? 1 : 0;
 }

@@ -80,15 +80,16 @@ void cs_tensor_name(char out[128], int64_t layer, int is_bias, const char *slot)
  * flush-to-zero and denormals-are-zero, so that gradients decaying into float's
  * subnormal range do not take x86's slow path; flush == 0 is plain IEEE. One
  * fixed mode also keeps the bits independent of the host's rounding mode and of
- * which thread runs a chunk. x86-64 only (MXCSR); elsewhere these do nothing and
- * return 0 (on aarch64 FPCR.FZ would be the equivalent).
+ * which thread runs a chunk. x86-64: MXCSR; aarch64: FPCR.FZ (the FPSR flags
+ * saved beside it); 32-bit ARM with VFP (Cortex-M4F/M7): FPSCR.FZ; elsewhere these
+ * do nothing and return 0.
  *   cs_fp_enter  sets the mode, returns the caller's state for cs_fp_leave
  *   cs_fp_leave  restores it (its status flags included: the host never sees
  *                swann's inexact or underflow flags)
  *   cs_fp_mode   the calling thread's mode without the status flags, for a job
  *                that workers run (cs_fp_adopt sets it on a worker) */
-uint32_t cs_fp_enter(int flush);
-void cs_fp_leave(uint32_t saved);
+uint64_t cs_fp_enter(int flush);
+void cs_fp_leave(uint64_t saved);
 uint32_t cs_fp_mode(void);
 void cs_fp_adopt(uint32_t mode);
 

@@ -18,7 +18,8 @@ func boundary(_ body: () throws(SwannError) -> Void) -> Int32 {
 }
 
 /// Runs `body` in swann's floating-point mode and gives the caller's mode back
-/// (MXCSR, flags included), returning or throwing: round to nearest, exceptions
+/// (MXCSR; FPCR and FPSR on aarch64; FPSCR on Cortex-M; flags included), returning
+/// or throwing: round to nearest, exceptions
 /// masked, and with `flush` flush-to-zero and denormals-are-zero (x86's slow
 /// path for subnormal operands and results costs up to 3x in late training).
 /// Forward, backward and step use the net's setting; the calls that parse or

@@ -27,10 +27,14 @@ enum Gemm {
     /// session for few rows less. (The forward product of fewer than mr rows packs
     /// neither A nor B: `fewRows`.)
     static func packSizes(maxM: Int, maxN: Int, maxK: Int, cols: Int) -> (a: Int, b: Int) {
+        #if arch(arm)
+        return (0, 0)  // the scalar product packs nothing (GemmScalar.swift)
+        #else
         let k = min(kc, maxK)
         let m = roundUp(min(mc, maxM), mr)
         let n = roundUp(min(max(cols, nr), maxN), nr)
         return (m * k, k * n)
+        #endif
     }
 
     @inline(__always)
@@ -56,7 +60,13 @@ enum Gemm {
 
     /// Floats of the shared packed A for products of op(A) up to m x k (one per layer
     /// shape: forward, dW and dX).
-    static func sharedPackSize(m: Int, k: Int) -> Int { roundUp(m, mr) * k }
+    static func sharedPackSize(m: Int, k: Int) -> Int {
+        #if arch(arm)
+        return 0
+        #else
+        return roundUp(m, mr) * k
+        #endif
+    }
 
     /// Products below this many multiply-adds run on the calling thread alone:
     /// waking workers costs more than it saves.

@@ -177,6 +177,9 @@ extension Gemm {
     /// stores its weights this way ([in, out]) so that few rows stream W^T's rows.
     static func transposeMatrix(_ src: UnsafePointer<Float>, rows: Int, cols: Int,
                                 into dst: UnsafeMutablePointer<Float>) {
+        #if arch(arm)
+        scalarTranspose(src, rows: rows, cols: cols, into: dst)
+        #else
         var j = 0
         while j + 8 <= rows {
             var p = 0
@@ -194,5 +197,6 @@ extension Gemm {
             for p in 0..<cols { dst[p * rows + j] = src[j * cols + p] }
             j += 1
         }
+        #endif
     }
 }

@@ -46,9 +46,16 @@ struct KernelTable {
             level: KernelTable.ownLevel,
             multiplyEntry: { p in
                 let c = p.assumingMemoryBound(to: GemmCall.self).pointee
+                #if arch(arm)
+                // 32-bit ARM (Cortex-M): the scalar product, same order (GemmScalar.swift).
+                Gemm.scalarMultiply(m: c.m, n: c.n, k: c.k, a: c.a, lda: c.lda, transA: c.transA,
+                                    b: c.b, ldb: c.ldb, transB: c.transB, c: c.c, ldc: c.ldc,
+                                    accumulate: c.accumulate)
+                #else
                 Gemm.multiply(m: c.m, n: c.n, k: c.k, a: c.a, lda: c.lda, transA: c.transA,
                               b: c.b, ldb: c.ldb, transB: c.transB, c: c.c, ldc: c.ldc,
                               accumulate: c.accumulate, engine: c.engine)
+                #endif
             },
             activationForwardEntry: { act, alpha, z, y, rows, cols in
                 Activations.forward(Activation(rawValue: act) ?? .identity, alpha: alpha, z: z, y: y,

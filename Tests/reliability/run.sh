@@ -185,7 +185,8 @@ if want asan; then
             t=$(basename "$src" .c)
             [ "$t" = test_noalloc ] && continue  # counts malloc calls through its own shim
             compile "asan/$t" "$B/logs/asan-$t.log" "$CLANG" "${ASAN_CFLAGS[@]}" -I"$AI" -I"$COMMON" \
-                "$src" "${WRAP[@]}" -o "$B/bin/asan-$t" "${ALINK[@]}" && run_prog "asan/$t" "$B/bin/asan-$t"
+                "$src" "${WRAP[@]}" -o "$B/bin/asan-$t" "${ALINK[@]}" &&
+                run_prog "asan/$t" "$B/bin/asan-$t" SWANN_TEST_ONE_LEVEL=1  # instrumented: one CPU level
         done
         mkdir -p "$B/ckpt-tmp"
         for src in "$ROOT"/Tests/checkpoint/test_*.c; do

@@ -300,8 +300,8 @@ swann_status swann_get_flush_subnormals(const swann_net *net, int *on);
  * results may differ in the last bits (about 2.3x slower than AVX2 on the digits
  * demo). Sessions of int8 models (swann_model_quantize) sum exact integers on
  * every level, AVX512_VNNI's dot products included where the CPU has them, so
- * their bits never depend on the level. Builds for one CPU only (make TARGET_CPU=...) and other architectures
- * have a single level, "native".
+ * their bits never depend on the level. Builds for one CPU only (make
+ * TARGET_CPU=...) and other architectures have a single level, "native".
  *
  * The level a net runs, as a static string: "avx512", "avx2", "baseline" or
  * "native"; NULL when net is NULL or not live (swann_session_isa: a session's).

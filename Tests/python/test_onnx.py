@@ -263,7 +263,8 @@ def test_trainable_import_takes_loss_and_optimizer_from_swann_metadata(tmp_path:
 
 # ---- the digits model of `make demo` and the command line ---------------------------------------
 
-def test_digits_model_same_accuracy_in_onnx_runtime(tmp_path: Path) -> None:
+def digits_net() -> Any:
+    """The demo's digits net trained 10 epochs on its 80/20 split: (net, xt, yt, xv, yv)."""
     data = np.loadtxt(DIGITS, delimiter=",", dtype=np.int64)
     x, y = (data[:, :64] / 16.0).astype(np.float32), data[:, 64]
     order = np.random.default_rng(0).permutation(len(y))  # the demo's 80/20 split
@@ -273,6 +274,11 @@ def test_digits_model_same_accuracy_in_onnx_runtime(tmp_path: Path) -> None:
             "loss": "cross_entropy", "optimizer": {"type": "sgd", "lr": 0.1, "momentum": 0.9}, "seed": 0}
     net = swann.Net(spec, max_batch=128)
     net.fit(xt, yt, epochs=10, batch_size=32, seed=0, progress=False)
+    return net, xt, yt, xv, yv
+
+
+def test_digits_model_same_accuracy_in_onnx_runtime(tmp_path: Path) -> None:
+    net, xt, yt, xv, yv = digits_net()
     net.save(tmp_path / "digits.safetensors")
     # The command line, as README shows it: model file -> ONNX -> ONNX Runtime.
     cli = [sys.executable, "-m", "swann.onnx"]
@@ -304,15 +310,7 @@ def test_compact_digits_models_in_onnx_runtime(dtype: str, tmp_path: Path) -> No
     per-row DequantizeLinear (int8) in front of each Gemm: ONNX Runtime's probabilities are
     within 1e-3 of swann's f16 session, and its int8 graph (weight-only dequantization; swann's
     session also rounds each input row to int8) gets the held-out accuracy within one image."""
-    data = np.loadtxt(DIGITS, delimiter=",", dtype=np.int64)
-    x, y = (data[:, :64] / 16.0).astype(np.float32), data[:, 64]
-    order = np.random.default_rng(0).permutation(len(y))
-    n = int(round(0.8 * len(y)))
-    xt, yt, xv, yv = x[order[:n]], y[order[:n]], x[order[n:]], y[order[n:]]
-    spec = {"input": 64, "layers": [layer(128, "relu"), layer(64, "relu"), layer(10, "softmax")],
-            "loss": "cross_entropy", "optimizer": {"type": "sgd", "lr": 0.1, "momentum": 0.9}, "seed": 0}
-    net = swann.Net(spec, max_batch=128)
-    net.fit(xt, yt, epochs=10, batch_size=32, seed=0, progress=False)
+    net, _, _, xv, yv = digits_net()
     with net.to_model() as f32, f32.quantize(dtype) as q:
         sonnx.export(q, tmp_path / "q.onnx")
         ops = [nd.op_type for nd in onnx.load(str(tmp_path / "q.onnx")).graph.node]

@@ -84,10 +84,7 @@ struct KernelTable {
             addFloats: { dst, src, n in Swann.addFloats(dst, src, n) },
             sumsFinite: { a, b, n in Swann.sumsFinite(a, b, n) },
             sumOfSquaresEntry: { g, n, scale in Swann.sumOfSquares(g, n, scale: scale) },
-            int8LayerEntry: { x, rows, inputs, outputs, w, scales, bias, q, rowScales, z in
-                Compact.int8Layer(x: x, rows: rows, inputs: inputs, outputs: outputs, w: w, scales: scales, bias: bias,
-                                  q: q, rowScales: rowScales, z: z)
-            },
+            int8LayerEntry: int8Layer,
             f16LayerEntry: { x, rows, inputs, outputs, w, bias, z in
                 Compact.f16Layer(x: x, rows: rows, inputs: inputs, outputs: outputs,
                                  w: w.assumingMemoryBound(to: Float16.self), bias: bias, z: z)
@@ -133,13 +130,19 @@ func fillKernelTable(_ table: UnsafeMutableRawPointer) {
 @_cdecl("swannk_avx512vnni")
 func fillKernelTable(_ table: UnsafeMutableRawPointer) {
     var t = table.load(as: KernelTable.self)
-    t.int8LayerEntry = { x, rows, inputs, outputs, w, scales, bias, q, rowScales, z in
-        Compact.int8Layer(x: x, rows: rows, inputs: inputs, outputs: outputs, w: w, scales: scales, bias: bias,
-                          q: q, rowScales: rowScales, z: z)
-    }
+    t.int8LayerEntry = int8Layer
     table.storeBytes(of: t, as: KernelTable.self)
 }
 #endif
+
+/// Compact.int8Layer with the table's C arguments (one function for the table of every
+/// level and for the VNNI object's replacement).
+private func int8Layer(_ x: UnsafePointer<Float>, _ rows: Int, _ inputs: Int, _ outputs: Int, _ w: UnsafePointer<Int8>,
+                       _ scales: UnsafePointer<Float>, _ bias: UnsafePointer<Float>, _ q: UnsafeMutablePointer<Int8>,
+                       _ rowScales: UnsafeMutablePointer<Float>, _ z: UnsafeMutablePointer<Float>) {
+    Compact.int8Layer(x: x, rows: rows, inputs: inputs, outputs: outputs, w: w, scales: scales, bias: bias,
+                      q: q, rowScales: rowScales, z: z)
+}
 
 /// The arguments of one product (Gemm.multiply) across the table.
 struct GemmCall {

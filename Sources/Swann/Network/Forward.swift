@@ -31,9 +31,9 @@ func forwardLayer(_ l: LayerView, input: UnsafePointer<Float>, z: UnsafeMutableP
                   y: UnsafeMutablePointer<Float>, batch: Int, engine: Gemm.Engine, kernels k: KernelTable) {
     for r in 0..<batch { copyFloats(z + r * l.fanOut, l.bias, l.fanOut) }
     k.multiply(m: batch, n: l.fanOut, k: l.fanIn,
-                  a: input, lda: l.fanIn, transA: false,
-                  b: l.weight, ldb: l.transposed ? l.fanOut : l.fanIn, transB: !l.transposed,
-                  c: z, ldc: l.fanOut, accumulate: true, engine: engine)
+               a: input, lda: l.fanIn, transA: false,
+               b: l.weight, ldb: l.transposed ? l.fanOut : l.fanIn, transB: !l.transposed,
+               c: z, ldc: l.fanOut, accumulate: true, engine: engine)
     k.activationForward(l.activation, alpha: l.alpha, z: z, y: y, rows: batch, cols: l.fanOut)
 }
 

@@ -24,7 +24,7 @@ let maxHeaderBytes = 64 << 20
 
 /// The largest model-file bytes swann_load_buffer takes (2^48: any offset in them
 /// fits an Int; a size above is a host mistake, such as a negative length cast).
-let maxModelBytes = Int.bitWidth == 64 ? 1 << 48 : Int.max // 32-bit targets: the address space
+let maxModelBytes = Int(clamping: Int64(1) << 48)  // 32-bit targets: Int.max, the address space
 
 /// A bound on a model file's header length: the escaped spec (6 bytes per
 /// character at most) and 256 bytes per tensor (a name under 100, numbers under 20 digits).

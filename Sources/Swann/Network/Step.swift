@@ -90,7 +90,7 @@ extension Net {
         header.pointee.accumulated = 0
         if !h.gradsShared { header.pointee.gradsStale = true }
         // The count saturates at 2^53, the largest step a model file may hold.
-        if h.steps < (Int.bitWidth == 64 ? 1 << 53 : Int.max) { header.pointee.steps += 1 }
+        if h.steps < Int(clamping: Int64(1) << 53) { header.pointee.steps += 1 }
     }
 
     /// The phases, in order: the norm (clip_norm), the proof or the dry run, the update.

@@ -56,7 +56,12 @@ $(BUILD)/cs/%.o: Sources/CSupport/%.c $(C_HDRS)
 $(BUILD)/csupport.o: $(C_OBJS)
 	ld -r -o $@ $(C_OBJS)
 
-$(BUILD)/swann.o: $(SWIFT_SRCS) $(C_HDRS)
+# The level flags as a file rewritten (when make reads this file) only when they change:
+# a build with another TARGET_CPU recompiles the library instead of linking the other
+# build's object.
+$(shell mkdir -p $(BUILD) && (echo '$(LEVEL)' | cmp -s - $(BUILD)/level.flags || echo '$(LEVEL)' > $(BUILD)/level.flags))
+
+$(BUILD)/swann.o: $(SWIFT_SRCS) $(C_HDRS) $(BUILD)/level.flags
 	@mkdir -p $(BUILD)
 	$(SWIFTC) $(EMBEDDED) $(LEVEL) -c $(SWIFT_SRCS) -o $@
 

@@ -37,10 +37,10 @@ int cs_cpu_level(void) {
     return CS_CPU_AVX2;
 }
 
-/* AVX512_VNNI (cpuid 7.0 ECX bit 11) on a CPU of the AVX-512 level. */
+/* AVX512_VNNI (cpuid 7.0 ECX bit 11); asked only once cs_cpu_level chose AVX-512. */
 int cs_cpu_vnni(void) {
     unsigned a, b, c, d;
-    return cs_cpu_level() == CS_CPU_AVX512 && __get_cpuid_count(7, 0, &a, &b, &c, &d) && (c & (1u << 11));
+    return __get_cpuid_count(7, 0, &a, &b, &c, &d) && (c & (1u << 11));
 }
 #else
 int cs_cpu_level(void) { return CS_CPU_NATIVE; }

@@ -20,7 +20,7 @@ void cs_free(void *p);
 #define CS_CPU_AVX2     2   /* -target-cpu haswell: AVX2, FMA, F16C, BMI1/2, LZCNT, MOVBE */
 #define CS_CPU_AVX512   3   /* -target-cpu skylake-avx512: + AVX-512 F, DQ, CD, BW, VL */
 int cs_cpu_level(void);
-/* 1 when the AVX-512 level's CPU also has AVX512_VNNI (int8 dot products). */
+/* 1 when the CPU has AVX512_VNNI (int8 dot products); asked only on the AVX-512 level. */
 int cs_cpu_vnni(void);
 /* SWANN_ISA: 0 when unset or empty, -1 for an unknown value, else its level. */
 int cs_isa_request(void);

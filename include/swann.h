@@ -173,10 +173,14 @@ swann_status swann_spec_json(const swann_net *net, char *buf, size_t cap, size_t
  * Batch invariance: each row's output has the same bits whatever the batch it
  * is in (alone or with others, at any position, any batch size) and whatever
  * the thread count, so a server may batch rows from different requests.
- * Addition to contract version 1. Cost: fewer than 6 rows transpose the
- * weights on the fly (the net's weights change with every step), about 3x the
- * time of a session of a model made from the net (swann_model_from_net), which
- * keeps them transposed: for one-row inference, serve a model. */
+ * Addition to contract version 1. Cost: from the second forward on unchanged
+ * weights, the net keeps each layer's weights (layers of up to 2^20 weights and
+ * 2048 units) packed in its arena, in the order the product reads them, until a
+ * step changes them; before that, fewer than 6 rows transpose them on the fly,
+ * about 3x the time. A training loop (forward, backward, step) never packs the
+ * copy; after swann_params the host may write the weights at any time, so the
+ * net reads them as they lie from then on. None of this changes a bit of the
+ * results. For serving many threads, use a model and sessions. */
 swann_status swann_forward(swann_net *net, const float *x, size_t batch, float *y);
 
 /* *rows receives the row count of the last successful forward, the rows the

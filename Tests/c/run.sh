@@ -179,7 +179,7 @@ for t in "${PROGS[@]}"; do run_prog "$t"; done
 # first pass ran the AVX-512 ones: both levels must meet every reference (swann.h,
 # "CPU levels"; test_isa compares the two bit for bit).
 if [ -z "$RUN" ] && grep -qw avx512f /proc/cpuinfo 2>/dev/null; then
-    for t in test_math test_xor test_step_paths test_parallel test_batch_invariance test_model test_compact; do
+    for t in test_math test_xor test_step_paths test_parallel test_batch_invariance test_packed_forward test_model test_compact; do
         run_prog "$t" SWANN_ISA=avx2
     done
 elif [ -z "$RUN" ]; then

@@ -86,6 +86,10 @@ enum Gemm {
         /// block pc at packedA + pc * mPad. nil: each chunk packs its own.
         var packedA: UnsafeMutablePointer<Float>?
         var mPad: Int
+        /// B kept packed across calls (along N only; GemmPrepacked.swift), and whether
+        /// it already holds this B (else each chunk packs its columns into it).
+        var packedB: UnsafeMutablePointer<Float>? = nil
+        var packedBFresh = false
     }
 
     /// C (+)= op(A) op(B) on the engine's threads when the product is large enough.
@@ -93,9 +97,28 @@ enum Gemm {
                          a: UnsafePointer<Float>, lda: Int, transA: Bool,
                          b: UnsafePointer<Float>, ldb: Int, transB: Bool,
                          c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool,
-                         engine: Engine) {
+                         engine: Engine, packed: UnsafeMutablePointer<Float>? = nil,
+                         packedState: PackedState = .stale) {
+        // A forward product whose B = W^T is kept packed (GemmPrepacked.swift). While
+        // the weights change at every step the copy is left alone: packing into it
+        // would only add its megabytes to what a training step keeps in cache.
+        let packed = transB && !transA && n <= engine.workspaces[0].packCols && packedState != .stale
+            ? packed : nil
+        if let p = packed, m < fewRowsLimit {
+            if packedState == .build { packWhole(k: k, n: n, b: b, ldb: ldb, into: p) }
+            panelRows(m: m, n: n, k: k, a: a, lda: lda, packed: UnsafePointer(p), c: c, ldc: ldc,
+                      accumulate: accumulate)
+            return
+        }
+        let fresh = packedState == .fresh
         guard let pool = engine.pool, m * n * k >= parallelThreshold, m > smallRows, k > smallInner,
               cs_pool_use(pool) != 0 else {
+            if let packed, k > 0, n > 0, m > 0 {
+                packedMultiply(m: m, n: n, k: k, a: a, lda: lda, transA: transA, b: b, ldb: ldb, transB: transB,
+                               c: c, ldc: ldc, accumulate: accumulate, work: engine.workspaces[0],
+                               packedB: packed, packedBFresh: fresh, nPad: roundUp(n, nr), col0: 0)
+                return
+            }
             multiply(m: m, n: n, k: k, a: a, lda: lda, transA: transA, b: b, ldb: ldb, transB: transB,
                      c: c, ldc: ldc, accumulate: accumulate, work: engine.workspaces[0])
             return
@@ -118,6 +141,15 @@ enum Gemm {
                       workspaces: engine.workspaces, packedA: nil, mPad: roundUp(m, mr))
         if alongN && chunks > 1, let shared = engine.sharedA, sharedPackSize(m: m, k: k) <= engine.sharedFloats {
             job.packedA = shared
+        }
+        if alongN {
+            job.packedB = packed
+            job.packedBFresh = fresh
+        } else if let packed, !fresh {
+            // Chunks of rows would each pack all of B: pack it once, here.
+            packWhole(k: k, n: n, b: b, ldb: ldb, into: packed)
+            job.packedB = packed
+            job.packedBFresh = true
         }
         withUnsafeMutablePointer(to: &job) { jp in
             if jp.pointee.packedA != nil {
@@ -147,12 +179,14 @@ enum Gemm {
                     Gemm.packedMultiply(m: j.m, n: cols, k: j.k, a: j.a, lda: j.lda, transA: j.transA,
                                   b: j.transB ? j.b + lo * j.ldb : j.b + lo, ldb: j.ldb, transB: j.transB,
                                   c: j.c + lo, ldc: j.ldc, accumulate: j.accumulate, work: w,
-                                  packedA: j.packedA.map { UnsafePointer($0) }, mPad: j.mPad)
+                                  packedA: j.packedA.map { UnsafePointer($0) }, mPad: j.mPad,
+                                  packedB: j.packedB, packedBFresh: j.packedBFresh, nPad: Gemm.roundUp(j.n, Gemm.nr), col0: lo)
                 } else {
                     let rows = min(j.chunk, j.m - lo)
                     Gemm.packedMultiply(m: rows, n: j.n, k: j.k, a: j.transA ? j.a + lo : j.a + lo * j.lda,
                                   lda: j.lda, transA: j.transA, b: j.b, ldb: j.ldb, transB: j.transB,
-                                  c: j.c + lo * j.ldc, ldc: j.ldc, accumulate: j.accumulate, work: w)
+                                  c: j.c + lo * j.ldc, ldc: j.ldc, accumulate: j.accumulate, work: w,
+                                  packedB: j.packedB, packedBFresh: j.packedBFresh, nPad: Gemm.roundUp(j.n, Gemm.nr), col0: 0)
                 }
             }, UnsafeMutableRawPointer(jp), Int64(chunks))
         }
@@ -183,14 +217,19 @@ enum Gemm {
 
     /// The blocked, packed product (any shape; k >= 1). With `packedA`, A is
     /// already packed there (kc block pc of all the rows at packedA + pc * mPad).
-    /// The forward product of fewer than mr rows goes to `fewRows`, in the
-    /// micro-kernel's order.
+    /// With `packedB` (n within one column block), B's panels live there (kc block
+    /// pc at packedB + pc * nPad, these columns from col0 on: `packedPanels`),
+    /// already packed when `packedBFresh`, else packed there now. The forward
+    /// product of fewer than mr rows goes to `fewRows`, in the micro-kernel's order.
+    @inline(never)  // one copy: its callers are per product, not per tile
     static func packedMultiply(m: Int, n: Int, k: Int,
                                a: UnsafePointer<Float>, lda: Int, transA: Bool,
                                b: UnsafePointer<Float>, ldb: Int, transB: Bool,
                                c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool,
-                               work: Workspace, packedA: UnsafePointer<Float>? = nil, mPad: Int = 0) {
-        if m < fewRowsLimit && !transA && transB && packedA == nil {
+                               work: Workspace, packedA: UnsafePointer<Float>? = nil, mPad: Int = 0,
+                               packedB: UnsafeMutablePointer<Float>? = nil, packedBFresh: Bool = false,
+                               nPad: Int = 0, col0: Int = 0) {
+        if m < fewRowsLimit && !transA && transB && packedA == nil && packedB == nil {
             fewRows(m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc, accumulate: accumulate)
             return
         }
@@ -200,7 +239,16 @@ enum Gemm {
             var pc = 0
             while pc < k {
                 let kcur = min(kc, k - pc)
-                packB(k: kcur, n: ncur, b: b, ldb: ldb, trans: transB, row0: pc, col0: jc, into: work.packB)
+                let bBlock: UnsafeMutablePointer<Float>
+                if let packedB {
+                    bBlock = packedB + packedPanels(pc: pc, nPad: nPad, col: col0, kcur: kcur)
+                    if !packedBFresh {
+                        packB(k: kcur, n: ncur, b: b, ldb: ldb, trans: transB, row0: pc, col0: jc, into: bBlock)
+                    }
+                } else {
+                    bBlock = work.packB
+                    packB(k: kcur, n: ncur, b: b, ldb: ldb, trans: transB, row0: pc, col0: jc, into: bBlock)
+                }
                 var ic = 0
                 while ic < m {
                     let mcur = min(mc, m - ic)
@@ -217,7 +265,7 @@ enum Gemm {
                         #if SWANN_LEVEL_AVX512
                         if ncur - jr >= 2 * nr {
                             // 32 columns: 12 x 32 tiles, then 6 x 16 ones for the rows left.
-                            let bp = work.packB + jr * kcur
+                            let bp = bBlock + jr * kcur
                             var ir = 0
                             while mcur - ir >= 2 * mr {
                                 kernelWide(kcur, aBlock + ir * kcur, aBlock + (ir + mr) * kcur, bp, bp + nr * kcur,
@@ -236,7 +284,7 @@ enum Gemm {
                         }
                         #endif
                         let nrcur = min(nr, ncur - jr)
-                        let bp = work.packB + jr * kcur
+                        let bp = bBlock + jr * kcur
                         var ir = 0
                         while ir < mcur {
                             let mrcur = min(mr, mcur - ir)

@@ -54,7 +54,8 @@ struct KernelTable {
                 #else
                 Gemm.multiply(m: c.m, n: c.n, k: c.k, a: c.a, lda: c.lda, transA: c.transA,
                               b: c.b, ldb: c.ldb, transB: c.transB, c: c.c, ldc: c.ldc,
-                              accumulate: c.accumulate, engine: c.engine)
+                              accumulate: c.accumulate, engine: c.engine, packed: c.packed,
+                              packedState: c.packedState)
                 #endif
             },
             activationForwardEntry: { act, alpha, z, y, rows, cols in
@@ -151,6 +152,9 @@ struct GemmCall {
     var b: UnsafePointer<Float>, ldb: Int, transB: Bool
     var c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool
     var engine: Gemm.Engine
+    /// A net's packed copy of a forward B (GemmPrepacked.swift), or nil.
+    var packed: UnsafeMutablePointer<Float>?
+    var packedState: PackedState
 }
 
 /// The arguments and results of one update (UpdateRule.apply) across the table.
@@ -169,9 +173,11 @@ extension KernelTable {
     func multiply(m: Int, n: Int, k: Int,
                   a: UnsafePointer<Float>, lda: Int, transA: Bool,
                   b: UnsafePointer<Float>, ldb: Int, transB: Bool,
-                  c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool, engine: Gemm.Engine) {
+                  c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool, engine: Gemm.Engine,
+                  packed: UnsafeMutablePointer<Float>? = nil, packedState: PackedState = .stale) {
         let call = GemmCall(m: m, n: n, k: k, a: a, lda: lda, transA: transA, b: b, ldb: ldb, transB: transB,
-                            c: c, ldc: ldc, accumulate: accumulate, engine: engine)
+                            c: c, ldc: ldc, accumulate: accumulate, engine: engine, packed: packed,
+                            packedState: packedState)
         withUnsafePointer(to: call) { multiplyEntry(UnsafeRawPointer($0)) }
     }
 

@@ -19,6 +19,10 @@ struct LayerView {
     var weights = WeightType.f32
     var compact: UnsafeRawPointer? = nil
     var scales: UnsafePointer<Float>? = nil
+    /// A net's packed copy of W^T for the product (GemmPrepacked.swift) and what it
+    /// holds; nil for models, whose few-row products stream their transposed copy.
+    var packed: UnsafeMutablePointer<Float>? = nil
+    var packedState = PackedState.stale
 }
 
 /// One layer of the forward pass for `batch` rows: Z = Y_prev W^T + b, Y = f(Z).
@@ -33,7 +37,7 @@ func forwardLayer(_ l: LayerView, input: UnsafePointer<Float>, z: UnsafeMutableP
     k.multiply(m: batch, n: l.fanOut, k: l.fanIn,
                a: input, lda: l.fanIn, transA: false,
                b: l.weight, ldb: l.transposed ? l.fanOut : l.fanIn, transB: !l.transposed,
-               c: z, ldc: l.fanOut, accumulate: true, engine: engine)
+               c: z, ldc: l.fanOut, accumulate: true, engine: engine, packed: l.packed, packedState: l.packedState)
     k.activationForward(l.activation, alpha: l.alpha, z: z, y: y, rows: batch, cols: l.fanOut)
 }
 
@@ -52,15 +56,40 @@ extension Net {
         copyFloats(y0, x, batch * h.inputSize)
         var prev = UnsafePointer(y0)
         let work = engine
+        let state = packedState(batch: batch)
         for k in 0..<h.layerCount {
             let l = layers[k]
             let y = floats(l.y)
-            let view = LayerView(fanIn: l.fanIn, fanOut: l.fanOut, activation: l.activation, alpha: l.alpha,
+            var view = LayerView(fanIn: l.fanIn, fanOut: l.fanOut, activation: l.activation, alpha: l.alpha,
                                  weight: floats(l.weight), bias: floats(l.bias))
+            if l.packedWeight > 0 {
+                view.packed = floats(l.packedWeight)
+                view.packedState = state
+            }
             forwardLayer(view, input: prev, z: floats(l.z), y: y, batch: batch, engine: work, kernels: kt)
             prev = UnsafePointer(y)
         }
         if let output { copyFloats(output, prev, batch * h.outputSize) }
         header.pointee.lastBatch = batch
+        // The packed copies hold W^T once a forward built them; weights the host may
+        // write through swann_params are never trusted to stay (packedState).
+        header.pointee.packedFresh = state != .stale
+        header.pointee.forwardsOnSameWeights = min(header.pointee.forwardsOnSameWeights + 1, 2)
+    }
+
+    /// What the packed weight copies hold for this forward: this W (fresh), or not
+    /// yet. They are built only once the weights stayed the same over a forward
+    /// (inference), not in a training loop, where every step changes them.
+    func packedState(batch: Int) -> PackedState {
+        let h = header.pointee
+        if h.paramsShared { return .stale }
+        if h.packedFresh { return .fresh }
+        return h.forwardsOnSameWeights >= 1 ? .build : .stale
+    }
+
+    /// The weights changed (a step): the packed copies no longer hold them.
+    func weightsChanged() {
+        header.pointee.packedFresh = false
+        header.pointee.forwardsOnSameWeights = 0
     }
 }

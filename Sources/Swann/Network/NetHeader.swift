@@ -13,6 +13,7 @@ struct LayerRecord {
     var gradBias = 0        // grad b_k
     var z = 0               // z_k for max_batch rows
     var y = 0               // y_k for max_batch rows (== z for identity)
+    var packedWeight = 0    // W_k^T in Gemm's packed panels for the forward product, or 0 (GemmPrepacked.swift)
 }
 
 /// The head of every arena. A `swann_net *` points here.
@@ -65,6 +66,10 @@ struct NetHeader {
     /// loaded and updated only through checks), which lets a plain SGD step prove
     /// its update finite from the gradient alone.
     var paramsShared = false
+    /// The layers' packed weight copies hold the current weights (Forward.swift).
+    var packedFresh = false
+    /// Forwards since the weights last changed (capped at 2).
+    var forwardsOnSameWeights = 0
 
     // run-time settings (like the thread count: never in the canonical spec or a model file)
     /// Forward, backward and step run with flush-to-zero and denormals-are-zero

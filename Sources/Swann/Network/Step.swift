@@ -72,6 +72,7 @@ extension Net {
                 .number(rate).text(" at step ").int(h.steps).text(" overflows float; nothing changed")
                 .error(.numeric)
         }
+        weightsChanged()
         // A data-parallel step with no backward since the last one: the gradient is zero.
         if h.gradsStale { materializeZeroGrads() }
         let chunks = StepChunks.of(h.paramCount)

@@ -90,6 +90,8 @@ enum Gemm {
         /// it already holds this B (else each chunk packs its columns into it).
         var packedB: UnsafeMutablePointer<Float>? = nil
         var packedBFresh = false
+        /// C = bias + the product (n floats), or nil.
+        var bias: UnsafePointer<Float>? = nil
     }
 
     /// C (+)= op(A) op(B) on the engine's threads when the product is large enough.
@@ -98,7 +100,16 @@ enum Gemm {
                          b: UnsafePointer<Float>, ldb: Int, transB: Bool,
                          c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool,
                          engine: Engine, packed: UnsafeMutablePointer<Float>? = nil,
-                         packedState: PackedState = .stale) {
+                         packedState: PackedState = .stale, bias: UnsafePointer<Float>? = nil) {
+        // With `bias` (n floats), C = bias + op(A) op(B) (`accumulate` unused): the
+        // packed product adds it as it stores its first kc block, the others add the
+        // product to a copy of it. The same bits either way.
+        var accumulate = accumulate, bias = bias
+        if let row = bias, m < fewRowsLimit || k == 0 {
+            spreadBias(row, m: m, n: n, c: c, ldc: ldc)
+            accumulate = true
+            bias = nil
+        }
         // A forward product whose B = W^T is kept packed (GemmPrepacked.swift). While
         // the weights change at every step the copy is left alone: packing into it
         // would only add its megabytes to what a training step keeps in cache.
@@ -116,7 +127,18 @@ enum Gemm {
             if let packed, k > 0, n > 0, m > 0 {
                 packedMultiply(m: m, n: n, k: k, a: a, lda: lda, transA: transA, b: b, ldb: ldb, transB: transB,
                                c: c, ldc: ldc, accumulate: accumulate, work: engine.workspaces[0],
-                               packedB: packed, packedBFresh: fresh, nPad: roundUp(n, nr), col0: 0)
+                               packedB: packed, packedBFresh: fresh, nPad: roundUp(n, nr), col0: 0, bias: bias)
+                return
+            }
+            if let row = bias, !transB {
+                spreadBias(row, m: m, n: n, c: c, ldc: ldc)
+                accumulate = true
+                bias = nil
+            }
+            if let bias {
+                // transB, at least mr rows, k >= 1: the packed product.
+                packedMultiply(m: m, n: n, k: k, a: a, lda: lda, transA: transA, b: b, ldb: ldb, transB: transB,
+                               c: c, ldc: ldc, accumulate: false, work: engine.workspaces[0], bias: bias)
                 return
             }
             multiply(m: m, n: n, k: k, a: a, lda: lda, transA: transA, b: b, ldb: ldb, transB: transB,
@@ -142,6 +164,7 @@ enum Gemm {
         if alongN && chunks > 1, let shared = engine.sharedA, sharedPackSize(m: m, k: k) <= engine.sharedFloats {
             job.packedA = shared
         }
+        job.bias = bias
         if alongN {
             job.packedB = packed
             job.packedBFresh = fresh
@@ -180,13 +203,15 @@ enum Gemm {
                                   b: j.transB ? j.b + lo * j.ldb : j.b + lo, ldb: j.ldb, transB: j.transB,
                                   c: j.c + lo, ldc: j.ldc, accumulate: j.accumulate, work: w,
                                   packedA: j.packedA.map { UnsafePointer($0) }, mPad: j.mPad,
-                                  packedB: j.packedB, packedBFresh: j.packedBFresh, nPad: Gemm.roundUp(j.n, Gemm.nr), col0: lo)
+                                  packedB: j.packedB, packedBFresh: j.packedBFresh, nPad: Gemm.roundUp(j.n, Gemm.nr), col0: lo,
+                                  bias: j.bias.map { $0 + lo })
                 } else {
                     let rows = min(j.chunk, j.m - lo)
                     Gemm.packedMultiply(m: rows, n: j.n, k: j.k, a: j.transA ? j.a + lo : j.a + lo * j.lda,
                                   lda: j.lda, transA: j.transA, b: j.b, ldb: j.ldb, transB: j.transB,
                                   c: j.c + lo * j.ldc, ldc: j.ldc, accumulate: j.accumulate, work: w,
-                                  packedB: j.packedB, packedBFresh: j.packedBFresh, nPad: Gemm.roundUp(j.n, Gemm.nr), col0: 0)
+                                  packedB: j.packedB, packedBFresh: j.packedBFresh, nPad: Gemm.roundUp(j.n, Gemm.nr), col0: 0,
+                                  bias: j.bias)
                 }
             }, UnsafeMutableRawPointer(jp), Int64(chunks))
         }
@@ -228,8 +253,13 @@ enum Gemm {
                                c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool,
                                work: Workspace, packedA: UnsafePointer<Float>? = nil, mPad: Int = 0,
                                packedB: UnsafeMutablePointer<Float>? = nil, packedBFresh: Bool = false,
-                               nPad: Int = 0, col0: Int = 0) {
+                               nPad: Int = 0, col0: Int = 0, bias: UnsafePointer<Float>? = nil) {
         if m < fewRowsLimit && !transA && transB && packedA == nil && packedB == nil {
+            if let bias {
+                spreadBias(bias, m: m, n: n, c: c, ldc: ldc)
+                fewRows(m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc, accumulate: true)
+                return
+            }
             fewRows(m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc, accumulate: accumulate)
             return
         }
@@ -260,6 +290,7 @@ enum Gemm {
                         aBlock = UnsafePointer(work.packA)
                     }
                     let add = accumulate || pc > 0
+                    let rowBias = pc == 0 ? bias.map { $0 + jc } : nil
                     var jr = 0
                     while jr < ncur {
                         #if SWANN_LEVEL_AVX512
@@ -269,14 +300,15 @@ enum Gemm {
                             var ir = 0
                             while mcur - ir >= 2 * mr {
                                 kernelWide(kcur, aBlock + ir * kcur, aBlock + (ir + mr) * kcur, bp, bp + nr * kcur,
-                                           c + (ic + ir) * ldc + jc + jr, ldc, add)
+                                           c + (ic + ir) * ldc + jc + jr, ldc, add, bias: rowBias.map { $0 + jr })
                                 ir += 2 * mr
                             }
                             while ir < mcur {
                                 let mrcur = min(mr, mcur - ir)
                                 let ap = aBlock + ir * kcur, cp = c + (ic + ir) * ldc + jc + jr
-                                kernel(kcur, ap, bp, cp, ldc, mrcur, nr, add, work.tile)
-                                kernel(kcur, ap, bp + nr * kcur, cp + nr, ldc, mrcur, nr, add, work.tile)
+                                kernel(kcur, ap, bp, cp, ldc, mrcur, nr, add, work.tile, bias: rowBias.map { $0 + jr })
+                                kernel(kcur, ap, bp + nr * kcur, cp + nr, ldc, mrcur, nr, add, work.tile,
+                                       bias: rowBias.map { $0 + jr + nr })
                                 ir += mr
                             }
                             jr += 2 * nr
@@ -290,7 +322,7 @@ enum Gemm {
                             let mrcur = min(mr, mcur - ir)
                             let ap = aBlock + ir * kcur
                             let cp = c + (ic + ir) * ldc + jc + jr
-                            kernel(kcur, ap, bp, cp, ldc, mrcur, nrcur, add, work.tile)
+                            kernel(kcur, ap, bp, cp, ldc, mrcur, nrcur, add, work.tile, bias: rowBias.map { $0 + jr })
                             ir += mr
                         }
                         jr += nr
@@ -301,5 +333,12 @@ enum Gemm {
             }
             jc += ncur
         }
+    }
+}
+
+extension Gemm {
+    /// C[i, 0..<n] = bias for each of the m rows: the start of a product that adds to it.
+    static func spreadBias(_ bias: UnsafePointer<Float>, m: Int, n: Int, c: UnsafeMutablePointer<Float>, ldc: Int) {
+        for i in 0..<m { copyFloats(c + i * ldc, bias, n) }
     }
 }

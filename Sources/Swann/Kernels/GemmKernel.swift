@@ -2,9 +2,15 @@ import CSupport
 
 /// The register-tiled micro-kernel: a 6 x 16 tile of C in 12 SIMD8 accumulators.
 extension Gemm {
+    /// A row of the tile into C: C = v, C += v, or, with `bias` (the first kc block of
+    /// a forward product), C = bias + v: the bits of adding v to a copy of the bias.
     @inline(__always)
-    static func put(_ v0: SIMD8<Float>, _ v1: SIMD8<Float>, _ row: UnsafeMutablePointer<Float>, _ add: Bool) {
-        if add {
+    static func put(_ v0: SIMD8<Float>, _ v1: SIMD8<Float>, _ row: UnsafeMutablePointer<Float>, _ add: Bool,
+                    _ bias: UnsafePointer<Float>?) {
+        if let bias {
+            store8(load8(bias) + v0, row)
+            store8(load8(bias + 8) + v1, row + 8)
+        } else if add {
             store8(load8(row) + v0, row)
             store8(load8(row + 8) + v1, row + 8)
         } else {
@@ -13,11 +19,12 @@ extension Gemm {
         }
     }
 
-    /// C[0..<mrcur, 0..<nrcur] (+)= A panel (kc x 6) * B panel (kc x 16).
+    /// C[0..<mrcur, 0..<nrcur] (+)= A panel (kc x 6) * B panel (kc x 16); with `bias`
+    /// (its 16 columns), C = bias + the product instead.
     static func kernel(_ kc: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>,
                        _ c: UnsafeMutablePointer<Float>, _ ldc: Int,
                        _ mrcur: Int, _ nrcur: Int, _ add: Bool,
-                       _ tile: UnsafeMutablePointer<Float>) {
+                       _ tile: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>? = nil) {
         var c00 = SIMD8<Float>(), c01 = SIMD8<Float>()
         var c10 = SIMD8<Float>(), c11 = SIMD8<Float>()
         var c20 = SIMD8<Float>(), c21 = SIMD8<Float>()
@@ -65,12 +72,12 @@ extension Gemm {
             left -= 1
         }
         if mrcur == mr && nrcur == nr {
-            put(c00, c01, c, add)
-            put(c10, c11, c + ldc, add)
-            put(c20, c21, c + 2 * ldc, add)
-            put(c30, c31, c + 3 * ldc, add)
-            put(c40, c41, c + 4 * ldc, add)
-            put(c50, c51, c + 5 * ldc, add)
+            put(c00, c01, c, add, bias)
+            put(c10, c11, c + ldc, add, bias)
+            put(c20, c21, c + 2 * ldc, add, bias)
+            put(c30, c31, c + 3 * ldc, add, bias)
+            put(c40, c41, c + 4 * ldc, add, bias)
+            put(c50, c51, c + 5 * ldc, add, bias)
             return
         }
         // Edge tile: spill to the workspace, then copy the valid part.
@@ -83,7 +90,9 @@ extension Gemm {
         for i in 0..<mrcur {
             let row = c + i * ldc
             let t = tile + i * nr
-            if add {
+            if let bias {
+                for j in 0..<nrcur { row[j] = bias[j] + t[j] }
+            } else if add {
                 for j in 0..<nrcur { row[j] += t[j] }
             } else {
                 for j in 0..<nrcur { row[j] = t[j] }

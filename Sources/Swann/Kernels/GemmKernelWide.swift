@@ -9,15 +9,19 @@ import CSupport
 /// loads per fma and doubles the width (Intel's two 512-bit FMA units).
 extension Gemm {
     @inline(__always)
-    static func put16(_ v: SIMD16<Float>, _ p: UnsafeMutablePointer<Float>, _ add: Bool) {
+    static func put16(_ v: SIMD16<Float>, _ p: UnsafeMutablePointer<Float>, _ add: Bool, _ bias: UnsafePointer<Float>?) {
         let raw = UnsafeMutableRawPointer(p)
+        if let bias {
+            raw.storeBytes(of: UnsafeRawPointer(bias).loadUnaligned(as: SIMD16<Float>.self) + v, as: SIMD16<Float>.self)
+            return
+        }
         raw.storeBytes(of: add ? raw.loadUnaligned(as: SIMD16<Float>.self) + v : v, as: SIMD16<Float>.self)
     }
 
     /// C[0..<12, 0..<32] (+)= [A panel a0; A panel a1] (kc x 12) * [B panel b0, B panel b1] (kc x 32).
     static func kernelWide(_ kc: Int, _ a0: UnsafePointer<Float>, _ a1: UnsafePointer<Float>,
                            _ b0: UnsafePointer<Float>, _ b1: UnsafePointer<Float>,
-                           _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ add: Bool) {
+                           _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ add: Bool, bias: UnsafePointer<Float>? = nil) {
         var c0l = SIMD16<Float>(), c0r = SIMD16<Float>()
         var c1l = SIMD16<Float>(), c1r = SIMD16<Float>()
         var c2l = SIMD16<Float>(), c2r = SIMD16<Float>()
@@ -61,18 +65,18 @@ extension Gemm {
             c11l = c11l.addingProduct(x11, l); c11r = c11r.addingProduct(x11, r)
             pa0 += mr; pa1 += mr; pb0 += nr; pb1 += nr
         }
-        put16(c0l, c + 0 * ldc, add); put16(c0r, c + 0 * ldc + 16, add)
-        put16(c1l, c + 1 * ldc, add); put16(c1r, c + 1 * ldc + 16, add)
-        put16(c2l, c + 2 * ldc, add); put16(c2r, c + 2 * ldc + 16, add)
-        put16(c3l, c + 3 * ldc, add); put16(c3r, c + 3 * ldc + 16, add)
-        put16(c4l, c + 4 * ldc, add); put16(c4r, c + 4 * ldc + 16, add)
-        put16(c5l, c + 5 * ldc, add); put16(c5r, c + 5 * ldc + 16, add)
-        put16(c6l, c + 6 * ldc, add); put16(c6r, c + 6 * ldc + 16, add)
-        put16(c7l, c + 7 * ldc, add); put16(c7r, c + 7 * ldc + 16, add)
-        put16(c8l, c + 8 * ldc, add); put16(c8r, c + 8 * ldc + 16, add)
-        put16(c9l, c + 9 * ldc, add); put16(c9r, c + 9 * ldc + 16, add)
-        put16(c10l, c + 10 * ldc, add); put16(c10r, c + 10 * ldc + 16, add)
-        put16(c11l, c + 11 * ldc, add); put16(c11r, c + 11 * ldc + 16, add)
+        put16(c0l, c + 0 * ldc, add, bias); put16(c0r, c + 0 * ldc + 16, add, bias.map { $0 + 16 })
+        put16(c1l, c + 1 * ldc, add, bias); put16(c1r, c + 1 * ldc + 16, add, bias.map { $0 + 16 })
+        put16(c2l, c + 2 * ldc, add, bias); put16(c2r, c + 2 * ldc + 16, add, bias.map { $0 + 16 })
+        put16(c3l, c + 3 * ldc, add, bias); put16(c3r, c + 3 * ldc + 16, add, bias.map { $0 + 16 })
+        put16(c4l, c + 4 * ldc, add, bias); put16(c4r, c + 4 * ldc + 16, add, bias.map { $0 + 16 })
+        put16(c5l, c + 5 * ldc, add, bias); put16(c5r, c + 5 * ldc + 16, add, bias.map { $0 + 16 })
+        put16(c6l, c + 6 * ldc, add, bias); put16(c6r, c + 6 * ldc + 16, add, bias.map { $0 + 16 })
+        put16(c7l, c + 7 * ldc, add, bias); put16(c7r, c + 7 * ldc + 16, add, bias.map { $0 + 16 })
+        put16(c8l, c + 8 * ldc, add, bias); put16(c8r, c + 8 * ldc + 16, add, bias.map { $0 + 16 })
+        put16(c9l, c + 9 * ldc, add, bias); put16(c9r, c + 9 * ldc + 16, add, bias.map { $0 + 16 })
+        put16(c10l, c + 10 * ldc, add, bias); put16(c10r, c + 10 * ldc + 16, add, bias.map { $0 + 16 })
+        put16(c11l, c + 11 * ldc, add, bias); put16(c11r, c + 11 * ldc + 16, add, bias.map { $0 + 16 })
     }
 }
 #endif

@@ -48,14 +48,15 @@ struct KernelTable {
                 let c = p.assumingMemoryBound(to: GemmCall.self).pointee
                 #if arch(arm)
                 // 32-bit ARM (Cortex-M): the scalar product, same order (GemmScalar.swift).
+                if let bias = c.bias { Gemm.spreadBias(bias, m: c.m, n: c.n, c: c.c, ldc: c.ldc) }
                 Gemm.scalarMultiply(m: c.m, n: c.n, k: c.k, a: c.a, lda: c.lda, transA: c.transA,
                                     b: c.b, ldb: c.ldb, transB: c.transB, c: c.c, ldc: c.ldc,
-                                    accumulate: c.accumulate)
+                                    accumulate: c.accumulate || c.bias != nil)
                 #else
                 Gemm.multiply(m: c.m, n: c.n, k: c.k, a: c.a, lda: c.lda, transA: c.transA,
                               b: c.b, ldb: c.ldb, transB: c.transB, c: c.c, ldc: c.ldc,
                               accumulate: c.accumulate, engine: c.engine, packed: c.packed,
-                              packedState: c.packedState)
+                              packedState: c.packedState, bias: c.bias)
                 #endif
             },
             activationForwardEntry: { act, alpha, z, y, rows, cols in
@@ -155,6 +156,8 @@ struct GemmCall {
     /// A net's packed copy of a forward B (GemmPrepacked.swift), or nil.
     var packed: UnsafeMutablePointer<Float>?
     var packedState: PackedState
+    /// C = bias + the product (n floats), or nil.
+    var bias: UnsafePointer<Float>?
 }
 
 /// The arguments and results of one update (UpdateRule.apply) across the table.
@@ -174,10 +177,11 @@ extension KernelTable {
                   a: UnsafePointer<Float>, lda: Int, transA: Bool,
                   b: UnsafePointer<Float>, ldb: Int, transB: Bool,
                   c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool, engine: Gemm.Engine,
-                  packed: UnsafeMutablePointer<Float>? = nil, packedState: PackedState = .stale) {
+                  packed: UnsafeMutablePointer<Float>? = nil, packedState: PackedState = .stale,
+                  bias: UnsafePointer<Float>? = nil) {
         let call = GemmCall(m: m, n: n, k: k, a: a, lda: lda, transA: transA, b: b, ldb: ldb, transB: transB,
                             c: c, ldc: ldc, accumulate: accumulate, engine: engine, packed: packed,
-                            packedState: packedState)
+                            packedState: packedState, bias: bias)
         withUnsafePointer(to: call) { multiplyEntry(UnsafeRawPointer($0)) }
     }
 

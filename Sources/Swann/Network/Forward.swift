@@ -33,11 +33,13 @@ struct LayerView {
 @inline(__always)
 func forwardLayer(_ l: LayerView, input: UnsafePointer<Float>, z: UnsafeMutablePointer<Float>,
                   y: UnsafeMutablePointer<Float>, batch: Int, engine: Gemm.Engine, kernels k: KernelTable) {
-    for r in 0..<batch { copyFloats(z + r * l.fanOut, l.bias, l.fanOut) }
+    // Z = b + Y_prev W^T: the product adds b as it stores (or to a copy of b, where it
+    // does not pack), with the bits of b copied into Z first and the product added.
     k.multiply(m: batch, n: l.fanOut, k: l.fanIn,
                a: input, lda: l.fanIn, transA: false,
                b: l.weight, ldb: l.transposed ? l.fanOut : l.fanIn, transB: !l.transposed,
-               c: z, ldc: l.fanOut, accumulate: true, engine: engine, packed: l.packed, packedState: l.packedState)
+               c: z, ldc: l.fanOut, accumulate: false, engine: engine, packed: l.packed, packedState: l.packedState,
+               bias: l.bias)
     k.activationForward(l.activation, alpha: l.alpha, z: z, y: y, rows: batch, cols: l.fanOut)
 }
 

@@ -130,13 +130,13 @@ enum Gemm {
                                packedB: packed, packedBFresh: fresh, nPad: roundUp(n, nr), col0: 0, bias: bias)
                 return
             }
-            if let row = bias, !transB {
-                spreadBias(row, m: m, n: n, c: c, ldc: ldc)
+            if let row = bias, !transB && k <= smallInner {
+                spreadBias(row, m: m, n: n, c: c, ldc: ldc)  // rowCombination's case
                 accumulate = true
                 bias = nil
             }
             if let bias {
-                // transB, at least mr rows, k >= 1: the packed product.
+                // At least mr rows, k >= 1, and not rowCombination's case: the packed product.
                 packedMultiply(m: m, n: n, k: k, a: a, lda: lda, transA: transA, b: b, ldb: ldb, transB: transB,
                                c: c, ldc: ldc, accumulate: false, work: engine.workspaces[0], bias: bias)
                 return

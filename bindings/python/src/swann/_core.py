@@ -420,7 +420,10 @@ class Net:
         (``view.base.net`` is this Net), even after ``del net`` or ``close()``.
         The first read hands the buffer's address to Python; from then on each
         plain-SGD step checks every new parameter instead of proving the update
-        finite from the gradient alone (a few percent slower, see swann.h).
+        finite from the gradient alone (a few percent slower), and forward reads
+        the weights as they lie instead of keeping them packed between calls
+        (one-row forwards about 3x slower; see swann.h, swann_forward). For fast
+        inference after editing weights, serve ``net.to_model()``.
         """
         return self._view("params")
 

@@ -73,9 +73,11 @@ $(BUILD)/kernels-avx512.o: CPU := skylake-avx512
 $(BUILD)/kernels-avx512.o: DEFINE := SWANN_LEVEL_AVX512
 $(BUILD)/kernels-avx512vnni.o: CPU := cascadelake
 $(BUILD)/kernels-avx512vnni.o: DEFINE := SWANN_LEVEL_AVX512VNNI
+# vpdpbusd through the Builtin module's LLVM intrinsics (Kernels/CompactInt8VNNI.swift).
+$(BUILD)/kernels-avx512vnni.o: BUILTIN := -Xfrontend -enable-builtin-module
 $(BUILD)/kernels-%.o: $(SWIFT_SRCS) $(C_HDRS)
 	@mkdir -p $(BUILD)
-	$(SWIFTC) $(EMBEDDED) -target-cpu $(CPU) -D $(DEFINE) -c $(SWIFT_SRCS) -o $(BUILD)/kernels-$*-whole.o
+	$(SWIFTC) $(EMBEDDED) -target-cpu $(CPU) -D $(DEFINE) $(BUILTIN) -c $(SWIFT_SRCS) -o $(BUILD)/kernels-$*-whole.o
 	ld -r --gc-sections -u swannk_$* -o $(BUILD)/kernels-$*-kept.o $(BUILD)/kernels-$*-whole.o
 	objcopy --keep-global-symbol=swannk_$* $(BUILD)/kernels-$*-kept.o $@
 

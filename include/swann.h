@@ -484,7 +484,10 @@ swann_status swann_model_save_buffer(const swann_model *model, void *buf, size_t
  *   int8: each input row of a layer is quantized to int8 (symmetric, its own
  *     scale), the products summed exactly in int32 (no overflow and no
  *     saturation for any input: int8 layers have at most 133144 inputs),
- *     scaled back to float32 (then bias, then the activation).
+ *     scaled back to float32 (then bias, then the activation). A session of an
+ *     int8 model also holds a copy of its weights packed for the CPU's dot
+ *     products (about the int8 weight bytes again, made at session create;
+ *     used on AVX512_VNNI, for layers of at most 66311 inputs).
  * A row's result depends only on that row: the same bits for any batch, any
  * thread count, any x86-64 CPU. Expect f16 within about 1e-3 of the float32
  * model's outputs, int8 within a few percent of the output's range.

@@ -12,6 +12,9 @@
  *     "swann.weights" (older versions read it);
  *   - bad files (wrong dtype, shape, zero / negative / NaN scales, -128, f16 Inf,
  *     unknown swann.weights, truncation): SWANN_E_FORMAT; bad arguments: SWANN_E_ARG;
+ *   - the packed int8 layout (VNNI's vpdpbusd on q + 128): its widest layer (66311
+ *     inputs) at the extremes, one input more (the row path), and sessions made on
+ *     every CPU level (SWANN_ISA) of one process giving the same bits;
  *   - four threads, one model, one session each: the same bits;
  *   - accuracy against the float32 model on a W1-shaped net (f16 <= 1e-3).
  */
@@ -336,6 +339,99 @@ static void int8_worst_case(void)
     swann_destroy(net);
 }
 
+/* The packed int8 path (Compact.packedMaxInputs): each Int32 lane sums (q + 128) * w,
+ * at most 255 * 127 * 66311 = 2147480535 in magnitude. Every input +1 (q = 127, fed as
+ * 255) against weights +-1 (+-127) reaches it in both signs; -1 (fed as 1) the other
+ * extreme. One input more runs the row path. Both give the exact sums. */
+static void packed_worst_case(void)
+{
+    const size_t sizes[2] = {66311, 66312};
+    for (int k = 0; k < 2; k++) {
+        size_t n = sizes[k];
+        char spec[256];
+        snprintf(spec, sizeof spec,
+                 "{\"input\": %zu, \"layers\": [{\"units\": 2, \"activation\": \"identity\"}], \"loss\": \"mse\"}", n);
+        swann_net *net = NULL;
+        CHECK_ST(swann_create(spec, 1, NULL, 0, &net), SWANN_OK, "create a layer at the packed bound");
+        if (!net) continue;
+        float *p = NULL;
+        size_t count = 0;
+        swann_params(net, &p, &count);
+        float *x = malloc(n * sizeof(float));
+        for (size_t i = 0; i < n; i++) {
+            p[i] = 1;
+            p[n + i] = -1;
+            x[i] = 1;
+        }
+        p[2 * n] = p[2 * n + 1] = 0;
+        swann_model *m32 = NULL, *m8 = NULL;
+        swann_model_from_net(net, &m32);
+        CHECK_ST(swann_model_quantize(m32, "int8", &m8), SWANN_OK, "quantize it");
+        swann_session *s = NULL;
+        swann_session_create(m8, 1, NULL, 0, &s);
+        float y[2] = {0, 0};
+        CHECK_ST(swann_session_run(s, x, 1, y), SWANN_OK, "run it");
+        float want = (float)(16129.0 * (double)n) * ((1.0f / 127.0f) * (1.0f / 127.0f));
+        CHECKF(y[0] == want && y[1] == -want, "q + 128 = 255 x +-127 in every product: the exact sums",
+               "n %zu: y %.9g %.9g, want +-%.9g", n, y[0], y[1], want);
+        for (size_t i = 0; i < n; i++) x[i] = -1;
+        swann_session_run(s, x, 1, y);
+        CHECKF(y[0] == -want && y[1] == want, "q + 128 = 1: the exact negated sums", "n %zu: %.9g %.9g", n, y[0],
+               y[1]);
+        swann_session_destroy(s);
+        swann_model_destroy(m8);
+        swann_model_destroy(m32);
+        swann_destroy(net);
+        free(x);
+    }
+}
+
+/* Sessions made under each SWANN_ISA in one process (the widest level: VNNI's packed
+ * kernel on a CPU with AVX512_VNNI; AVX2's and the baseline's row kernels): the same
+ * bits, for odd shapes and batches. Levels the CPU lacks fall back to its widest. */
+static void levels_same_bits(void)
+{
+    static const char *levels[3] = {"", "avx2", "baseline"};
+    const char *saved = getenv("SWANN_ISA");
+    char keep[32] = "";
+    if (saved) snprintf(keep, sizeof keep, "%s", saved);
+    for (int which = 0; which < NSPECS; which++) {
+        swann_net *net = make_net(which);
+        if (!net) continue;
+        swann_model *m32 = NULL, *m8 = NULL;
+        swann_model_from_net(net, &m32);
+        swann_model_quantize(m32, "int8", &m8);
+        size_t in = swann_input_size(net), out = swann_output_size(net);
+        float *x = rand_floats(MAXB * in, 31 + (uint64_t)which, -3, 3);
+        float *y[3];
+        swann_session *s[3];
+        for (int l = 0; l < 3; l++) {
+            if (*levels[l]) setenv("SWANN_ISA", levels[l], 1);
+            else unsetenv("SWANN_ISA");
+            s[l] = NULL;
+            CHECK_ST(swann_session_create(m8, MAXB, NULL, 0, &s[l]), SWANN_OK, "a session at each level");
+            y[l] = calloc(MAXB * out, sizeof(float));
+        }
+        for (int bi = 0; bi < NBATCHES; bi++) {
+            for (int l = 0; l < 3; l++) swann_session_run(s[l], x, BATCHES[bi], y[l]);
+            size_t n = BATCHES[bi] * out;
+            CHECKF(!memcmp(y[0], y[1], n * sizeof(float)) && !memcmp(y[0], y[2], n * sizeof(float)),
+                   "int8: the widest level, AVX2 and the baseline give the same bits",
+                   "spec %d batch %zu", which, BATCHES[bi]);
+        }
+        for (int l = 0; l < 3; l++) {
+            swann_session_destroy(s[l]);
+            free(y[l]);
+        }
+        free(x);
+        swann_model_destroy(m8);
+        swann_model_destroy(m32);
+        swann_destroy(net);
+    }
+    if (saved) setenv("SWANN_ISA", keep, 1);
+    else unsetenv("SWANN_ISA");
+}
+
 static void round_trip(void)
 {
     swann_net *net = make_net(0);
@@ -625,6 +721,8 @@ int main(void)
     }
     RUN_GROUP(matches_reference);
     RUN_GROUP(int8_worst_case);
+    RUN_GROUP(packed_worst_case);
+    RUN_GROUP(levels_same_bits);
     RUN_GROUP(round_trip);
     RUN_GROUP(huge_inputs);
     RUN_GROUP(bad_files);

@@ -39,6 +39,9 @@ struct KernelTable {
     /// Compact.f16Layer: x, rows, inputs, outputs, w (binary16), bias, z.
     var f16LayerEntry: @convention(c) (UnsafePointer<Float>, Int, Int, Int, UnsafeRawPointer, UnsafePointer<Float>,
                                        UnsafeMutablePointer<Float>) -> Void
+    /// Compact.int8PackedLayer (an Int8PackedCall) where the level has one (VNNI), else nil:
+    /// the session then runs int8LayerEntry on the model's rows.
+    var int8PackedEntry: (@convention(c) (UnsafeRawPointer) -> Void)? = nil
 
     /// This object's own kernels.
     static func own() -> KernelTable {
@@ -127,12 +130,14 @@ func fillKernelTable(_ table: UnsafeMutableRawPointer) {
     table.storeBytes(of: KernelTable.own(), as: KernelTable.self)
 }
 #elseif SWANN_LEVEL_AVX512VNNI
-// Only the int8 product, compiled where AVX512_VNNI sums int8 pairs in one instruction
-// (vpdpwssd): the sums are exact integers, so the bits are those of every other level.
+// Only the int8 products, compiled where AVX512_VNNI sums int8 products in one
+// instruction (vpdpwssd for the rows, vpdpbusd for the packed layout): the sums are
+// exact integers, so the bits are those of every other level.
 @_cdecl("swannk_avx512vnni")
 func fillKernelTable(_ table: UnsafeMutableRawPointer) {
     var t = table.load(as: KernelTable.self)
     t.int8LayerEntry = int8Layer
+    t.int8PackedEntry = { p in Compact.int8PackedLayer(p.assumingMemoryBound(to: Int8PackedCall.self).pointee) }
     table.storeBytes(of: t, as: KernelTable.self)
 }
 #endif

@@ -19,6 +19,9 @@ struct SessionHeader {
     /// and their scales (max_batch floats); 0 for other models.
     var quantized = 0
     var rowScales = 0
+    /// An int8 model's layers in the packed layout (Compact.packInt8), one after the
+    /// other, made at create; 0 for other models.
+    var packed = 0
     /// The kernels of the CPU level chosen at create (KernelTable.choose).
     var kernels = KernelTable.own()
 }
@@ -55,8 +58,14 @@ struct SessionPlan {
         packB = take(pack.b * f)
         tile = take(Gemm.mr * Gemm.nr * f)
         if h.weights == .int8 {
-            header.quantized = take(maxBatch * h.widestInput)
+            header.quantized = take(maxBatch * Compact.roundUp4(h.widestInput))
             header.rowScales = take(maxBatch * f)
+            var packedBytes = 0
+            for k in 0..<h.layerCount {
+                let l = model.layers[k]
+                packedBytes += Plan.aligned(Compact.packedBytes(inputs: l.fanIn, outputs: l.fanOut))
+            }
+            header.packed = take(packedBytes)
         }
         guard cursor <= Limits.maxArenaBytes else {
             throw Failure(function).text(": the session needs more than ").int(cursor)
@@ -93,6 +102,7 @@ struct Session {
         let engine = Gemm.Engine(workspaces: (base + h.workspace).assumingMemoryBound(to: Gemm.Workspace.self),
                                  pool: nil)
         var prev = x
+        var packed = base + h.packed
         for k in 0..<m.layerCount {
             // Z and Y of a layer share a buffer (activations work in place);
             // the layers alternate between the two.
@@ -101,7 +111,8 @@ struct Session {
             if l.weights == .f32 {
                 forwardLayer(l, input: prev, z: out, y: out, batch: batch, engine: engine, kernels: h.kernels)
             } else {
-                compactLayer(l, input: prev, z: out, batch: batch)
+                compactLayer(l, input: prev, z: out, batch: batch, packed: UnsafeRawPointer(packed))
+                packed += Plan.aligned(Compact.packedBytes(inputs: l.fanIn, outputs: l.fanOut))
             }
             prev = UnsafePointer(out)
         }
@@ -113,10 +124,19 @@ extension Session {
     /// A compact model's layer for `batch` rows: the f16 or int8 product (Kernels/
     /// Compact*.swift), then the activation in place, as forwardLayer does. Each row
     /// is computed alone, in one order, whatever the batch.
-    func compactLayer(_ l: LayerView, input: UnsafePointer<Float>, z: UnsafeMutablePointer<Float>, batch: Int) {
+    /// `packed`: the layer's packed int8 weights in the arena, if it has them.
+    func compactLayer(_ l: LayerView, input: UnsafePointer<Float>, z: UnsafeMutablePointer<Float>, batch: Int,
+                      packed: UnsafeRawPointer) {
         guard let w = l.compact else { return }
         let h = header.pointee
-        if l.weights == .int8, let scales = l.scales {
+        if l.weights == .int8, let scales = l.scales, let entry = h.kernels.int8PackedEntry,
+           Compact.packedBytes(inputs: l.fanIn, outputs: l.fanOut) > 0 {
+            let call = Int8PackedCall(x: input, rows: batch, inputs: l.fanIn, outputs: l.fanOut, packed: packed,
+                                      scales: scales, bias: l.bias,
+                                      q: (base + h.quantized).assumingMemoryBound(to: Int8.self),
+                                      rowScales: floats(h.rowScales), z: z)
+            withUnsafePointer(to: call) { entry(UnsafeRawPointer($0)) }
+        } else if l.weights == .int8, let scales = l.scales {
             h.kernels.int8LayerEntry(input, batch, l.fanIn, l.fanOut, w.assumingMemoryBound(to: Int8.self), scales,
                                      l.bias, (base + h.quantized).assumingMemoryBound(to: Int8.self),
                                      floats(h.rowScales), z)
@@ -140,6 +160,17 @@ func buildSession(_ plan: SessionPlan, model: Model, arena: UnsafeMutableRawPoin
     (arena + h.workspace).assumingMemoryBound(to: Gemm.Workspace.self)
         .initialize(to: Gemm.Workspace(packA: s.floats(plan.packA), packB: s.floats(plan.packB),
                                        tile: s.floats(plan.tile), packCols: Gemm.roundUp(plan.packCols, Gemm.nr)))
+    if model.header.pointee.weights == .int8 {
+        var packed = arena + h.packed
+        for k in 0..<model.header.pointee.layerCount {
+            let l = model.layers[k]
+            let bytes = Compact.packedBytes(inputs: l.fanIn, outputs: l.fanOut)
+            if bytes > 0, let w = l.compact {
+                Compact.packInt8(w.assumingMemoryBound(to: Int8.self), inputs: l.fanIn, outputs: l.fanOut, into: packed)
+            }
+            packed += Plan.aligned(bytes)
+        }
+    }
     _ = cs_atomic_add(model.sessions, 1)
     s.header.pointee.magic = SessionHeader.liveMagic
     return s

@@ -1,0 +1,141 @@
+// The int8 layer with AVX512_VNNI's vpdpbusd (u8 x s8, four products per Int32 lane,
+// 64 per instruction) over the packed layout of CompactInt8Pack.swift. Compiled only
+// into the VNNI level's object (the Makefile's kernels-avx512vnni.o, cascadelake):
+// Swift reaches the instruction through the Builtin module's binding of the LLVM
+// intrinsic (-enable-builtin-module for that object only). LLVM does not select
+// vpdpbusd from plain SIMD code outside whole-vector reductions, and a
+// @_silgen_name("llvm.x86.avx512.vpdpbusd.512") declaration fails LLVM's verifier
+// (the Swift calling convention passes a SIMD16<Int32> as four <4 x i32>).
+//
+// Same bits as Compact.int8Layer: the rows are quantized by the same quantizeRow; each
+// lane sums (q + 128) * w in Int32 without saturation (the bound is
+// Compact.packedMaxInputs), the column's 128 * sum w is subtracted, leaving the exact
+// sum_i q_i * w[j, i]; the float steps after it are the same three in the same order.
+#if SWANN_LEVEL_AVX512VNNI
+import Builtin
+
+extension Compact {
+    /// acc + the 16 lanes' four-byte products of a (unsigned) and b (signed), wrapping.
+    @inline(__always)
+    static func dpbusd(_ acc: SIMD16<Int32>, _ a: SIMD16<Int32>, _ b: SIMD16<Int32>) -> SIMD16<Int32> {
+        var r = acc
+        r._storage._value = Builtin.int_x86_avx512_vpdpbusd_512(acc._storage._value, a._storage._value,
+                                                                 b._storage._value)
+        return r
+    }
+
+    /// Input bytes 4g ..< 4g + 4 of a quantized row as q + 128 (the sign bit flipped),
+    /// in every lane.
+    @inline(__always)
+    static func broadcast4(_ q: UnsafePointer<Int8>, _ g: Int) -> SIMD16<Int32> {
+        let u = UnsafeRawPointer(q + 4 * g).loadUnaligned(as: UInt32.self) ^ 0x8080_8080
+        return SIMD16<Int32>(repeating: Int32(bitPattern: u))
+    }
+
+    @inline(__always)
+    static func group(_ p: UnsafeRawPointer, _ g: Int) -> SIMD16<Int32> {
+        (p + 64 * g).loadUnaligned(as: SIMD16<Int32>.self)
+    }
+
+    static func int8PackedLayer(_ c: Int8PackedCall) {
+        let stride = roundUp4(c.inputs), groups = stride / 4, blocks = roundUp16(c.outputs) / 16
+        let blockBytes = groups * 64
+        let terms = (c.packed + blocks * blockBytes).assumingMemoryBound(to: Int32.self)
+        for r in 0..<c.rows {
+            let q = c.q + r * stride
+            c.rowScales[r] = quantizeRow(c.x + r * c.inputs, stride: 1, count: c.inputs, into: q)
+            for i in c.inputs..<stride { q[i] = 0 }
+        }
+        let q = UnsafePointer(c.q)
+        var r = 0
+        // Four rows by four blocks (64 columns): 16 accumulators, each group of four
+        // inputs one broadcast per row and one load per block.
+        while r + 4 <= c.rows {
+            let q0 = q + r * stride, q1 = q0 + stride, q2 = q1 + stride, q3 = q2 + stride
+            var b = 0
+            while b + 4 <= blocks {
+                let w0 = c.packed + b * blockBytes, w1 = w0 + blockBytes, w2 = w1 + blockBytes, w3 = w2 + blockBytes
+                var a00 = SIMD16<Int32>(), a01 = SIMD16<Int32>(), a02 = SIMD16<Int32>(), a03 = SIMD16<Int32>()
+                var a10 = SIMD16<Int32>(), a11 = SIMD16<Int32>(), a12 = SIMD16<Int32>(), a13 = SIMD16<Int32>()
+                var a20 = SIMD16<Int32>(), a21 = SIMD16<Int32>(), a22 = SIMD16<Int32>(), a23 = SIMD16<Int32>()
+                var a30 = SIMD16<Int32>(), a31 = SIMD16<Int32>(), a32 = SIMD16<Int32>(), a33 = SIMD16<Int32>()
+                for g in 0..<groups {
+                    let v0 = group(w0, g), v1 = group(w1, g), v2 = group(w2, g), v3 = group(w3, g)
+                    var x = broadcast4(q0, g)
+                    a00 = dpbusd(a00, x, v0); a01 = dpbusd(a01, x, v1); a02 = dpbusd(a02, x, v2); a03 = dpbusd(a03, x, v3)
+                    x = broadcast4(q1, g)
+                    a10 = dpbusd(a10, x, v0); a11 = dpbusd(a11, x, v1); a12 = dpbusd(a12, x, v2); a13 = dpbusd(a13, x, v3)
+                    x = broadcast4(q2, g)
+                    a20 = dpbusd(a20, x, v0); a21 = dpbusd(a21, x, v1); a22 = dpbusd(a22, x, v2); a23 = dpbusd(a23, x, v3)
+                    x = broadcast4(q3, g)
+                    a30 = dpbusd(a30, x, v0); a31 = dpbusd(a31, x, v1); a32 = dpbusd(a32, x, v2); a33 = dpbusd(a33, x, v3)
+                }
+                store(a00, c, terms, row: r, block: b); store(a01, c, terms, row: r, block: b + 1)
+                store(a02, c, terms, row: r, block: b + 2); store(a03, c, terms, row: r, block: b + 3)
+                store(a10, c, terms, row: r + 1, block: b); store(a11, c, terms, row: r + 1, block: b + 1)
+                store(a12, c, terms, row: r + 1, block: b + 2); store(a13, c, terms, row: r + 1, block: b + 3)
+                store(a20, c, terms, row: r + 2, block: b); store(a21, c, terms, row: r + 2, block: b + 1)
+                store(a22, c, terms, row: r + 2, block: b + 2); store(a23, c, terms, row: r + 2, block: b + 3)
+                store(a30, c, terms, row: r + 3, block: b); store(a31, c, terms, row: r + 3, block: b + 1)
+                store(a32, c, terms, row: r + 3, block: b + 2); store(a33, c, terms, row: r + 3, block: b + 3)
+                b += 4
+            }
+            if b < blocks {
+                for t in 0..<4 { oneRow(c, terms, row: r + t, from: b, blocks: blocks, blockBytes: blockBytes) }
+            }
+            r += 4
+        }
+        while r < c.rows {
+            oneRow(c, terms, row: r, from: 0, blocks: blocks, blockBytes: blockBytes)
+            r += 1
+        }
+    }
+
+    /// Row `row`'s columns from block `from` on: four blocks at a time, then one.
+    @inline(__always)
+    static func oneRow(_ c: Int8PackedCall, _ terms: UnsafePointer<Int32>, row: Int, from: Int, blocks: Int,
+                       blockBytes: Int) {
+        let groups = blockBytes / 64
+        let q = UnsafePointer(c.q) + row * groups * 4
+        var b = from
+        while b + 4 <= blocks {
+            let w0 = c.packed + b * blockBytes, w1 = w0 + blockBytes, w2 = w1 + blockBytes, w3 = w2 + blockBytes
+            var a0 = SIMD16<Int32>(), a1 = SIMD16<Int32>(), a2 = SIMD16<Int32>(), a3 = SIMD16<Int32>()
+            for g in 0..<groups {
+                let x = broadcast4(q, g)
+                a0 = dpbusd(a0, x, group(w0, g)); a1 = dpbusd(a1, x, group(w1, g))
+                a2 = dpbusd(a2, x, group(w2, g)); a3 = dpbusd(a3, x, group(w3, g))
+            }
+            store(a0, c, terms, row: row, block: b); store(a1, c, terms, row: row, block: b + 1)
+            store(a2, c, terms, row: row, block: b + 2); store(a3, c, terms, row: row, block: b + 3)
+            b += 4
+        }
+        while b < blocks {
+            let w0 = c.packed + b * blockBytes
+            // Two accumulators over alternate groups: the sums are exact, so their split changes nothing.
+            var a0 = SIMD16<Int32>(), a1 = SIMD16<Int32>()
+            var g = 0
+            while g + 2 <= groups {
+                a0 = dpbusd(a0, broadcast4(q, g), group(w0, g))
+                a1 = dpbusd(a1, broadcast4(q, g + 1), group(w0, g + 1))
+                g += 2
+            }
+            if g < groups { a0 = dpbusd(a0, broadcast4(q, g), group(w0, g)) }
+            store(a0 &+ a1, c, terms, row: row, block: b)
+            b += 1
+        }
+    }
+
+    /// z for one row and one block's columns below `outputs`: the exact sum (the lane less
+    /// its column's 128 * sum w) scaled as Compact.int8Layer scales it.
+    @inline(__always)
+    static func store(_ acc: SIMD16<Int32>, _ c: Int8PackedCall, _ terms: UnsafePointer<Int32>, row: Int, block: Int) {
+        let j0 = block * 16, n = min(16, c.outputs - j0)
+        let s = c.rowScales[row], z = c.z + row * c.outputs
+        for l in 0..<n {
+            let j = j0 + l
+            z[j] = Float(acc[l] &- terms[j]) * (s * c.scales[j]) + c.bias[j]
+        }
+    }
+}
+#endif

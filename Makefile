@@ -28,6 +28,10 @@ EMBEDDED   := -enable-experimental-feature Embedded -wmo -parse-as-library -O \
 ifeq ($(TARGET_CPU),)
 LEVEL      := -target-cpu x86-64 -D SWANN_LEVEL_BASELINE -D SWANN_ISA_VARIANTS
 LEVEL_OBJS := $(BUILD)/kernels-avx2.o $(BUILD)/kernels-avx512.o $(BUILD)/kernels-avx512vnni.o
+# The library object (the Network layer and the baseline level's kernels) for size: the
+# hot kernels of AVX2 and AVX-512 CPUs live in the level objects. Measured (A/B, Zen 4):
+# W1, W1i and W3 within +-2 % (noise), 41 KB less installed.
+LEVEL_OPT  ?= -Osize
 else
 LEVEL      := -target-cpu $(TARGET_CPU)
 LEVEL_OBJS :=
@@ -59,11 +63,11 @@ $(BUILD)/csupport.o: $(C_OBJS)
 # The level flags as a file rewritten (when make reads this file) only when they change:
 # a build with another TARGET_CPU recompiles the library instead of linking the other
 # build's object.
-$(shell mkdir -p $(BUILD) && (echo '$(LEVEL)' | cmp -s - $(BUILD)/level.flags || echo '$(LEVEL)' > $(BUILD)/level.flags))
+$(shell mkdir -p $(BUILD) && (echo '$(LEVEL) $(LEVEL_OPT)' | cmp -s - $(BUILD)/level.flags || echo '$(LEVEL) $(LEVEL_OPT)' > $(BUILD)/level.flags))
 
 $(BUILD)/swann.o: $(SWIFT_SRCS) $(C_HDRS) $(BUILD)/level.flags
 	@mkdir -p $(BUILD)
-	$(SWIFTC) $(EMBEDDED) $(LEVEL) -c $(SWIFT_SRCS) -o $@
+	$(SWIFTC) $(EMBEDDED) $(LEVEL) $(LEVEL_OPT) -c $(SWIFT_SRCS) -o $@
 
 # A wider level's kernels: the same sources for that CPU, reduced to what its table
 # (swannk_<level>) reaches, every symbol but that one made local.

@@ -136,10 +136,10 @@ func fillKernelTable(_ table: UnsafeMutableRawPointer) {
 #endif
 
 /// Compact.int8Layer with the table's C arguments (one function for the table of every
-/// level and for the VNNI object's replacement).
-private func int8Layer(_ x: UnsafePointer<Float>, _ rows: Int, _ inputs: Int, _ outputs: Int, _ w: UnsafePointer<Int8>,
-                       _ scales: UnsafePointer<Float>, _ bias: UnsafePointer<Float>, _ q: UnsafeMutablePointer<Int8>,
-                       _ rowScales: UnsafeMutablePointer<Float>, _ z: UnsafeMutablePointer<Float>) {
+/// level, the sessions' inference table and the VNNI object's replacement).
+func int8Layer(_ x: UnsafePointer<Float>, _ rows: Int, _ inputs: Int, _ outputs: Int, _ w: UnsafePointer<Int8>,
+                _ scales: UnsafePointer<Float>, _ bias: UnsafePointer<Float>, _ q: UnsafeMutablePointer<Int8>,
+                _ rowScales: UnsafeMutablePointer<Float>, _ z: UnsafeMutablePointer<Float>) {
     Compact.int8Layer(x: x, rows: rows, inputs: inputs, outputs: outputs, w: w, scales: scales, bias: bias,
                       q: q, rowScales: rowScales, z: z)
 }

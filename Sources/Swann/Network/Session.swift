@@ -19,8 +19,8 @@ struct SessionHeader {
     /// and their scales (max_batch floats); 0 for other models.
     var quantized = 0
     var rowScales = 0
-    /// The kernels of the CPU level chosen at create (KernelTable.choose).
-    var kernels = KernelTable.own()
+    /// The kernels of the CPU level chosen at create (KernelTable.chooseForSession).
+    var kernels = KernelTable.inference()
 }
 
 /// Where each part of a session's arena goes, for a model and max_batch.

@@ -370,14 +370,25 @@ final class SpecTests: XCTestCase {
         let plan = try Plan(spec: parsed, maxBatch: 64, specLength: 200)
         XCTAssertEqual(plan.header.paramCount, 30 * 100 + 100 + 100 * 17 + 17)
         XCTAssertEqual(plan.header.slotCount, 1, "momentum keeps one buffer")
-        XCTAssertEqual(plan.records.map(\.fanIn), [30, 100])
-        XCTAssertEqual(plan.records.map(\.fanOut), [100, 17])
+        // The records a net gets (buildNet lays them from the spec, as the plan sized them).
+        var records = [LayerRecord](repeating: LayerRecord(), count: 2)
+        let laid = withUnsafePointer(to: parsed) { s in
+            records.withUnsafeMutableBufferPointer { r in
+                Plan.layTensors(SpecShapes(s), into: r.baseAddress, slotCount: plan.header.slotCount, maxBatch: 64,
+                                start: plan.tensorStart)
+            }
+        }
+        XCTAssertEqual(laid.params, plan.header.paramCount)
+        XCTAssertEqual(laid.input, plan.header.input)
+        XCTAssertEqual(records.map(\.fanIn), [30, 100])
+        XCTAssertEqual(records.map(\.fanOut), [100, 17])
+        XCTAssertEqual(records[0].weight, plan.header.params)
         // Regions do not overlap: each starts after the previous one's size.
         let f = MemoryLayout<Float>.stride
         XCTAssertGreaterThanOrEqual(plan.header.grads - plan.header.params, plan.header.paramCount * f)
         XCTAssertGreaterThanOrEqual(plan.header.slots - plan.header.grads, plan.header.paramCount * f)
         XCTAssertGreaterThanOrEqual(plan.header.input - plan.header.slots, plan.header.paramCount * f)
-        XCTAssertGreaterThanOrEqual(plan.records[0].z - plan.header.input, 64 * 30 * f)
+        XCTAssertGreaterThanOrEqual(records[0].z - plan.header.input, 64 * 30 * f)
         // The last region is the worker pool, after every thread's packing buffers.
         XCTAssertEqual(plan.workspaceOffsets.count, 1, "one thread: one workspace")
         if let last = plan.workspaceOffsets.last {

@@ -5,7 +5,9 @@
 # Cross-compiles and runs: the C contract tests (Tests/c/run.sh with TEST_RUN=qemu.sh),
 # the XOR and digits examples, the checkpoint round trips (Tests/checkpoint/test_roundtrip.c,
 # test_buffer.c), and crossfile.c on both machines: a model file written on one loads
-# on the other, saves the same bytes again and gives the same outputs, bit for bit.
+# on the other, saves the same bytes again and gives the same outputs, bit for bit; the
+# same for the f16 and int8 models each machine quantizes from them (Tests/c/test_compact.c
+# runs with the other contract tests).
 # Ends with one line "N passed, N failed" (every check of every program).
 set -u
 [ $# -eq 2 ] || { echo "usage: $0 A64_BUILD HOST_BUILD" >&2; exit 2; }
@@ -119,6 +121,40 @@ for src in x86 arm; do
     cmp -s "$B/$src.pred-arm" "$B/$src.pred-x86" &&
         ok "the $src model's outputs for 256 rows: the same bits on aarch64 and x86-64" ||
         bad "the $src model's outputs differ between aarch64 and x86-64"
+done
+
+# ---- compact models crossing (f16, int8) ------------------------------------------------
+# Each machine quantizes each float32 model: the same file bytes on both (the quantization is
+# IEEE arithmetic with no contraction: a max, one division, round to nearest even). A compact
+# file written on one machine, loaded as a model and saved on the other: the same bytes. Its
+# outputs for 256 rows: the same bits on both, for int8 (exact int32 sums, then the same two
+# float roundings) and for f16 (widening is exact; the fixed-order chains are fused
+# multiply-adds on both: NEON fmla, x86 FMA).
+for src in x86 arm; do
+    for dt in f16 int8; do
+        m="$B/$src.$dt"
+        $RUN "$B/crossfile_arm" quantize "$B/$src.safetensors" $dt "$m.arm.safetensors" &&
+            "$B/crossfile_x86" quantize "$B/$src.safetensors" $dt "$m.x86.safetensors" ||
+            { bad "quantizing the $src model to $dt failed"; continue; }
+        cmp -s "$m.arm.safetensors" "$m.x86.safetensors" &&
+            ok "the $src model quantized to $dt on aarch64 and on x86-64: the same file bytes" ||
+            bad "the $src model quantized to $dt differs between aarch64 and x86-64"
+        for by in arm x86; do
+            other=x86; [ $by = x86 ] && other=arm
+            if [ $by = arm ]; then $RUN "$B/crossfile_arm" remodel "$m.$other.safetensors" "$m.by-$by.safetensors"
+            else "$B/crossfile_x86" remodel "$m.$other.safetensors" "$m.by-$by.safetensors"; fi &&
+                cmp -s "$m.$other.safetensors" "$m.by-$by.safetensors" &&
+                ok "a $dt model file written on $other, loaded and saved again on $by: the same bytes" ||
+                bad "a $dt model file written on $other, saved again on $by, differs or failed"
+        done
+        $RUN "$B/crossfile_arm" predict "$m.x86.safetensors" "$m.pred-arm" &&
+            "$B/crossfile_x86" predict "$m.arm.safetensors" "$m.pred-x86" &&
+            cmp -s "$m.pred-arm" "$m.pred-x86" &&
+            ok "the $src model as $dt: outputs for 256 rows, the same bits on aarch64 and x86-64" ||
+            bad "the $src model as $dt: outputs differ between aarch64 and x86-64 (or a run failed)"
+        cmp -s "$m.pred-arm" "$B/$src.pred-arm" &&
+            bad "the $src model as $dt gives exactly the float32 outputs (was it quantized?)"
+    done
 done
 
 echo "$PASS passed, $FAIL failed"

@@ -3,7 +3,8 @@
  *  1. XOR trained from scratch in a static arena, the loss printed as it falls;
  *  2. the digits model compiled into flash (swann_model_from_buffer in place, no copy),
  *     one session in a static arena, over the 359 held-out images: the accuracy must be
- *     the build machine's to within one image;
+ *     the build machine's to within one image; the same for its f16 and int8 copies
+ *     (quantized on the build machine, examples/mcu/embed.c);
  *  3. bad input gets the statuses it gets on Linux; file and heap calls are refused.
  * Exit status 0 when all of that holds (the Makefile checks it). */
 #include <stdint.h>
@@ -61,13 +62,15 @@ static int train_xor(void) {
     return 0;
 }
 
-static int digits(void) {
+/* One digits model from flash: name "float32", "f16" or "int8", its file bytes and
+ * how many held-out images the build machine gets right with it. */
+static int digits(const char *name, const unsigned char *bytes, size_t bytes_size, size_t host_correct) {
     size_t mem = 0, arena = 0, right = 0;
     swann_model *model = NULL;
     swann_session *session = NULL;
-    expect(swann_model_mem_size(model_bytes, MODEL_SIZE, &mem) == SWANN_OK && mem <= sizeof model_mem,
+    expect(swann_model_mem_size(bytes, bytes_size, &mem) == SWANN_OK && mem <= sizeof model_mem,
            "digits: model_mem_size fits");
-    if (swann_model_from_buffer(model_bytes, MODEL_SIZE, model_mem, sizeof model_mem, &model) != SWANN_OK) {
+    if (swann_model_from_buffer(bytes, bytes_size, model_mem, sizeof model_mem, &model) != SWANN_OK) {
         expect(0, "digits: model_from_buffer in place"); return 1;
     }
     expect(swann_session_arena_size(model, 1, &arena) == SWANN_OK && arena <= sizeof session_arena,
@@ -75,7 +78,7 @@ static int digits(void) {
     if (swann_session_create(model, 1, session_arena, sizeof session_arena, &session) != SWANN_OK) {
         expect(0, "digits: session_create"); return 1;
     }
-    printf("     model %d bytes in flash, model mem %zu bytes, session arena %zu bytes\n", MODEL_SIZE, mem, arena);
+    printf("     %s model %zu bytes in flash, model mem %zu bytes, session arena %zu bytes\n", name, bytes_size, mem, arena);
     double counted = 0;
     uint32_t h = 2166136261u;
     for (int i = 0; i < TEST_IMAGES; i++) {
@@ -89,11 +92,16 @@ static int digits(void) {
         for (int k = 1; k < 10; k++) if (y[k] > y[best]) best = k;
         right += best == test_labels[i];
     }
-    printf("     digits held-out accuracy: %zu/%d = %.4f (build machine: %d/%d)\n", right, TEST_IMAGES,
-           (double)right / TEST_IMAGES, HOST_CORRECT, TEST_IMAGES);
-    expect(right + 1 >= HOST_CORRECT && right <= HOST_CORRECT + 1, "digits: the build machine's accuracy within one image");
-    printf("# instructions: digits 64-128-64-10 inference (one image, session_run): %.0f\n", counted / TEST_IMAGES);
-    digits_bits = h;
+    printf("     digits %s held-out accuracy: %zu/%d = %.4f (build machine: %zu/%d)\n", name, right, TEST_IMAGES,
+           (double)right / TEST_IMAGES, host_correct, TEST_IMAGES);
+    printf("# accuracy: digits %s %zu/%d held out (build machine %zu)\n", name, right, TEST_IMAGES, host_correct);
+    char what[96];
+    snprintf(what, sizeof what, "digits %s: the build machine's accuracy within one image", name);
+    expect(right + 1 >= host_correct && right <= host_correct + 1, what);
+    printf("# instructions: digits 64-128-64-10 %s inference (one image, session_run): %.0f\n", name,
+           counted / TEST_IMAGES);
+    printf("# flash: digits %s model file %zu bytes\n", name, bytes_size);
+    if (digits_bits == 0) digits_bits = h;
     swann_session_destroy(session);
     swann_model_destroy(model);
     return 0;
@@ -245,8 +253,14 @@ int main(void) {
     xor_adam();
     printf("# stack: XOR 2-3-1 Adam %zu bytes\n", stack_used());
     stack_paint();
-    digits();
+    digits("float32", model_bytes, MODEL_SIZE, HOST_CORRECT);
     printf("# stack: digits inference %zu bytes\n", stack_used());
+    stack_paint();
+    digits("f16", model_F16_bytes, MODEL_F16_SIZE, HOST_F16_CORRECT);
+    printf("# stack: digits f16 inference %zu bytes\n", stack_used());
+    stack_paint();
+    digits("int8", model_INT8_bytes, MODEL_INT8_SIZE, HOST_INT8_CORRECT);
+    printf("# stack: digits int8 inference %zu bytes\n", stack_used());
     stack_paint();
     infer_64_32_10();
     printf("# stack: 64-32-10 inference %zu bytes\n", stack_used());

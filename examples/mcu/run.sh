@@ -72,6 +72,10 @@ if link infer examples/mcu/infer.c; then
     inf=$(footprint "$W/infer.map")
     echo "# footprint: swann's code and read-only data in the inference-only firmware: $inf bytes"
     arm-none-eabi-size "$W/infer.elf" | sed 's/^/# /'
+    # Sessions' kernel table holds no training entry (KernelTableInference.swift): none linked.
+    train=$(arm-none-eabi-nm "$W/infer.elf" | grep -E '10UpdateRule|6Losses|11ActivationsO8backward' | wc -l)
+    [ "$train" -eq 0 ] && ok "the inference-only firmware links no training kernel (update rules, losses, backward)" ||
+        bad "the inference-only firmware links $train training kernel symbols"
     timeout 600 qemu-system-arm -M mps2-an386 -icount shift=0 -nographic -monitor none -serial none \
         -semihosting-config enable=on,target=native -kernel "$W/infer.elf" > "$W/infer.out" 2>&1
     rc=$?

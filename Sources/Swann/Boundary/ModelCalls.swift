@@ -198,7 +198,7 @@ public func swann_session_create(_ p: UnsafeRawPointer?, _ maxBatch: UInt, _ are
         try checkArena(arena, arenaBytes, "session_create")
         let mb = try checkMaxBatch(maxBatch, "session_create")
         let plan = try SessionPlan(model, maxBatch: mb, "session_create")
-        let kernels = try KernelTable.choose("session_create")
+        let kernels = try KernelTable.chooseForSession("session_create")
         let block = try arenaBlock(arena, arenaBytes, needs: plan.bytes, "session", "session_create")
         out.pointee = buildSession(plan, model: model, arena: block, ownsArena: arena == nil,
                                    kernels: kernels).base

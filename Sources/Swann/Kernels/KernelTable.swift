@@ -47,21 +47,7 @@ struct KernelTable {
     static func own() -> KernelTable {
         KernelTable(
             level: KernelTable.ownLevel,
-            multiplyEntry: { p in
-                let c = p.assumingMemoryBound(to: GemmCall.self).pointee
-                #if arch(arm)
-                // 32-bit ARM (Cortex-M): the scalar product, same order (GemmScalar.swift).
-                if let bias = c.bias { Gemm.spreadBias(bias, m: c.m, n: c.n, c: c.c, ldc: c.ldc) }
-                Gemm.scalarMultiply(m: c.m, n: c.n, k: c.k, a: c.a, lda: c.lda, transA: c.transA,
-                                    b: c.b, ldb: c.ldb, transB: c.transB, c: c.c, ldc: c.ldc,
-                                    accumulate: c.accumulate || c.bias != nil)
-                #else
-                Gemm.multiply(m: c.m, n: c.n, k: c.k, a: c.a, lda: c.lda, transA: c.transA,
-                              b: c.b, ldb: c.ldb, transB: c.transB, c: c.c, ldc: c.ldc,
-                              accumulate: c.accumulate, engine: c.engine, packed: c.packed,
-                              packedState: c.packedState, bias: c.bias)
-                #endif
-            },
+            multiplyEntry: { p in KernelTable.runMultiply(p) },
             activationForwardEntry: { act, alpha, z, y, rows, cols in
                 Activations.forward(Activation(rawValue: act) ?? .identity, alpha: alpha, z: z, y: y,
                                     rows: rows, cols: cols)
@@ -143,10 +129,10 @@ func fillKernelTable(_ table: UnsafeMutableRawPointer) {
 #endif
 
 /// Compact.int8Layer with the table's C arguments (one function for the table of every
-/// level and for the VNNI object's replacement).
-private func int8Layer(_ x: UnsafePointer<Float>, _ rows: Int, _ inputs: Int, _ outputs: Int, _ w: UnsafePointer<Int8>,
-                       _ scales: UnsafePointer<Float>, _ bias: UnsafePointer<Float>, _ q: UnsafeMutablePointer<Int8>,
-                       _ rowScales: UnsafeMutablePointer<Float>, _ z: UnsafeMutablePointer<Float>) {
+/// level, the sessions' inference table and the VNNI object's replacement).
+func int8Layer(_ x: UnsafePointer<Float>, _ rows: Int, _ inputs: Int, _ outputs: Int, _ w: UnsafePointer<Int8>,
+                _ scales: UnsafePointer<Float>, _ bias: UnsafePointer<Float>, _ q: UnsafeMutablePointer<Int8>,
+                _ rowScales: UnsafeMutablePointer<Float>, _ z: UnsafeMutablePointer<Float>) {
     Compact.int8Layer(x: x, rows: rows, inputs: inputs, outputs: outputs, w: w, scales: scales, bias: bias,
                       q: q, rowScales: rowScales, z: z)
 }
@@ -233,5 +219,25 @@ extension KernelTable {
     @inline(__always)
     func sumOfSquares(_ g: UnsafePointer<Float>, _ n: Int, scale: Float) -> Double {
         sumOfSquaresEntry(g, n, scale)
+    }
+}
+
+extension KernelTable {
+    /// The product entry of every table (a GemmCall).
+    @inline(__always)
+    static func runMultiply(_ p: UnsafeRawPointer) {
+        let c = p.assumingMemoryBound(to: GemmCall.self).pointee
+        #if arch(arm)
+        // 32-bit ARM (Cortex-M): the scalar product, same order (GemmScalar.swift).
+        if let bias = c.bias { Gemm.spreadBias(bias, m: c.m, n: c.n, c: c.c, ldc: c.ldc) }
+        Gemm.scalarMultiply(m: c.m, n: c.n, k: c.k, a: c.a, lda: c.lda, transA: c.transA,
+                            b: c.b, ldb: c.ldb, transB: c.transB, c: c.c, ldc: c.ldc,
+                            accumulate: c.accumulate || c.bias != nil)
+        #else
+        Gemm.multiply(m: c.m, n: c.n, k: c.k, a: c.a, lda: c.lda, transA: c.transA,
+                      b: c.b, ldb: c.ldb, transB: c.transB, c: c.c, ldc: c.ldc,
+                      accumulate: c.accumulate, engine: c.engine, packed: c.packed,
+                      packedState: c.packedState, bias: c.bias)
+        #endif
     }
 }

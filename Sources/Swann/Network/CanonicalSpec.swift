@@ -45,7 +45,8 @@ func writeCanonicalSpec(_ spec: NetSpec, into t: inout TextBuffer) {
     t.key("input"); t.number(spec.input)
     t.text(",")
     t.key("layers"); t.text("[")
-    for (k, l) in spec.layers.enumerated() {
+    for k in 0..<spec.layers.count {  // by index: a for-in iterator would copy the whole list
+        let l = spec.layers[k]
         if k > 0 { t.text(",") }
         t.text("{"); t.key("units"); t.number(l.units)
         t.text(","); t.key("activation"); t.quoted(cString(l.activation.name))

@@ -264,9 +264,8 @@ private func readModel<R>(_ source: ByteSource, _ text: UnsafeMutablePointer<CCh
         var measure = TextBuffer(measuring: ())
         writeCanonicalSpec(spec, into: &measure)
         let plan = try Plan(spec: spec, maxBatch: maxBatch, specLength: measure.length)
-        let table = TensorTable(plan.records, slotCount: plan.header.slotCount, inputSize: plan.header.inputSize,
-                                maxBatch: plan.header.maxBatch, start: plan.header.params, weights: weights)
-        let count = table.fileTensorCount
+        let layerCount = spec.layers.count, slotCount = plan.header.slotCount
+        let count = 1 + 2 * layerCount * (1 + slotCount) + (weights == .int8 ? layerCount : 0)  // fileTensorCount
         // Every parameter tensor must be an entry, and optimizer slots at most triple them:
         // a spec needing more is a file missing tensors (and the heap scratch's bound).
         guard count <= 1 + 4 * root.count else {
@@ -284,12 +283,8 @@ private func readModel<R>(_ source: ByteSource, _ text: UnsafeMutablePointer<CCh
         }
         let tensors = memory.bindMemory(to: FileTensor.self, capacity: count)
         let byKey = (memory + count * MemoryLayout<FileTensor>.stride).bindMemory(to: Int.self, capacity: count)
-        var i = 0
-        for t in table where t.role.inFile {
-            (tensors + i).initialize(to: FileTensor(tensor: t))
-            byKey[t.key(layers: plan.records.count, slots: plan.header.slotCount)] = i
-            i += 1
-        }
+        let h = plan.header
+        withUnsafePointer(to: spec) { s in fillFileTensors(SpecShapes(s), h, weights, tensors, byKey) }
         var file = ModelFile(source: source, function: function, spec: spec, plan: plan, tensors: tensors,
                              byKey: byKey, count: count, dataStart: 8 + UInt64(n), hasOptimizer: false, scratch: sizes,
                              weights: weights)
@@ -313,6 +308,19 @@ private func readModel<R>(_ source: ByteSource, _ text: UnsafeMutablePointer<CCh
         // A bad spec inside a file is a bad file: "load: the file's spec: layers[0]...".
         guard error.status == .spec else { throw error }
         throw error.within(function, as: .format)
+    }
+}
+
+/// The file tensors of a plan's table, in table order, and their index by key.
+private func fillFileTensors(_ records: SpecShapes, _ h: NetHeader, _ weights: WeightType,
+                             _ tensors: UnsafeMutablePointer<FileTensor>, _ byKey: UnsafeMutablePointer<Int>) {
+    let table = TensorTable(records, slotCount: h.slotCount, inputSize: h.inputSize, maxBatch: h.maxBatch,
+                            start: h.params, weights: weights)
+    var i = 0
+    for t in table where t.role.inFile {
+        (tensors + i).initialize(to: FileTensor(tensor: t))
+        byKey[t.key(layers: records.layerCount, slots: h.slotCount)] = i
+        i += 1
     }
 }
 
@@ -365,7 +373,7 @@ private func locateTensors(_ root: JSONValue, _ file: inout ModelFile, dataSize:
                            _ source: ByteSource) throws(SwannError) {
     let function = file.function
     func bad() -> Failure { Swann.bad(source, function) }
-    let layerCount = file.plan.records.count
+    let layerCount = file.spec.layers.count
     let slotCount = file.plan.header.slotCount
     let optimizer = file.spec.optimizer
     let tensors = file.tensors, byKey = file.byKey

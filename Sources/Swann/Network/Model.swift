@@ -80,7 +80,7 @@ enum ModelPlacement {
 /// loader's reading scratch (header text, trees, tensor table), then the block the
 /// model keeps, placed at mem's end once the reading is done.
 func modelMemSize(_ file: ModelFile) -> Int {
-    file.scratch.reading + ModelLayout(layerCount: file.plan.records.count,
+    file.scratch.reading + ModelLayout(layerCount: file.spec.layers.count,
                                        specLength: file.plan.header.specLength).bookkeeping
 }
 
@@ -91,11 +91,10 @@ func buildModel(_ file: ModelFile, placement: ModelPlacement,
                 mem: UnsafeMutableRawPointer?, memBytes: UInt,
                 map: (UnsafeMutableRawPointer, Int)? = nil) throws(SwannError) -> Model {
     let function = file.function
-    let records = file.plan.records
-    let layout = ModelLayout(layerCount: records.count, specLength: file.plan.header.specLength)
+    let layout = ModelLayout(layerCount: file.spec.layers.count, specLength: file.plan.header.specLength)
     if file.weights == .int8 {
-        for k in 0..<records.count where records[k].fanIn > Compact.int8MaxInputs {
-            throw Failure(function).text(": layer ").int(k).text(" has ").int(records[k].fanIn)
+        for k in 0..<file.spec.layers.count where file.spec.record(k).fanIn > Compact.int8MaxInputs {
+            throw Failure(function).text(": layer ").int(k).text(" has ").int(file.spec.record(k).fanIn)
                 .text(" int8 inputs; int8 sums are exact for at most ").int(Compact.int8MaxInputs).error(.format)
         }
     }
@@ -156,15 +155,15 @@ func buildModel(_ file: ModelFile, placement: ModelPlacement,
     var h = ModelHeader()
     h.ownsBlock = mem == nil
     h.blockBytes = total
-    h.layerCount = records.count
+    h.layerCount = file.spec.layers.count
     h.inputSize = file.plan.header.inputSize
     h.outputSize = file.plan.header.outputSize
     h.paramCount = file.plan.header.paramCount
     h.specLength = layout.specLength
     h.weights = file.weights
-    for k in 0..<records.count {
-        h.width = max(h.width, records[k].fanOut)
-        h.widestInput = max(h.widestInput, records[k].fanIn)
+    for k in 0..<file.spec.layers.count {
+        h.width = max(h.width, file.spec.record(k).fanOut)
+        h.widestInput = max(h.widestInput, file.spec.record(k).fanIn)
     }
     model.header.initialize(to: h)
     var text = TextBuffer(base: model.specText, capacity: layout.specLength + 1)
@@ -195,7 +194,7 @@ func buildModel(_ file: ModelFile, placement: ModelPlacement,
             }
         }
         let source = raw.assumingMemoryBound(to: Float.self)  // read as floats only when t.dtype is .f32
-        let r = records[t.layer]
+        let r = file.spec.record(t.layer)
         if t.role == .scale {
             model.layers[t.layer].scales = source
         } else if t.dtype != .f32 {

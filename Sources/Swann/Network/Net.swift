@@ -76,8 +76,18 @@ func buildNet(_ plan: Plan, spec: NetSpec, arena: UnsafeMutableRawPointer,
     h.ownsArena = ownsArena
     h.kernels = kernels
     net.header.initialize(to: h)
-    for k in 0..<plan.records.count { (net.layers + k).initialize(to: plan.records[k]) }
-    for (i, w) in plan.workspaceOffsets.enumerated() {
+    let start = plan.tensorStart, slotCount = h.slotCount, maxBatch = h.maxBatch
+    _ = withUnsafePointer(to: spec) { s in
+        Plan.layTensors(SpecShapes(s), into: net.layers, slotCount: slotCount, maxBatch: maxBatch, start: start)
+    }
+    var packed = plan.packedStart
+    for k in 0..<h.layerCount {
+        let bytes = Plan.packedWeightBytes(fanIn: net.layers[k].fanIn, fanOut: net.layers[k].fanOut)
+        if bytes > 0 { net.layers[k].packedWeight = packed }
+        packed = Plan.aligned(packed + bytes)
+    }
+    for i in 0..<plan.workspaceOffsets.count {
+        let w = plan.workspaceOffsets[i]
         (net.workspaces + i).initialize(to: Gemm.Workspace(packA: net.floats(w.0), packB: net.floats(w.1),
                                                            tile: net.floats(w.2)))
     }

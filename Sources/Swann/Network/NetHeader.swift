@@ -76,5 +76,5 @@ struct NetHeader {
     /// (swann_set_flush_subnormals); false: IEEE subnormals.
     var flushSubnormals = true
     /// The kernels of the CPU level chosen at create (KernelTable.choose).
-    var kernels = KernelTable.own()
+    var kernels = KernelTable.inference()  // a placeholder: create sets choose's
 }

@@ -4,16 +4,35 @@ import CSupport
 /// the canonical spec text, the tensors (`TensorTable`), then the engine (each
 /// thread's packing workspace, the pool, the shared packed A). Computed identically
 /// by `swann_arena_size` and `swann_create`, every size bounded by the spec's limits.
+/// The layer records are not kept here (256 of them inline would be 10-20 KB of every
+/// frame holding a plan): `buildNet` lays them into the arena from the spec, with
+/// `layTensors`, the walk that sized them.
 struct Plan {
     var header = NetHeader()
-    var records = LayerList<LayerRecord>(filler: LayerRecord())
     var bytes = 0
+    /// Where the tensor table starts (`layTensors`' start).
+    var tensorStart = 0
     /// Per thread: the packing buffers (A, B, tile) of its workspace.
     var workspaceOffsets = ThreadList<(Int, Int, Int)>(filler: (0, 0, 0))
 
     static let alignment = 64
+    /// Where the layers' packed forward weights start.
+    var packedStart = 0
     /// Largest layer (floats of W) that keeps a packed copy of its forward weights.
     static let packedWeightLimit = 1 << 20
+
+    /// Bytes of a layer's packed copy of its forward weights (GemmPrepacked.swift), or 0:
+    /// layers up to 4 MiB of weights within one column block (W1's and W3's, not W4's,
+    /// which would double a 100 MB arena to save under 2 %); none on 32-bit ARM, whose
+    /// scalar product packs nothing.
+    static func packedWeightBytes(fanIn: Int, fanOut: Int) -> Int {
+        #if arch(arm)
+        return 0
+        #else
+        guard fanOut <= Gemm.nc && fanIn * fanOut <= packedWeightLimit else { return 0 }
+        return Gemm.packedSize(k: fanIn, n: fanOut) * MemoryLayout<Float>.stride
+        #endif
+    }
     static func aligned(_ offset: Int) -> Int { (offset + alignment - 1) / alignment * alignment }
 
     /// Builds the plan; fails with `.arg` when the arena would exceed the limit.
@@ -43,8 +62,8 @@ struct Plan {
 
         var fanIn = spec.input
         var maxM = maxBatch, maxN = 1, maxK = maxBatch, shared = 0
-        for l in spec.layers {
-            records.append(LayerRecord(fanIn: fanIn, fanOut: l.units, activation: l.activation, alpha: Float(l.alpha)))
+        for k in 0..<spec.layers.count {  // by index: a for-in iterator would copy the whole list
+            let l = spec.layers[k]
             maxM = max(maxM, l.units)
             maxN = max(maxN, max(l.units, fanIn))
             maxK = max(maxK, max(l.units, fanIn))
@@ -56,30 +75,16 @@ struct Plan {
         // The tensors. Every size is bounded by the spec's limits (units and
         // max_batch <= 2^24, parameters <= 2^34, 256 layers), so no sum overflows
         // before the total is checked below.
-        var table = records
-        var params = 0, firstParam = -1, firstGrad = -1, firstSlot = -1
-        let tensors = TensorTable(records, slotCount: h.slotCount, inputSize: spec.input, maxBatch: maxBatch,
-                                  start: cursor)
-        var it = tensors.makeIterator()
-        while let t = it.next() {
-            switch t.role {
-            case .parameter:
-                if firstParam < 0 { firstParam = t.offset }
-                params += t.bytes / f
-                if t.isBias { table[t.layer].bias = t.offset } else { table[t.layer].weight = t.offset }
-            case .gradient:
-                if firstGrad < 0 { firstGrad = t.offset }
-                if t.isBias { table[t.layer].gradBias = t.offset } else { table[t.layer].gradWeight = t.offset }
-            case .slot: if firstSlot < 0 { firstSlot = t.offset }
-            case .input: h.input = t.offset
-            case .preActivation: table[t.layer].z = t.offset; table[t.layer].y = t.offset
-            case .activation: table[t.layer].y = t.offset
-            case .scratch: if t.layer == 0 { h.scratch0 = t.offset } else { h.scratch1 = t.offset }
-            case .step, .scale: break  // a net's table has no scales (float32 weights)
-            }
+        let start = cursor, slotCount = h.slotCount
+        tensorStart = start
+        let laid = withUnsafePointer(to: spec) { s in
+            Plan.layTensors(SpecShapes(s), into: nil, slotCount: slotCount, maxBatch: maxBatch, start: start)
         }
-        cursor = Plan.aligned(it.cursor)
-        records = table
+        cursor = Plan.aligned(laid.cursor)
+        h.input = laid.input
+        h.scratch0 = laid.scratch0
+        h.scratch1 = laid.scratch1
+        let params = laid.params, firstParam = laid.firstParam, firstGrad = laid.firstGrad, firstSlot = laid.firstSlot
         h.paramCount = params
         h.params = firstParam
         h.grads = firstGrad
@@ -91,17 +96,14 @@ struct Plan {
             workspaceOffsets.append((take(pack.a * f), take(pack.b * f), take(Gemm.mr * Gemm.nr * f)))
         }
         h.pool = take(MemoryLayout<cs_pool>.stride)
-        // Packed copies of the forward weights (GemmPrepacked.swift) for layers up to
-        // 4 MiB of weights within one column block: W1's and W3's, not W4's, which would
-        // double a 100 MB arena to save under 2 %. Not on 32-bit ARM (GemmScalar packs nothing).
-        #if !arch(arm)
-        for k in 0..<records.count {
-            let r = records[k]
-            if r.fanOut <= Gemm.nc && r.fanIn * r.fanOut <= Plan.packedWeightLimit {
-                records[k].packedWeight = take(Gemm.packedSize(k: r.fanIn, n: r.fanOut) * f)
-            }
+        // The layers' packed forward weights, one after the other (`packedWeightBytes`;
+        // buildNet gives each layer its offset).
+        packedStart = cursor
+        fanIn = spec.input
+        for k in 0..<spec.layers.count {
+            _ = take(Plan.packedWeightBytes(fanIn: fanIn, fanOut: spec.layers[k].units))
+            fanIn = spec.layers[k].units
         }
-        #endif
         if spec.threads > 1 {
             h.sharedPackFloats = shared
             h.sharedPack = take(shared * f)
@@ -113,6 +115,48 @@ struct Plan {
         h.arenaBytes = cursor
         header = h
         bytes = cursor
+    }
+}
+
+/// Where `Plan.layTensors` put the blocks and buffers of a net's tensor table.
+struct LaidTensors {
+    var cursor = 0
+    var params = 0, firstParam = -1, firstGrad = -1, firstSlot = -1
+    var input = 0, scratch0 = 0, scratch1 = 0
+}
+
+extension Plan {
+    /// Lays the tensor table of a spec's layers from `start`; with `records` (one per
+    /// layer), also writes each layer's record there, its offsets filled in.
+    static func layTensors(_ shapes: SpecShapes, into records: UnsafeMutablePointer<LayerRecord>?, slotCount: Int,
+                           maxBatch: Int, start: Int) -> LaidTensors {
+        let f = MemoryLayout<Float>.stride
+        var r = LaidTensors()
+        if let records {
+            for k in 0..<shapes.layerCount { (records + k).initialize(to: shapes.layer(k)) }
+        }
+        let tensors = TensorTable(shapes, slotCount: slotCount, inputSize: shapes.spec.pointee.input,
+                                  maxBatch: maxBatch, start: start)
+        var it = tensors.makeIterator()
+        while let t = it.next() {
+            switch t.role {
+            case .parameter:
+                if r.firstParam < 0 { r.firstParam = t.offset }
+                r.params += t.bytes / f
+                if t.isBias { records?[t.layer].bias = t.offset } else { records?[t.layer].weight = t.offset }
+            case .gradient:
+                if r.firstGrad < 0 { r.firstGrad = t.offset }
+                if t.isBias { records?[t.layer].gradBias = t.offset } else { records?[t.layer].gradWeight = t.offset }
+            case .slot: if r.firstSlot < 0 { r.firstSlot = t.offset }
+            case .input: r.input = t.offset
+            case .preActivation: records?[t.layer].z = t.offset; records?[t.layer].y = t.offset
+            case .activation: records?[t.layer].y = t.offset
+            case .scratch: if t.layer == 0 { r.scratch0 = t.offset } else { r.scratch1 = t.offset }
+            case .step, .scale: break  // a net's table has no scales (float32 weights)
+            }
+        }
+        r.cursor = it.cursor
+        return r
     }
 }
 

@@ -22,8 +22,8 @@ struct SessionHeader {
     /// An int8 model's layers in the packed layout (Compact.packInt8), one after the
     /// other, made at create; 0 for other models.
     var packed = 0
-    /// The kernels of the CPU level chosen at create (KernelTable.choose).
-    var kernels = KernelTable.own()
+    /// The kernels of the CPU level chosen at create (KernelTable.chooseForSession).
+    var kernels = KernelTable.inference()
 }
 
 /// Where each part of a session's arena goes, for a model and max_batch.

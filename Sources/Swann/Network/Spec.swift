@@ -126,4 +126,11 @@ struct NetSpec {
     var threads: Int = 1
 
     var output: Int { layers[layers.count - 1].units }
+
+    /// Layer k's shape and activation as a record (its offsets 0: a plan lays them).
+    func record(_ k: Int) -> LayerRecord {
+        let l = layers[k]
+        return LayerRecord(fanIn: k == 0 ? input : layers[k - 1].units, fanOut: l.units, activation: l.activation,
+                           alpha: Float(l.alpha))
+    }
 }

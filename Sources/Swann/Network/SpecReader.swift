@@ -170,7 +170,8 @@ func specFromJSON(_ root: JSONValue) throws(SwannError) -> NetSpec {
     // Parameter count must stay far from overflow.
     var params = 0
     var fanIn = spec.input
-    for l in spec.layers {
+    for k in 0..<spec.layers.count {  // by index: a for-in iterator would copy the whole list
+        let l = spec.layers[k]
         params += l.units * fanIn + l.units  // both <= 2^24: no overflow
         guard params <= Limits.maxParams else {
             throw Failure("spec: more than ").int(Limits.maxParams).text(" parameters").error(.spec)

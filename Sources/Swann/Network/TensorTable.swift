@@ -192,9 +192,14 @@ struct TensorIterator<Layers: LayerShapes>: IteratorProtocol {
     }
 }
 
-extension FixedList: LayerShapes where Element == LayerRecord {
-    var layerCount: Int { count }
-    func layer(_ k: Int) -> LayerRecord { self[k] }
+/// A spec's layers, read through a pointer while a net is planned or a file matched:
+/// a table holding the spec itself would copy its inline layer list (4-6 KB) into
+/// every frame that walks it.
+struct SpecShapes: LayerShapes {
+    let spec: UnsafePointer<NetSpec>
+    init(_ spec: UnsafePointer<NetSpec>) { self.spec = spec }
+    var layerCount: Int { spec.pointee.layers.count }
+    func layer(_ k: Int) -> LayerRecord { spec.pointee.record(k) }
 }
 
 extension Net: LayerShapes {

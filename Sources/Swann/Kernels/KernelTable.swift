@@ -42,13 +42,10 @@ struct KernelTable {
     /// Compact.int8PackedLayer (an Int8PackedCall) where the level has one (VNNI), else nil:
     /// the session then runs int8LayerEntry on the model's rows.
     var int8PackedEntry: (@convention(c) (UnsafeRawPointer) -> Void)? = nil
-    /// Compact.f16PackedLayer (an F16PackedCall) on the FMA levels (AVX2, AVX-512), else
-    /// nil: the session then runs f16LayerEntry on the model's rows (the same bits).
-    var f16PackedEntry: (@convention(c) (UnsafeRawPointer) -> Void)? = nil
 
     /// This object's own kernels.
     static func own() -> KernelTable {
-        var table = KernelTable(
+        KernelTable(
             level: KernelTable.ownLevel,
             multiplyEntry: { p in
                 let c = p.assumingMemoryBound(to: GemmCall.self).pointee
@@ -95,10 +92,6 @@ struct KernelTable {
                 Compact.f16Layer(x: x, rows: rows, inputs: inputs, outputs: outputs,
                                  w: w.assumingMemoryBound(to: Float16.self), bias: bias, z: z)
             })
-        #if SWANN_LEVEL_AVX512 || SWANN_LEVEL_AVX2
-        table.f16PackedEntry = { p in Compact.f16PackedLayer(p.assumingMemoryBound(to: F16PackedCall.self).pointee) }
-        #endif
-        return table
     }
 
     #if SWANN_LEVEL_AVX512

@@ -19,9 +19,8 @@ struct SessionHeader {
     /// and their scales (max_batch floats); 0 for other models.
     var quantized = 0
     var rowScales = 0
-    /// An int8 model's layers in the packed layout (Compact.packInt8), or an f16 model's
-    /// (Compact.packF16, in the multi-level x86-64 library), one after the other, made
-    /// at create (Session.packedBytes each); 0 for other models.
+    /// An int8 model's layers in the packed layout (Compact.packInt8), one after the
+    /// other, made at create; 0 for other models.
     var packed = 0
     /// The kernels of the CPU level chosen at create (KernelTable.choose).
     var kernels = KernelTable.own()
@@ -61,10 +60,11 @@ struct SessionPlan {
         if h.weights == .int8 {
             header.quantized = take(maxBatch * Compact.roundUp4(h.widestInput))
             header.rowScales = take(maxBatch * f)
-        }
-        if h.weights != .f32 {
             var packedBytes = 0
-            for k in 0..<h.layerCount { packedBytes += Plan.aligned(Session.packedBytes(model.layers[k])) }
+            for k in 0..<h.layerCount {
+                let l = model.layers[k]
+                packedBytes += Plan.aligned(Compact.packedBytes(inputs: l.fanIn, outputs: l.fanOut))
+            }
             header.packed = take(packedBytes)
         }
         guard cursor <= Limits.maxArenaBytes else {
@@ -112,7 +112,7 @@ struct Session {
                 forwardLayer(l, input: prev, z: out, y: out, batch: batch, engine: engine, kernels: h.kernels)
             } else {
                 compactLayer(l, input: prev, z: out, batch: batch, packed: UnsafeRawPointer(packed))
-                packed += Plan.aligned(Session.packedBytes(l))
+                packed += Plan.aligned(Compact.packedBytes(inputs: l.fanIn, outputs: l.fanOut))
             }
             prev = UnsafePointer(out)
         }
@@ -124,7 +124,7 @@ extension Session {
     /// A compact model's layer for `batch` rows: the f16 or int8 product (Kernels/
     /// Compact*.swift), then the activation in place, as forwardLayer does. Each row
     /// is computed alone, in one order, whatever the batch.
-    /// `packed`: the layer's packed weights in the arena, if it has them.
+    /// `packed`: the layer's packed int8 weights in the arena, if it has them.
     func compactLayer(_ l: LayerView, input: UnsafePointer<Float>, z: UnsafeMutablePointer<Float>, batch: Int,
                       packed: UnsafeRawPointer) {
         guard let w = l.compact else { return }
@@ -140,33 +140,10 @@ extension Session {
             h.kernels.int8LayerEntry(input, batch, l.fanIn, l.fanOut, w.assumingMemoryBound(to: Int8.self), scales,
                                      l.bias, (base + h.quantized).assumingMemoryBound(to: Int8.self),
                                      floats(h.rowScales), z)
-        } else if let entry = h.kernels.f16PackedEntry, Session.packedBytes(l) > 0 {
-            let call = F16PackedCall(x: input, rows: batch, inputs: l.fanIn, outputs: l.fanOut, packed: packed,
-                                     bias: l.bias, z: z)
-            withUnsafePointer(to: call) { entry(UnsafeRawPointer($0)) }
         } else {
             h.kernels.f16LayerEntry(input, batch, l.fanIn, l.fanOut, UnsafeRawPointer(w), l.bias, z)
         }
         h.kernels.activationForward(l.activation, alpha: l.alpha, z: z, y: z, rows: batch, cols: l.fanOut)
-    }
-}
-
-extension Session {
-    /// Arena bytes of a layer's packed weights: an int8 layer's (Compact.packInt8, 0 when
-    /// too wide); an f16 layer's (Compact.packF16) only in the multi-level x86-64 library,
-    /// whose FMA levels run the packed kernel (a single-level or MCU build keeps its
-    /// sessions small and runs the model's rows); 0 for float32 layers.
-    static func packedBytes(_ l: LayerView) -> Int {
-        switch l.weights {
-        case .int8: return Compact.packedBytes(inputs: l.fanIn, outputs: l.fanOut)
-        case .f16:
-            #if SWANN_ISA_VARIANTS
-            return Compact.packedF16Bytes(inputs: l.fanIn, outputs: l.fanOut)
-            #else
-            return 0
-            #endif
-        default: return 0
-        }
     }
 }
 
@@ -183,18 +160,13 @@ func buildSession(_ plan: SessionPlan, model: Model, arena: UnsafeMutableRawPoin
     (arena + h.workspace).assumingMemoryBound(to: Gemm.Workspace.self)
         .initialize(to: Gemm.Workspace(packA: s.floats(plan.packA), packB: s.floats(plan.packB),
                                        tile: s.floats(plan.tile), packCols: Gemm.roundUp(plan.packCols, Gemm.nr)))
-    if model.header.pointee.weights != .f32 {
+    if model.header.pointee.weights == .int8 {
         var packed = arena + h.packed
         for k in 0..<model.header.pointee.layerCount {
             let l = model.layers[k]
-            let bytes = Session.packedBytes(l)
+            let bytes = Compact.packedBytes(inputs: l.fanIn, outputs: l.fanOut)
             if bytes > 0, let w = l.compact {
-                if l.weights == .int8 {
-                    Compact.packInt8(w.assumingMemoryBound(to: Int8.self), inputs: l.fanIn, outputs: l.fanOut,
-                                     into: packed)
-                } else if kernels.f16PackedEntry != nil {
-                    Compact.packF16(UnsafeRawPointer(w), inputs: l.fanIn, outputs: l.fanOut, into: packed)
-                }
+                Compact.packInt8(w.assumingMemoryBound(to: Int8.self), inputs: l.fanIn, outputs: l.fanOut, into: packed)
             }
             packed += Plan.aligned(bytes)
         }

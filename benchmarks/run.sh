@@ -19,6 +19,7 @@
 #      contention check (W1 at 1 and 2 threads beside a busy-loop process), the demo's
 #      late/early epoch time (examples/c/train_digits.c, benchmarks/demo_epochs.py) and,
 #      when the Python binding imports, its per-call forward (Tests/python/bench_overhead.py);
+#      the floor of reading W3's first layer as float32, f16 and int8 (benchmarks/gemv_floor.c),
 #      serving (benchmarks/bench_serve.c: memory of 8 sessions vs 8 nets, 2 threads vs 1, load
 #      time) and, from Python, swann.Model.predict beside ONNX Runtime (benchmarks/serve_peers.py);
 #   4. the roofline plot (benchmarks/plot_gemm.py) and the table with the targets
@@ -265,6 +266,21 @@ if SWANN_LIBRARY=$LIBPATH PYTHONPATH=bindings/python/src "$PY" -c 'import swann,
     tee -a "$LOG" < "$OUT/python_overhead.txt"
 else
     say "== python binding: skipped (swann or numpy does not import with $PY)"
+fi
+
+# The floor under W3's compact rows (issue #17), printed just before them: one core reading the
+# 128 x 784 layer (and 8 ... 256 rows) as float32, f16 and int8, each product beside a loop that
+# only reads its bytes (benchmarks/gemv_floor.c; x86-64 with AVX2 and F16C).
+if [ "$(uname -m)" = x86_64 ] && grep -qw avx2 /proc/cpuinfo && grep -qw f16c /proc/cpuinfo; then
+    snap "gemv floor"
+    if cc -O3 -march=haswell benchmarks/gemv_floor.c -o build/gemv_floor; then
+        ./build/gemv_floor > "$OUT/gemv_floor.txt" 2>&1 || say "   WARNING: gemv_floor failed"
+        tee -a "$LOG" < "$OUT/gemv_floor.txt"
+    else
+        say "   WARNING: gemv_floor.c did not build"
+    fi
+else
+    say "== gemv floor: skipped (needs x86-64 with AVX2 and F16C)"
 fi
 
 # Serving (issue #16): memory of 8 sessions vs 8 nets (W4), 2 threads vs 1 (W3, W1i), W4 load

@@ -3,7 +3,8 @@
  * deploy.md, "Compact weights"), written from the contract as an outside host:
  *   - session outputs of f16 and int8 models equal, bit for bit, a scalar C
  *     reference of the documented arithmetic (quantization, exact int32 sums,
- *     the fixed float order), for several shapes (tails of 8 and 16) and batches;
+ *     the fixed float order), for several shapes (tails of 8 and 16) and batches
+ *     (pairs of rows and single rows: the packed f16 kernel runs rows in pairs);
  *   - the int8 worst case: every weight and input at +-127 in the widest layer
  *     int8 allows (133144 inputs) sums without overflow; one input more is refused;
  *   - the file round trip: swann_model_save / save_buffer bytes agree, and load,
@@ -34,6 +35,9 @@ static const char *SPECS[] = {
     "{\"input\": 37, \"layers\": [{\"units\": 13, \"activation\": \"relu\"}, {\"units\": 21, \"activation\": \"relu\"},"
     " {\"units\": 3, \"activation\": \"identity\"}], \"loss\": \"mse\", \"seed\": 12}",
     "{\"input\": 5, \"layers\": [{\"units\": 1, \"activation\": \"identity\"}], \"loss\": \"mse\", \"seed\": 13}",
+    /* tails of 7 inputs, blocks of 16 columns plus 1, exactly 16, 8 plus 1 */
+    "{\"input\": 23, \"layers\": [{\"units\": 33, \"activation\": \"relu\"}, {\"units\": 16, \"activation\": \"relu\"},"
+    " {\"units\": 9, \"activation\": \"identity\"}], \"loss\": \"mse\", \"seed\": 14}",
 };
 #define NSPECS (int)(sizeof SPECS / sizeof SPECS[0])
 static const size_t BATCHES[] = {1, 3, 4, 5, 8, 17, 32};
@@ -386,9 +390,11 @@ static void packed_worst_case(void)
     }
 }
 
-/* Sessions made under each SWANN_ISA in one process (the widest level: VNNI's packed
- * kernel on a CPU with AVX512_VNNI; AVX2's and the baseline's row kernels): the same
- * bits, for odd shapes and batches. Levels the CPU lacks fall back to its widest. */
+/* Sessions made under each SWANN_ISA in one process: the same bits, for odd shapes and
+ * batches. int8: the widest level (VNNI's packed kernel on a CPU with AVX512_VNNI),
+ * AVX2's and the baseline's row kernels. f16: AVX-512's and AVX2's packed streaming
+ * kernels (16 and 8 columns per vector) and the baseline's row kernel. Levels the CPU
+ * lacks fall back to its widest. */
 static void levels_same_bits(void)
 {
     static const char *levels[3] = {"", "avx2", "baseline"};
@@ -398,33 +404,36 @@ static void levels_same_bits(void)
     for (int which = 0; which < NSPECS; which++) {
         swann_net *net = make_net(which);
         if (!net) continue;
-        swann_model *m32 = NULL, *m8 = NULL;
+        swann_model *m32 = NULL, *mc[2] = {NULL, NULL};
         swann_model_from_net(net, &m32);
-        swann_model_quantize(m32, "int8", &m8);
+        swann_model_quantize(m32, "int8", &mc[0]);
+        swann_model_quantize(m32, "f16", &mc[1]);
         size_t in = swann_input_size(net), out = swann_output_size(net);
         float *x = rand_floats(MAXB * in, 31 + (uint64_t)which, -3, 3);
-        float *y[3];
-        swann_session *s[3];
-        for (int l = 0; l < 3; l++) {
-            if (*levels[l]) setenv("SWANN_ISA", levels[l], 1);
-            else unsetenv("SWANN_ISA");
-            s[l] = NULL;
-            CHECK_ST(swann_session_create(m8, MAXB, NULL, 0, &s[l]), SWANN_OK, "a session at each level");
-            y[l] = calloc(MAXB * out, sizeof(float));
-        }
-        for (int bi = 0; bi < NBATCHES; bi++) {
-            for (int l = 0; l < 3; l++) swann_session_run(s[l], x, BATCHES[bi], y[l]);
-            size_t n = BATCHES[bi] * out;
-            CHECKF(!memcmp(y[0], y[1], n * sizeof(float)) && !memcmp(y[0], y[2], n * sizeof(float)),
-                   "int8: the widest level, AVX2 and the baseline give the same bits",
-                   "spec %d batch %zu", which, BATCHES[bi]);
-        }
-        for (int l = 0; l < 3; l++) {
-            swann_session_destroy(s[l]);
-            free(y[l]);
+        for (int dt = 0; dt < 2; dt++) {
+            float *y[3];
+            swann_session *s[3];
+            for (int l = 0; l < 3; l++) {
+                if (*levels[l]) setenv("SWANN_ISA", levels[l], 1);
+                else unsetenv("SWANN_ISA");
+                s[l] = NULL;
+                CHECK_ST(swann_session_create(mc[dt], MAXB, NULL, 0, &s[l]), SWANN_OK, "a session at each level");
+                y[l] = calloc(MAXB * out, sizeof(float));
+            }
+            for (int bi = 0; bi < NBATCHES; bi++) {
+                for (int l = 0; l < 3; l++) swann_session_run(s[l], x, BATCHES[bi], y[l]);
+                size_t n = BATCHES[bi] * out;
+                CHECKF(!memcmp(y[0], y[1], n * sizeof(float)) && !memcmp(y[0], y[2], n * sizeof(float)),
+                       "the widest level, AVX2 and the baseline give the same bits",
+                       "%s spec %d batch %zu", dt ? "f16" : "int8", which, BATCHES[bi]);
+            }
+            for (int l = 0; l < 3; l++) {
+                swann_session_destroy(s[l]);
+                free(y[l]);
+            }
+            swann_model_destroy(mc[dt]);
         }
         free(x);
-        swann_model_destroy(m8);
         swann_model_destroy(m32);
         swann_destroy(net);
     }

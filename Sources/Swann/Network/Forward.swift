@@ -19,10 +19,6 @@ struct LayerView {
     var weights = WeightType.f32
     var compact: UnsafeRawPointer? = nil
     var scales: UnsafePointer<Float>? = nil
-    /// A net's packed copy of W^T for the product (GemmPrepacked.swift) and what it
-    /// holds; nil for models, whose few-row products stream their transposed copy.
-    var packed: UnsafeMutablePointer<Float>? = nil
-    var packedState = PackedState.stale
 }
 
 /// One layer of the forward pass for `batch` rows: Z = Y_prev W^T + b, Y = f(Z).
@@ -31,14 +27,17 @@ struct LayerView {
 /// every activation reads each z before writing its y (softmax: a row's maximum
 /// and sums first, then y in place).
 @inline(__always)
+/// `packed`: a net's packed copy of W^T (GemmPrepacked.swift) and what it holds; models
+/// have none (their few-row products stream their transposed copy).
 func forwardLayer(_ l: LayerView, input: UnsafePointer<Float>, z: UnsafeMutablePointer<Float>,
-                  y: UnsafeMutablePointer<Float>, batch: Int, engine: Gemm.Engine, kernels k: KernelTable) {
+                  y: UnsafeMutablePointer<Float>, batch: Int, engine: Gemm.Engine, kernels k: KernelTable,
+                  packed: UnsafeMutablePointer<Float>? = nil, packedState: PackedState = .stale) {
     // Z = b + Y_prev W^T: the product adds b as it stores (or to a copy of b, where it
     // does not pack), with the bits of b copied into Z first and the product added.
     k.multiply(m: batch, n: l.fanOut, k: l.fanIn,
                a: input, lda: l.fanIn, transA: false,
                b: l.weight, ldb: l.transposed ? l.fanOut : l.fanIn, transB: !l.transposed,
-               c: z, ldc: l.fanOut, accumulate: false, engine: engine, packed: l.packed, packedState: l.packedState,
+               c: z, ldc: l.fanOut, accumulate: false, engine: engine, packed: packed, packedState: packedState,
                bias: l.bias)
     k.activationForward(l.activation, alpha: l.alpha, z: z, y: y, rows: batch, cols: l.fanOut)
 }
@@ -62,13 +61,10 @@ extension Net {
         for k in 0..<h.layerCount {
             let l = layers[k]
             let y = floats(l.y)
-            var view = LayerView(fanIn: l.fanIn, fanOut: l.fanOut, activation: l.activation, alpha: l.alpha,
+            let view = LayerView(fanIn: l.fanIn, fanOut: l.fanOut, activation: l.activation, alpha: l.alpha,
                                  weight: floats(l.weight), bias: floats(l.bias))
-            if l.packedWeight > 0 {
-                view.packed = floats(l.packedWeight)
-                view.packedState = state
-            }
-            forwardLayer(view, input: prev, z: floats(l.z), y: y, batch: batch, engine: work, kernels: kt)
+            forwardLayer(view, input: prev, z: floats(l.z), y: y, batch: batch, engine: work, kernels: kt,
+                         packed: l.packedWeight > 0 ? floats(l.packedWeight) : nil, packedState: state)
             prev = UnsafePointer(y)
         }
         if let output { copyFloats(output, prev, batch * h.outputSize) }

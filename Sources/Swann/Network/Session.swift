@@ -63,7 +63,7 @@ struct SessionPlan {
             var packedBytes = 0
             for k in 0..<h.layerCount {
                 let l = model.layers[k]
-                packedBytes += Plan.aligned(Compact.packedBytes(inputs: l.fanIn, outputs: l.fanOut))
+                packedBytes += Plan.aligned(int8PackedBytes(l))
             }
             header.packed = take(packedBytes)
         }
@@ -112,7 +112,7 @@ struct Session {
                 forwardLayer(l, input: prev, z: out, y: out, batch: batch, engine: engine, kernels: h.kernels)
             } else {
                 compactLayer(l, input: prev, z: out, batch: batch, packed: UnsafeRawPointer(packed))
-                packed += Plan.aligned(Compact.packedBytes(inputs: l.fanIn, outputs: l.fanOut))
+                packed += Plan.aligned(int8PackedBytes(l))
             }
             prev = UnsafePointer(out)
         }
@@ -130,7 +130,7 @@ extension Session {
         guard let w = l.compact else { return }
         let h = header.pointee
         if l.weights == .int8, let scales = l.scales, let entry = h.kernels.int8PackedEntry,
-           Compact.packedBytes(inputs: l.fanIn, outputs: l.fanOut) > 0 {
+           int8PackedBytes(l) > 0 {
             let call = Int8PackedCall(x: input, rows: batch, inputs: l.fanIn, outputs: l.fanOut, packed: packed,
                                       scales: scales, bias: l.bias,
                                       q: (base + h.quantized).assumingMemoryBound(to: Int8.self),
@@ -164,7 +164,7 @@ func buildSession(_ plan: SessionPlan, model: Model, arena: UnsafeMutableRawPoin
         var packed = arena + h.packed
         for k in 0..<model.header.pointee.layerCount {
             let l = model.layers[k]
-            let bytes = Compact.packedBytes(inputs: l.fanIn, outputs: l.fanOut)
+            let bytes = int8PackedBytes(l)
             if bytes > 0, let w = l.compact {
                 Compact.packInt8(w.assumingMemoryBound(to: Int8.self), inputs: l.fanIn, outputs: l.fanOut, into: packed)
             }
@@ -183,4 +183,17 @@ func releaseSession(_ s: Session) {
     s.header.pointee.magic = 0
     if let m = h.model { _ = cs_atomic_add(Model(base: m).sessions, -1) }
     if h.ownsArena { cs_free(s.base) }
+}
+
+/// Bytes of an int8 layer's packed weights (Compact.packInt8) in a session. Only a build
+/// with every x86 level has a kernel that reads them (the VNNI level's); its sessions
+/// reserve and fill them on any CPU, so a session's size does not depend on the CPU.
+/// One-level builds (TARGET_CPU, ARM, the Swift package) reserve nothing.
+@inline(__always)
+func int8PackedBytes(_ l: LayerView) -> Int {
+    #if SWANN_ISA_VARIANTS
+    return Compact.packedBytes(inputs: l.fanIn, outputs: l.fanOut)
+    #else
+    return 0
+    #endif
 }

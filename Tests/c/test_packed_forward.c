@@ -9,9 +9,9 @@
  * cost), so it reads them as they lie on every call. Written as an outside host.
  *
  * Shapes: one row and few rows (the streamed path), 6 and more (the packed
- * product), 1 and 2 threads; layers of 1, 5, 16, 17, 64, 130 and 200 units (partial
- * and whole panels, several 64-column groups), inputs below and above a kc block
- * (784: three blocks).
+ * product), 1 and 2 threads; layers of 1, 3, 5, 16, 17, 64, 130, 200 and 2100 units
+ * (partial and whole panels, several 64-column groups, two column blocks), inputs
+ * below and above a kc block (784: three blocks).
  */
 #include "check.h"
 
@@ -24,6 +24,9 @@ static const char *NETS[] = {
     "{\"units\": 64, \"activation\": \"elu\"}, {\"units\": 1, \"activation\": \"sigmoid\"}]",
     "\"input\": 333, \"layers\": [{\"units\": 200, \"activation\": \"gelu\"}, "
     "{\"units\": 16, \"activation\": \"leaky_relu\"}, {\"units\": 5, \"activation\": \"identity\"}]",
+    /* wider than one packed column block (2048): the copy spans two */
+    "\"input\": 100, \"layers\": [{\"units\": 2100, \"activation\": \"tanh\"}, "
+    "{\"units\": 3, \"activation\": \"identity\"}]",
 };
 
 static const size_t BATCHES[] = {1, 1, 1, 3, 5, 6, 7, 64, 70, 1, 2};

@@ -86,8 +86,9 @@ enum Gemm {
         /// block pc at packedA + pc * mPad. nil: each chunk packs its own.
         var packedA: UnsafeMutablePointer<Float>?
         var mPad: Int
-        /// B kept packed across calls (along N only; GemmPrepacked.swift), and whether
-        /// it already holds this B (else each chunk packs its columns into it).
+        /// B kept packed across calls (GemmPrepacked.swift), and whether it already holds
+        /// this B (else each chunk along N packs its columns into it; along M it is
+        /// packed whole before the chunks run).
         var packedB: UnsafeMutablePointer<Float>? = nil
         var packedBFresh = false
         /// C = bias + the product (n floats), or nil.
@@ -113,8 +114,7 @@ enum Gemm {
         // A forward product whose B = W^T is kept packed (GemmPrepacked.swift). While
         // the weights change at every step the copy is left alone: packing into it
         // would only add its megabytes to what a training step keeps in cache.
-        let packed = transB && !transA && n <= engine.workspaces[0].packCols && packedState != .stale
-            ? packed : nil
+        let packed = transB && !transA && packedState != .stale ? packed : nil
         if let p = packed, m < fewRowsLimit {
             if packedState == .build { packWhole(k: k, n: n, b: b, ldb: ldb, into: p) }
             panelRows(m: m, n: n, k: k, a: a, lda: lda, packed: UnsafePointer(p), c: c, ldc: ldc,
@@ -242,8 +242,8 @@ enum Gemm {
 
     /// The blocked, packed product (any shape; k >= 1). With `packedA`, A is
     /// already packed there (kc block pc of all the rows at packedA + pc * mPad).
-    /// With `packedB` (n within one column block), B's panels live there (kc block
-    /// pc at packedB + pc * nPad, these columns from col0 on: `packedPanels`),
+    /// With `packedB`, B's panels live there (kc block pc at packedB + pc * nPad,
+    /// these columns from col0 on: `packedPanels`),
     /// already packed when `packedBFresh`, else packed there now. The forward
     /// product of fewer than mr rows goes to `fewRows`, in the micro-kernel's order.
     @inline(never)  // one copy: its callers are per product, not per tile
@@ -271,7 +271,7 @@ enum Gemm {
                 let kcur = min(kc, k - pc)
                 let bBlock: UnsafeMutablePointer<Float>
                 if let packedB {
-                    bBlock = packedB + packedPanels(pc: pc, nPad: nPad, col: col0, kcur: kcur)
+                    bBlock = packedB + packedPanels(pc: pc, nPad: nPad, col: col0 + jc, kcur: kcur)
                     if !packedBFresh {
                         packB(k: kcur, n: ncur, b: b, ldb: ldb, trans: transB, row0: pc, col0: jc, into: bBlock)
                     }

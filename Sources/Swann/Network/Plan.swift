@@ -22,14 +22,14 @@ struct Plan {
     static let packedWeightLimit = 1 << 20
 
     /// Bytes of a layer's packed copy of its forward weights (GemmPrepacked.swift), or 0:
-    /// layers up to 4 MiB of weights within one column block (W1's and W3's, not W4's,
-    /// which would double a 100 MB arena to save under 2 %); none on 32-bit ARM, whose
-    /// scalar product packs nothing.
+    /// layers up to 4 MiB of weights (W1's and W3's, not W4's, which would double a
+    /// 100 MB arena to save under 2 %); none on 32-bit ARM, whose scalar product packs
+    /// nothing.
     static func packedWeightBytes(fanIn: Int, fanOut: Int) -> Int {
         #if arch(arm)
         return 0
         #else
-        guard fanOut <= Gemm.nc && fanIn * fanOut <= packedWeightLimit else { return 0 }
+        guard fanIn * fanOut <= packedWeightLimit else { return 0 }
         return Gemm.packedSize(k: fanIn, n: fanOut) * MemoryLayout<Float>.stride
         #endif
     }

@@ -65,18 +65,19 @@ extension Gemm {
             c11l = c11l.addingProduct(x11, l); c11r = c11r.addingProduct(x11, r)
             pa0 += mr; pa1 += mr; pb0 += nr; pb1 += nr
         }
-        put16(c0l, c + 0 * ldc, add, bias); put16(c0r, c + 0 * ldc + 16, add, bias.map { $0 + 16 })
-        put16(c1l, c + 1 * ldc, add, bias); put16(c1r, c + 1 * ldc + 16, add, bias.map { $0 + 16 })
-        put16(c2l, c + 2 * ldc, add, bias); put16(c2r, c + 2 * ldc + 16, add, bias.map { $0 + 16 })
-        put16(c3l, c + 3 * ldc, add, bias); put16(c3r, c + 3 * ldc + 16, add, bias.map { $0 + 16 })
-        put16(c4l, c + 4 * ldc, add, bias); put16(c4r, c + 4 * ldc + 16, add, bias.map { $0 + 16 })
-        put16(c5l, c + 5 * ldc, add, bias); put16(c5r, c + 5 * ldc + 16, add, bias.map { $0 + 16 })
-        put16(c6l, c + 6 * ldc, add, bias); put16(c6r, c + 6 * ldc + 16, add, bias.map { $0 + 16 })
-        put16(c7l, c + 7 * ldc, add, bias); put16(c7r, c + 7 * ldc + 16, add, bias.map { $0 + 16 })
-        put16(c8l, c + 8 * ldc, add, bias); put16(c8r, c + 8 * ldc + 16, add, bias.map { $0 + 16 })
-        put16(c9l, c + 9 * ldc, add, bias); put16(c9r, c + 9 * ldc + 16, add, bias.map { $0 + 16 })
-        put16(c10l, c + 10 * ldc, add, bias); put16(c10r, c + 10 * ldc + 16, add, bias.map { $0 + 16 })
-        put16(c11l, c + 11 * ldc, add, bias); put16(c11r, c + 11 * ldc + 16, add, bias.map { $0 + 16 })
+        let biasRight = bias.map { $0 + 16 }  // the right 16 columns' bias
+        put16(c0l, c + 0 * ldc, add, bias); put16(c0r, c + 0 * ldc + 16, add, biasRight)
+        put16(c1l, c + 1 * ldc, add, bias); put16(c1r, c + 1 * ldc + 16, add, biasRight)
+        put16(c2l, c + 2 * ldc, add, bias); put16(c2r, c + 2 * ldc + 16, add, biasRight)
+        put16(c3l, c + 3 * ldc, add, bias); put16(c3r, c + 3 * ldc + 16, add, biasRight)
+        put16(c4l, c + 4 * ldc, add, bias); put16(c4r, c + 4 * ldc + 16, add, biasRight)
+        put16(c5l, c + 5 * ldc, add, bias); put16(c5r, c + 5 * ldc + 16, add, biasRight)
+        put16(c6l, c + 6 * ldc, add, bias); put16(c6r, c + 6 * ldc + 16, add, biasRight)
+        put16(c7l, c + 7 * ldc, add, bias); put16(c7r, c + 7 * ldc + 16, add, biasRight)
+        put16(c8l, c + 8 * ldc, add, bias); put16(c8r, c + 8 * ldc + 16, add, biasRight)
+        put16(c9l, c + 9 * ldc, add, bias); put16(c9r, c + 9 * ldc + 16, add, biasRight)
+        put16(c10l, c + 10 * ldc, add, bias); put16(c10r, c + 10 * ldc + 16, add, biasRight)
+        put16(c11l, c + 11 * ldc, add, bias); put16(c11r, c + 11 * ldc + 16, add, biasRight)
     }
 }
 #endif

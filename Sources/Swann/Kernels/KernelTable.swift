@@ -49,8 +49,7 @@ struct KernelTable {
             level: KernelTable.ownLevel,
             multiplyEntry: { p in KernelTable.runMultiply(p) },
             activationForwardEntry: { act, alpha, z, y, rows, cols in
-                Activations.forward(Activation(rawValue: act) ?? .identity, alpha: alpha, z: z, y: y,
-                                    rows: rows, cols: cols)
+                KernelTable.runActivationForward(act, alpha, z, y, rows, cols)
             },
             activationBackwardEntry: { act, alpha, z, y, d, rows, cols in
                 Activations.backward(Activation(rawValue: act) ?? .identity, alpha: alpha, z: z, y: y, d: d,
@@ -223,6 +222,13 @@ extension KernelTable {
 }
 
 extension KernelTable {
+    /// The forward activation entry of every table.
+    @inline(__always)
+    static func runActivationForward(_ act: Int32, _ alpha: Float, _ z: UnsafePointer<Float>,
+                                     _ y: UnsafeMutablePointer<Float>, _ rows: Int, _ cols: Int) {
+        Activations.forward(Activation(rawValue: act) ?? .identity, alpha: alpha, z: z, y: y, rows: rows, cols: cols)
+    }
+
     /// The product entry of every table (a GemmCall).
     @inline(__always)
     static func runMultiply(_ p: UnsafeRawPointer) {

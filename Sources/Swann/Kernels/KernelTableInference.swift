@@ -15,8 +15,7 @@ extension KernelTable {
             level: KernelTable.ownLevel,
             multiplyEntry: { p in KernelTable.runMultiply(p) },
             activationForwardEntry: { act, alpha, z, y, rows, cols in
-                Activations.forward(Activation(rawValue: act) ?? .identity, alpha: alpha, z: z, y: y,
-                                    rows: rows, cols: cols)
+                KernelTable.runActivationForward(act, alpha, z, y, rows, cols)
             },
             activationBackwardEntry: { _, _, _, _, _, _, _ in },
             lossGradientEntry: { _, _, _, _, _, _, _, _ in .nan },

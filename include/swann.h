@@ -174,10 +174,12 @@ swann_status swann_spec_json(const swann_net *net, char *buf, size_t cap, size_t
  * is in (alone or with others, at any position, any batch size) and whatever
  * the thread count, so a server may batch rows from different requests.
  * Addition to contract version 1. Cost: from the second forward on unchanged
- * weights, the net keeps each layer's weights (layers of up to 2^20 weights and
- * 2048 units) packed in its arena, in the order the product reads them, until a
- * step changes them; before that, fewer than 6 rows transpose them on the fly,
- * about 3x the time. A training loop (forward, backward, step) never packs the
+ * weights, the net keeps each layer's weights (layers of up to 2^20 weights)
+ * packed in its arena, in the order the product reads them, until a step changes
+ * them; before that, fewer than 6 rows transpose them on the fly, about 3x the
+ * time. With them, a batch of at least 32 rows per thread is split by rows: each
+ * thread runs its rows through every layer (no wait between layers); smaller
+ * batches split each product by columns. A training loop (forward, backward, step) never packs the
  * copy; after swann_params the host may write the weights at any time, so the
  * net reads them as they lie from then on. None of this changes a bit of the
  * results. For serving many threads, use a model and sessions. */

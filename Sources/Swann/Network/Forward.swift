@@ -58,14 +58,20 @@ extension Net {
         var prev = UnsafePointer(y0)
         let work = engine
         let state = packedState(batch: batch)
-        for k in 0..<h.layerCount {
-            let l = layers[k]
-            let y = floats(l.y)
-            let view = LayerView(fanIn: l.fanIn, fanOut: l.fanOut, activation: l.activation, alpha: l.alpha,
-                                 weight: floats(l.weight), bias: floats(l.bias))
-            forwardLayer(view, input: prev, z: floats(l.z), y: y, batch: batch, engine: work, kernels: kt,
-                         packed: l.packedWeight > 0 ? floats(l.packedWeight) : nil, packedState: state)
-            prev = UnsafePointer(y)
+        if let pool = work.pool, let rows = rowSplit(batch: batch, state: state, pool: pool) {
+            // Inference on fresh packed weights: each thread runs every layer on its rows.
+            forwardRows(prev, batch: batch, chunkRows: rows, pool: pool)
+            prev = UnsafePointer(floats(layers[h.layerCount - 1].y))
+        } else {
+            for k in 0..<h.layerCount {
+                let l = layers[k]
+                let y = floats(l.y)
+                let view = LayerView(fanIn: l.fanIn, fanOut: l.fanOut, activation: l.activation, alpha: l.alpha,
+                                     weight: floats(l.weight), bias: floats(l.bias))
+                forwardLayer(view, input: prev, z: floats(l.z), y: y, batch: batch, engine: work, kernels: kt,
+                             packed: l.packedWeight > 0 ? floats(l.packedWeight) : nil, packedState: state)
+                prev = UnsafePointer(y)
+            }
         }
         if let output { copyFloats(output, prev, batch * h.outputSize) }
         header.pointee.lastBatch = batch

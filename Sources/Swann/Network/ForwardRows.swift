@@ -1,0 +1,86 @@
+import CSupport
+
+// An inference forward split by rows: each chunk of the batch runs every layer on one
+// thread, with no barrier between layers. Split by columns (Gemm.multiply's own
+// split), a W1i batch of 128 waited four times per forward (A packed, then the
+// product, for two layers) and ran the activations and the small last layer on
+// the caller alone: two threads gave 1.46x one. Split by rows, each thread reads
+// every layer's packed weights, so it is taken only where they are packed and
+// fresh (no thread packs W) and the batch is large enough that the weights' reads
+// are shared by at least minRowsPerThread rows. A row's bits do not depend on
+// the rows beside it (the product sums each element in the micro-kernel's order
+// for any m), so the split changes nothing in the result.
+enum RowSplit {
+    /// Rows a thread needs before splitting by rows beats splitting each product
+    /// by columns (which divides the weights' reads among the threads).
+    static let minRowsPerThread = 32
+    /// Multiply-adds below which the workers are not woken at all.
+    static let minWork = 1 << 21
+    /// Chunks are whole AVX-512 tiles (12 rows; two AVX2 tiles) where the batch allows.
+    static let tileRows = 12
+
+    /// Rows per chunk for `batch` rows on `threads` threads, or nil to keep the
+    /// per-product split.
+    static func chunkRows(batch: Int, threads: Int, macsPerRow: Int) -> Int? {
+        guard threads > 1, batch >= minRowsPerThread * threads,
+              macsPerRow > 0, batch >= (minWork + macsPerRow - 1) / macsPerRow else { return nil }
+        let even = (batch + 2 * threads - 1) / (2 * threads)
+        return (even + tileRows - 1) / tileRows * tileRows
+    }
+}
+
+/// One row-split forward: chunk c covers rows c * chunkRows ..< min(batch, (c + 1) * chunkRows).
+struct RowForwardJob {
+    var net: Net
+    var input: UnsafePointer<Float>
+    var batch: Int, chunkRows: Int
+
+    static func runChunk(_ jp: UnsafePointer<RowForwardJob>, _ chunk: Int, worker: Int) {
+        let j = jp.pointee
+        let lo = chunk * j.chunkRows
+        let rows = min(j.chunkRows, j.batch - lo)
+        guard rows > 0 else { return }
+        let net = j.net, kt = net.kernels
+        let engine = Gemm.Engine(workspaces: net.workspaces + worker, pool: nil)
+        var prev = j.input + lo * net.header.pointee.inputSize
+        for k in 0..<net.header.pointee.layerCount {
+            let l = net.layers[k]
+            let y = net.floats(l.y) + lo * l.fanOut
+            let view = LayerView(fanIn: l.fanIn, fanOut: l.fanOut, activation: l.activation, alpha: l.alpha,
+                                 weight: net.floats(l.weight), bias: net.floats(l.bias))
+            forwardLayer(view, input: prev, z: net.floats(l.z) + lo * l.fanOut, y: y, batch: rows, engine: engine,
+                         kernels: kt, packed: net.floats(l.packedWeight), packedState: .fresh)
+            prev = UnsafePointer(y)
+        }
+    }
+}
+
+extension Net {
+    /// Rows per chunk when this forward should split by rows (every layer's packed
+    /// weights fresh, the pool in use, the batch large enough), else nil.
+    func rowSplit(batch: Int, state: PackedState, pool: UnsafeMutablePointer<cs_pool>) -> Int? {
+        guard state == .fresh else { return nil }
+        let h = header.pointee
+        var macs = 0
+        for k in 0..<h.layerCount {
+            let l = layers[k]
+            guard l.packedWeight > 0 else { return nil }
+            macs += l.fanIn * l.fanOut
+        }
+        guard let rows = RowSplit.chunkRows(batch: batch, threads: Int(pool.pointee.active) + 1, macsPerRow: macs),
+              cs_pool_use(pool) != 0 else { return nil }
+        return rows
+    }
+
+    /// Every layer for `batch` rows of `input` (already in the input buffer), chunks of
+    /// `chunkRows` rows on the pool's threads.
+    func forwardRows(_ input: UnsafePointer<Float>, batch: Int, chunkRows: Int, pool: UnsafeMutablePointer<cs_pool>) {
+        var job = RowForwardJob(net: self, input: input, batch: batch, chunkRows: chunkRows)
+        withUnsafePointer(to: &job) { jp in
+            cs_pool_run(pool, { ctx, index, worker in
+                guard let ctx else { return }
+                RowForwardJob.runChunk(ctx.assumingMemoryBound(to: RowForwardJob.self), Int(index), worker: Int(worker))
+            }, UnsafeMutableRawPointer(mutating: jp), Int64((batch + chunkRows - 1) / chunkRows))
+        }
+    }
+}

@@ -295,13 +295,24 @@ enum Gemm {
                     while jr < ncur {
                         #if SWANN_LEVEL_AVX512
                         if ncur - jr >= 2 * nr {
-                            // 32 columns: 12 x 32 tiles, then 6 x 16 ones for the rows left.
+                            // 32 columns: 12 x 32 tiles, then 8 x 32 or 4 x 32 (GemmKernelWidePart.swift)
+                            // or 6 x 16 ones for the rows left.
                             let bp = bBlock + jr * kcur
                             var ir = 0
                             while mcur - ir >= 2 * mr {
                                 kernelWide(kcur, aBlock + ir * kcur, aBlock + (ir + mr) * kcur, bp, bp + nr * kcur,
                                            c + (ic + ir) * ldc + jc + jr, ldc, add, bias: rowBias.map { $0 + jr })
                                 ir += 2 * mr
+                            }
+                            let cp = c + (ic + ir) * ldc + jc + jr
+                            if mcur - ir == 8 {
+                                kernelWide8(kcur, aBlock + ir * kcur, aBlock + (ir + mr) * kcur, bp, bp + nr * kcur,
+                                            cp, ldc, add, bias: rowBias.map { $0 + jr })
+                                ir += 8
+                            } else if mcur - ir == 4 {
+                                kernelWide4(kcur, aBlock + ir * kcur, bp, bp + nr * kcur, cp, ldc, add,
+                                            bias: rowBias.map { $0 + jr })
+                                ir += 4
                             }
                             while ir < mcur {
                                 let mrcur = min(mr, mcur - ir)

@@ -117,27 +117,14 @@ struct OptimizerConfig {
         }
     }
 
-    /// Calls `body` with each hyper-parameter of `kind`, in canonical order
-    /// (OptimizerKeys.swift); "clip_norm" only when it clips.
-    func forEachHyperParameter(_ body: (StaticString, HyperValue) -> Void) {
-        let keys = kind.keys
-        var i = 0
-        while keys.at(i) != .end {
-            let h = keys.at(i)
-            if h != .clipNorm || clipNorm > 0 { body(h.name, value(h)) }
-            i += 1
-        }
-    }
-
-    /// The schedule's own keys, in canonical order (written as the "schedule" object);
-    /// the warm-up's only when it warms up.
-    func forEachScheduleParameter(_ body: (StaticString, HyperValue) -> Void) {
-        let keys = schedule.keys
-        var i = 0
-        while keys.at(i) != .end {
-            let h = keys.at(i)
-            if warmupSteps > 0 || (h != .warmupSteps && h != .warmupStartFactor) { body(h.name, value(h)) }
-            i += 1
+    /// Whether the canonical spec writes key `h` of its optimizer's or schedule's list
+    /// (OptimizerKeys.swift): "clip_norm" only when it clips, the warm-up's keys only
+    /// when it warms up, every other key always.
+    func writes(_ h: Hyper) -> Bool {
+        switch h {
+        case .clipNorm: return clipNorm > 0
+        case .warmupSteps, .warmupStartFactor: return warmupSteps > 0
+        default: return true
         }
     }
 

@@ -68,11 +68,21 @@ $(M4)/cs/%.o: Sources/CSupport/%.c $(X_C_HDRS)
 	@mkdir -p $(M4)/cs
 	$(M4_CROSS)gcc $(M4_CFLAGS) -I Sources/CSupport/include -c $< -o $@
 
-$(M4)/swann.o: $(X_SWIFT_SRCS) $(X_C_HDRS)
+# Two steps: Swift's optimized LLVM IR, each string literal given its own section
+# (tools/ir-string-sections.pl: a firmware keeps only the messages of the calls it makes),
+# then the toolchain's own clang (the same LLVM) generates code from it, LLVM passes not run
+# again, with -fdata-sections and the static relocation model a firmware links with (no GOT).
+M4_CLANG ?= $(dir $(realpath $(shell command -v $(SWIFTC))))clang
+$(M4)/swann.ll: $(X_SWIFT_SRCS) $(X_C_HDRS) tools/ir-string-sections.pl
 	@mkdir -p $(M4)
 	$(SWIFTC) $(X_SWIFT) -Osize -target armv7em-none-none-eabi -Xfrontend -disable-stack-protector \
 	    -Xcc -mfloat-abi=hard -Xcc -mfpu=fpv4-sp-d16 -Xcc -DCS_FREESTANDING \
-	    -Xcc -isystem -Xcc /usr/lib/picolibc/arm-none-eabi/include -c $(X_SWIFT_SRCS) -o $@
+	    -Xcc -isystem -Xcc /usr/lib/picolibc/arm-none-eabi/include -emit-ir $(X_SWIFT_SRCS) -o $(M4)/swann-swift.ll
+	perl tools/ir-string-sections.pl < $(M4)/swann-swift.ll > $@
+
+$(M4)/swann.o: $(M4)/swann.ll
+	$(M4_CLANG) -target armv7em-none-none-eabi -mfloat-abi=hard -mfpu=fpv4-sp-d16 -Oz -Xclang -disable-llvm-optzns \
+	    -ffunction-sections -fdata-sections -fno-pic -Wno-override-module -c $< -o $@
 
 $(M4)/libswann.a: $(M4)/swann.o $(M4_OBJS)
 	$(M4_CROSS)ld -r --no-enum-size-warning -z noexecstack -o $(M4)/swann-all.o $(M4)/swann.o $(M4_OBJS)

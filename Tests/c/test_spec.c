@@ -521,6 +521,79 @@ static void group_init(void)
     swann_destroy(n);
 }
 
+/* The optimizer's and the schedule's keys: an unknown key's message lists the kind's
+ * keys (read from one table, OptimizerKeys.swift), and the canonical spec writes them
+ * in that order. */
+static void expect_message(const char *tail, const char *want, const char *why)
+{
+    swann_net *out = NULL;
+    char what[512];
+    swann_status st = swann_create(spec3("3", L1, L2, tail), 4, NULL, 0, &out);
+    const char *e = swann_last_error();
+    snprintf(what, sizeof what, "%s: SWANN_E_SPEC and the message \"%s\"", why, want);
+    CHECKF(st == SWANN_E_SPEC && e && strstr(e, want), what, "status %d, last_error \"%s\"", (int)st, e ? e : "(NULL)");
+    if (st == SWANN_OK) swann_destroy(out);
+}
+
+static void group_optimizer_keys(void)
+{
+    expect_message(LOSS ", \"optimizer\": {\"type\": \"sgd\", \"beta1\": 0.9}",
+                   "spec: optimizer.\"beta1\" is not a key of sgd (lr, momentum, dampening, nesterov, weight_decay, "
+                   "clip_norm, schedule)", "sgd with beta1");
+    expect_message(LOSS ", \"optimizer\": {\"type\": \"adamw\", \"momentum\": 0.9}",
+                   "spec: optimizer.\"momentum\" is not a key of adam/adamw (lr, beta1, beta2, eps, weight_decay, "
+                   "amsgrad, clip_norm, schedule)", "adamw with momentum");
+    expect_message(LOSS ", \"optimizer\": {\"type\": \"rmsprop\", \"nesterov\": true}",
+                   "spec: optimizer.\"nesterov\" is not a key of rmsprop (lr, alpha, eps, weight_decay, momentum, "
+                   "centered, clip_norm, schedule)", "rmsprop with nesterov");
+    expect_message(LOSS ", \"optimizer\": {\"type\": \"rprop\", \"eps\": 1e-8}",
+                   "spec: optimizer.\"eps\" is not a key of rprop (lr, eta_minus, eta_plus, step_min, step_max, "
+                   "clip_norm, schedule)", "rprop with eps");
+    expect_message(LOSS ", \"optimizer\": {\"type\": \"sgd\", \"schedule\": {\"type\": \"constant\", \"gamma\": 0.5}}",
+                   "spec: optimizer.schedule.\"gamma\" is not a key of the constant schedule (type, warmup_steps, "
+                   "warmup_start_factor)", "constant schedule with gamma");
+    expect_message(LOSS ", \"optimizer\": {\"type\": \"sgd\", \"schedule\": {\"type\": \"step\", \"t_max\": 5}}",
+                   "spec: optimizer.schedule.\"t_max\" is not a key of the step schedule (type, step_size, gamma, "
+                   "warmup_steps, warmup_start_factor)", "step schedule with t_max");
+    expect_message(LOSS ", \"optimizer\": {\"type\": \"sgd\", \"schedule\": {\"type\": \"cosine\", \"gamma\": 0.5}}",
+                   "spec: optimizer.schedule.\"gamma\" is not a key of the cosine schedule (type, t_max, eta_min, "
+                   "warmup_steps, warmup_start_factor)", "cosine schedule with gamma");
+    /* each key's range, through the one reader */
+    expect_message(LOSS ", \"optimizer\": {\"type\": \"rprop\", \"eta_plus\": 1}",
+                   "spec: optimizer.\"eta_plus\" is 1, must be in (1, 1e+03]", "rprop eta_plus at its open end");
+    expect_message(LOSS ", \"optimizer\": {\"type\": \"adam\", \"beta2\": 1}",
+                   "spec: optimizer.\"beta2\" is 1, must be in [0, 1)", "adam beta2 at its open end");
+    expect_message(LOSS ", \"optimizer\": {\"type\": \"sgd\", \"schedule\": {\"type\": \"step\", \"step_size\": 0}}",
+                   "spec: optimizer.schedule.\"step_size\" is 0, must be in 1...1099511627776", "step_size 0");
+    expect_message(LOSS ", \"optimizer\": {\"type\": \"sgd\", \"nesterov\": 1}",
+                   "spec: optimizer.\"nesterov\" must be true or false", "nesterov a number");
+    expect_message(LOSS ", \"optimizer\": {\"type\": \"sgd\", \"schedule\": {\"type\": \"cosine\", \"t_max\": 1.5}}",
+                   "spec: optimizer.schedule.\"t_max\" must be an integer", "t_max not an integer");
+
+    /* every key set: the canonical text has each, in the table's order, with its value */
+    swann_net *n = expect_valid(spec3("3", L1, L2, LOSS ", \"optimizer\": {\"type\": \"rmsprop\", \"centered\": true, "
+                                      "\"momentum\": 0.5, \"weight_decay\": 0.25, \"eps\": 0.125, \"alpha\": 0.75, "
+                                      "\"lr\": 0.5, \"clip_norm\": 2, \"schedule\": {\"warmup_start_factor\": 0.5, "
+                                      "\"warmup_steps\": 3, \"gamma\": 0.5, \"step_size\": 7, \"type\": \"step\"}}"),
+                                "rmsprop, every key, a step schedule with warm-up");
+    static char c[1 << 12];
+    size_t len = 0;
+    CHECK(n && swann_spec_json(n, c, sizeof c, &len) == SWANN_OK, "spec_json of the rmsprop net");
+    CHECKF(strstr(c, "\"optimizer\":{\"type\":\"rmsprop\",\"lr\":0.5,\"alpha\":0.75,\"eps\":0.125,\"weight_decay\":0.25,"
+                     "\"momentum\":0.5,\"centered\":true,\"clip_norm\":2,\"schedule\":{\"type\":\"step\",\"step_size\":7,"
+                     "\"gamma\":0.5,\"warmup_steps\":3,\"warmup_start_factor\":0.5}}") != NULL,
+           "canonical optimizer: every rmsprop key and the schedule's, in order", "canonical: %s", c);
+    swann_destroy(n);
+    n = expect_valid(spec3("3", L1, L2, LOSS ", \"optimizer\": {\"type\": \"sgd\", \"nesterov\": true, \"momentum\": 0.5, "
+                           "\"schedule\": {\"type\": \"cosine\", \"eta_min\": 0.25, \"t_max\": 9}}"),
+                     "sgd nesterov, a cosine schedule without warm-up");
+    CHECK(n && swann_spec_json(n, c, sizeof c, &len) == SWANN_OK, "spec_json of the sgd net");
+    CHECKF(strstr(c, "\"optimizer\":{\"type\":\"sgd\",\"lr\":0.01,\"momentum\":0.5,\"dampening\":0,\"nesterov\":true,"
+                     "\"weight_decay\":0,\"schedule\":{\"type\":\"cosine\",\"t_max\":9,\"eta_min\":0.25}}") != NULL,
+           "canonical optimizer: sgd's keys, no clip_norm, no warm-up keys", "canonical: %s", c);
+    swann_destroy(n);
+}
+
 int main(void)
 {
     check_init("test_spec");
@@ -530,5 +603,6 @@ int main(void)
     RUN_GROUP(group_valid);
     RUN_GROUP(group_seed);
     RUN_GROUP(group_init);
+    RUN_GROUP(group_optimizer_keys);
     return check_finish();
 }

@@ -101,6 +101,7 @@ static int digits(const char *name, const unsigned char *bytes, size_t bytes_siz
     printf("# instructions: digits 64-128-64-10 %s inference (one image, session_run): %.0f\n", name,
            counted / TEST_IMAGES);
     printf("# flash: digits %s model file %zu bytes\n", name, bytes_size);
+    printf("# bits: digits %s outputs %08lx\n", name, (unsigned long)h);
     if (digits_bits == 0) digits_bits = h;
     swann_session_destroy(session);
     swann_model_destroy(model);

@@ -2,6 +2,22 @@ import CSupport
 
 // Whole-buffer operations on floats in the arena, shared by every module.
 
+#if arch(arm)
+/// True when every one of `n` floats is finite (x * 0 is NaN exactly for NaN and Inf).
+/// 32-bit ARM (Cortex-M) has no SIMD unit: the eight-lane form below is 1 KB of scalar
+/// code there. This is one chain of fused multiply-adds, a + x * 0, four a turn: a load
+/// and a vfma an element.
+func allFinite(_ p: UnsafePointer<Float>, _ n: Int) -> Bool {
+    var a: Float = 0
+    var i = 0
+    while i + 4 <= n {
+        a = a.addingProduct(p[i], 0).addingProduct(p[i + 1], 0).addingProduct(p[i + 2], 0).addingProduct(p[i + 3], 0)
+        i += 4
+    }
+    while i < n { a = a.addingProduct(p[i], 0); i += 1 }
+    return a == 0
+}
+#else
 /// True when every one of `n` floats is finite (x * 0 is NaN exactly for NaN and Inf).
 func allFinite(_ p: UnsafePointer<Float>, _ n: Int) -> Bool {
     // Four independent sums, so the adds overlap instead of waiting on each other.
@@ -22,6 +38,7 @@ func allFinite(_ p: UnsafePointer<Float>, _ n: Int) -> Bool {
     while i < n { tail += p[i] * 0; i += 1 }
     return ((a0 + a1) + (a2 + a3)).sum() + tail == 0
 }
+#endif
 
 /// memcpy of `n` floats. (`UnsafeMutablePointer.update(from:count:)` copies
 /// element by element through an outlined call in Embedded mode: ten times slower.)

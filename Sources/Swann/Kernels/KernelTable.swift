@@ -75,10 +75,7 @@ struct KernelTable {
             sumsFinite: { a, b, n in Swann.sumsFinite(a, b, n) },
             sumOfSquaresEntry: { g, n, scale in Swann.sumOfSquares(g, n, scale: scale) },
             int8LayerEntry: int8Layer,
-            f16LayerEntry: { x, rows, inputs, outputs, w, bias, z in
-                Compact.f16Layer(x: x, rows: rows, inputs: inputs, outputs: outputs,
-                                 w: w.assumingMemoryBound(to: Float16.self), bias: bias, z: z)
-            })
+            f16LayerEntry: f16Layer)
     }
 
     #if SWANN_LEVEL_AVX512
@@ -132,8 +129,28 @@ func fillKernelTable(_ table: UnsafeMutableRawPointer) {
 func int8Layer(_ x: UnsafePointer<Float>, _ rows: Int, _ inputs: Int, _ outputs: Int, _ w: UnsafePointer<Int8>,
                 _ scales: UnsafePointer<Float>, _ bias: UnsafePointer<Float>, _ q: UnsafeMutablePointer<Int8>,
                 _ rowScales: UnsafeMutablePointer<Float>, _ z: UnsafeMutablePointer<Float>) {
+    #if arch(arm)
+    // 32-bit ARM (Cortex-M): the scalar form, same bits (CompactScalar.swift).
+    Compact.int8LayerScalar(x: x, rows: rows, inputs: inputs, outputs: outputs, w: w, scales: scales, bias: bias,
+                            q: q, rowScales: rowScales, z: z)
+    #else
     Compact.int8Layer(x: x, rows: rows, inputs: inputs, outputs: outputs, w: w, scales: scales, bias: bias,
                       q: q, rowScales: rowScales, z: z)
+    #endif
+}
+
+/// Compact.f16Layer with the table's C arguments (the table of every level and the
+/// sessions' inference table).
+func f16Layer(_ x: UnsafePointer<Float>, _ rows: Int, _ inputs: Int, _ outputs: Int, _ w: UnsafeRawPointer,
+              _ bias: UnsafePointer<Float>, _ z: UnsafeMutablePointer<Float>) {
+    #if arch(arm)
+    // 32-bit ARM (Cortex-M): the scalar form, same bits (CompactScalar.swift).
+    Compact.f16LayerScalar(x: x, rows: rows, inputs: inputs, outputs: outputs,
+                           w: w.assumingMemoryBound(to: Float16.self), bias: bias, z: z)
+    #else
+    Compact.f16Layer(x: x, rows: rows, inputs: inputs, outputs: outputs,
+                     w: w.assumingMemoryBound(to: Float16.self), bias: bias, z: z)
+    #endif
 }
 
 /// The arguments of one product (Gemm.multiply) across the table.

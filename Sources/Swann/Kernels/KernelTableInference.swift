@@ -27,9 +27,6 @@ extension KernelTable {
             sumsFinite: { _, _, _ in false },
             sumOfSquaresEntry: { _, _, _ in .nan },
             int8LayerEntry: int8Layer,
-            f16LayerEntry: { x, rows, inputs, outputs, w, bias, z in
-                Compact.f16Layer(x: x, rows: rows, inputs: inputs, outputs: outputs,
-                                 w: w.assumingMemoryBound(to: Float16.self), bias: bias, z: z)
-            })
+            f16LayerEntry: f16Layer)
     }
 }

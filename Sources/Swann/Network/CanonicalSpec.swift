@@ -32,15 +32,6 @@ struct ReadSpec {
 /// `TextBuffer` (or measured by one); the same function for both, so the length
 /// measured before the plan is the length written into the net.
 func writeCanonicalSpec(_ spec: NetSpec, into t: inout TextBuffer) {
-    func put(_ key: StaticString, _ value: HyperValue) {
-        t.byte(0x2c)
-        t.key(key)
-        switch value {
-        case .number(let x): t.number(x)
-        case .integer(let n): t.number(n)
-        case .flag(let b): if b { t.text("true") } else { t.text("false") }
-        }
-    }
     t.text("{")
     t.key("input"); t.number(spec.input)
     t.text(",")
@@ -58,10 +49,10 @@ func writeCanonicalSpec(_ spec: NetSpec, into t: inout TextBuffer) {
     t.text(",")
     let c = spec.optimizer
     t.key("optimizer"); t.text("{"); t.key("type"); t.quoted(cString(c.kind.name))
-    c.forEachHyperParameter { key, value in put(key, value) }
+    putKeys(c.kind.keys, c, into: &t)
     if c.hasSchedule {
         t.text(","); t.key("schedule"); t.text("{"); t.key("type"); t.quoted(cString(c.schedule.name))
-        c.forEachScheduleParameter { key, value in put(key, value) }
+        putKeys(c.schedule.keys, c, into: &t)
         t.text("}")
     }
     t.text("}")
@@ -69,6 +60,25 @@ func writeCanonicalSpec(_ spec: NetSpec, into t: inout TextBuffer) {
     t.text(","); t.key("seed"); t.number(Int(spec.seed))
     if spec.threads != 1 { t.text(","); t.key("threads"); t.number(spec.threads) }
     t.text("}")
+}
+
+/// The keys of an optimizer's or schedule's list that the canonical spec writes, in
+/// the list's order, each as `,"key":value`.
+private func putKeys(_ keys: HyperList, _ c: OptimizerConfig, into t: inout TextBuffer) {
+    var i = 0
+    while keys.at(i) != .end {
+        let h = keys.at(i)
+        if c.writes(h) {
+            t.byte(0x2c)
+            t.key(h.name)
+            switch c.value(h) {
+            case .number(let x): t.number(x)
+            case .integer(let n): t.number(n)
+            case .flag(let b): if b { t.text("true") } else { t.text("false") }
+            }
+        }
+        i += 1
+    }
 }
 
 /// Bytes the canonical spec's region keeps beyond its text, so that "lr" can be

@@ -117,50 +117,14 @@ struct OptimizerConfig {
         }
     }
 
-    /// Calls `body` with each hyper-parameter of `kind`, in canonical order.
-    func forEachHyperParameter(_ body: (StaticString, HyperValue) -> Void) {
-        body("lr", .number(lr))
-        switch kind {
-        case .sgd:
-            body("momentum", .number(momentum))
-            body("dampening", .number(dampening))
-            body("nesterov", .flag(nesterov))
-            body("weight_decay", .number(weightDecay))
-        case .adam, .adamw:
-            body("beta1", .number(beta1))
-            body("beta2", .number(beta2))
-            body("eps", .number(eps))
-            body("weight_decay", .number(weightDecay))
-            body("amsgrad", .flag(amsgrad))
-        case .rmsprop:
-            body("alpha", .number(alpha))
-            body("eps", .number(eps))
-            body("weight_decay", .number(weightDecay))
-            body("momentum", .number(momentum))
-            body("centered", .flag(centered))
-        case .rprop:
-            body("eta_minus", .number(etaMinus))
-            body("eta_plus", .number(etaPlus))
-            body("step_min", .number(stepMin))
-            body("step_max", .number(stepMax))
-        }
-        if clipNorm > 0 { body("clip_norm", .number(clipNorm)) }
-    }
-
-    /// The schedule's own keys, in canonical order (written as the "schedule" object).
-    func forEachScheduleParameter(_ body: (StaticString, HyperValue) -> Void) {
-        switch schedule {
-        case .constant: break
-        case .step:
-            body("step_size", .integer(stepSize))
-            body("gamma", .number(gamma))
-        case .cosine:
-            body("t_max", .integer(tMax))
-            body("eta_min", .number(etaMin))
-        }
-        if warmupSteps > 0 {
-            body("warmup_steps", .integer(warmupSteps))
-            body("warmup_start_factor", .number(warmupStartFactor))
+    /// Whether the canonical spec writes key `h` of its optimizer's or schedule's list
+    /// (OptimizerKeys.swift): "clip_norm" only when it clips, the warm-up's keys only
+    /// when it warms up, every other key always.
+    func writes(_ h: Hyper) -> Bool {
+        switch h {
+        case .clipNorm: return clipNorm > 0
+        case .warmupSteps, .warmupStartFactor: return warmupSteps > 0
+        default: return true
         }
     }
 
@@ -213,51 +177,15 @@ func parseOptimizer(_ value: JSONValue) throws(SwannError) -> OptimizerConfig {
         throw r.unknownValue("type", typeName, "sgd, adam, adamw, rmsprop, rprop")
     }
     var c = OptimizerConfig(kind: kind)
+    let keys = kind.keys
     try value.forEachMember { (key, v) throws(SwannError) in
         if isKey(key, "type") { return }
-        if isKey(key, "lr") { c.lr = try r.number(v, key, min: 0, max: 1e6); return }
-        if isKey(key, "clip_norm") { c.clipNorm = try r.number(v, key, min: 0, max: 1e30); return }
         if isKey(key, "schedule") { try parseSchedule(v, &c); return }
-        switch kind {
-        case .sgd:
-            if isKey(key, "momentum") { c.momentum = try r.number(v, key, min: 0, max: 1, normalFloat: true) }
-            else if isKey(key, "dampening") { c.dampening = try r.number(v, key, min: 0, max: 1) }
-            else if isKey(key, "nesterov") { c.nesterov = try r.boolean(v, key) }
-            else if isKey(key, "weight_decay") { c.weightDecay = try r.number(v, key, min: 0, max: 1e6) }
-            else {
-                throw r.fail(key, "is not a key of sgd (lr, momentum, dampening, nesterov, weight_decay, clip_norm, schedule)")
-            }
-        case .adam, .adamw:
-            if isKey(key, "beta1") { c.beta1 = try r.number(v, key, min: 0, max: 1, openMax: true) }
-            else if isKey(key, "beta2") { c.beta2 = try r.number(v, key, min: 0, max: 1, openMax: true) }
-            else if isKey(key, "eps") { c.eps = try r.number(v, key, min: 0, max: 1, openMin: true, normalFloat: true) }
-            else if isKey(key, "weight_decay") { c.weightDecay = try r.number(v, key, min: 0, max: 1e6) }
-            else if isKey(key, "amsgrad") { c.amsgrad = try r.boolean(v, key) }
-            else {
-                throw r.fail(key, "is not a key of adam/adamw (lr, beta1, beta2, eps, weight_decay, amsgrad, clip_norm, schedule)")
-            }
-        case .rmsprop:
-            if isKey(key, "alpha") { c.alpha = try r.number(v, key, min: 0, max: 1) }
-            else if isKey(key, "eps") { c.eps = try r.number(v, key, min: 0, max: 1, openMin: true, normalFloat: true) }
-            else if isKey(key, "weight_decay") { c.weightDecay = try r.number(v, key, min: 0, max: 1e6) }
-            else if isKey(key, "momentum") { c.momentum = try r.number(v, key, min: 0, max: 1, normalFloat: true) }
-            else if isKey(key, "centered") { c.centered = try r.boolean(v, key) }
-            else {
-                throw r.fail(key, "is not a key of rmsprop (lr, alpha, eps, weight_decay, momentum, centered, clip_norm, schedule)")
-            }
-        case .rprop:
-            if isKey(key, "eta_minus") {
-                c.etaMinus = try r.number(v, key, min: 0, max: 1, openMin: true, openMax: true, normalFloat: true)
-            }
-            else if isKey(key, "eta_plus") { c.etaPlus = try r.number(v, key, min: 1, max: 1e3, openMin: true) }
-            else if isKey(key, "step_min") { c.stepMin = try r.number(v, key, min: 0, max: 1e6) }
-            else if isKey(key, "step_max") {
-                c.stepMax = try r.number(v, key, min: 0, max: 1e6, openMin: true, normalFloat: true)
-            }
-            else {
-                throw r.fail(key, "is not a key of rprop (lr, eta_minus, eta_plus, step_min, step_max, clip_norm, schedule)")
-            }
+        guard let h = keys.named(key) else {
+            throw keys.names(r.begin(key).text(" is not a key of ").text(kind.keysLabel).text(" ("))
+                .text(", schedule)").error(.spec)
         }
+        c.set(h, try h.read(r, v, key))
     }
     if c.kind == .sgd && c.nesterov && (c.momentum <= 0 || c.dampening != 0) {
         throw Failure("spec: optimizer \"nesterov\" needs momentum > 0 and dampening 0").error(.spec)
@@ -281,25 +209,13 @@ private func parseSchedule(_ value: JSONValue, _ c: inout OptimizerConfig) throw
         throw r.unknownValue("type", typeName, "constant, step, cosine")
     }
     c.schedule = kind
-    let maxSteps = Int64(1) << 40
+    let keys = kind.keys
     try value.forEachMember { (key, v) throws(SwannError) in
         if isKey(key, "type") { return }
-        if isKey(key, "warmup_steps") { c.warmupSteps = Int(try r.integer(v, key, min: 0, max: maxSteps)); return }
-        if isKey(key, "warmup_start_factor") {
-            c.warmupStartFactor = try r.number(v, key, min: 0, max: 1)
-            return
+        guard let h = keys.named(key) else {
+            throw keys.names(r.begin(key).text(" is not a key of the ").text(kind.name).text(" schedule (type, "))
+                .text(")").error(.spec)
         }
-        switch kind {
-        case .constant:
-            throw r.fail(key, "is not a key of the constant schedule (type, warmup_steps, warmup_start_factor)")
-        case .step:
-            if isKey(key, "step_size") { c.stepSize = Int(try r.integer(v, key, min: 1, max: maxSteps)) }
-            else if isKey(key, "gamma") { c.gamma = try r.number(v, key, min: 0, max: 1e6) }
-            else { throw r.fail(key, "is not a key of the step schedule (type, step_size, gamma, warmup_steps, warmup_start_factor)") }
-        case .cosine:
-            if isKey(key, "t_max") { c.tMax = Int(try r.integer(v, key, min: 1, max: maxSteps)) }
-            else if isKey(key, "eta_min") { c.etaMin = try r.number(v, key, min: 0, max: 1e6) }
-            else { throw r.fail(key, "is not a key of the cosine schedule (type, t_max, eta_min, warmup_steps, warmup_start_factor)") }
-        }
+        c.set(h, try h.read(r, v, key))
     }
 }

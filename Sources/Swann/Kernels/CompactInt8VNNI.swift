@@ -81,8 +81,20 @@ extension Compact {
                 store(a32, c, terms, row: r + 3, block: b + 2); store(a33, c, terms, row: r + 3, block: b + 3)
                 b += 4
             }
-            if b < blocks {
-                for t in 0..<4 { oneRow(c, terms, row: r + t, from: b, blocks: blocks, blockBytes: blockBytes) }
+            // The last blocks (a layer of under 64 columns, such as an output layer) with
+            // the same four rows: four accumulators, one weight load for four products,
+            // where one row at a time would wait on one accumulator's chain.
+            while b < blocks {
+                let w0 = c.packed + b * blockBytes
+                var a0 = SIMD16<Int32>(), a1 = SIMD16<Int32>(), a2 = SIMD16<Int32>(), a3 = SIMD16<Int32>()
+                for g in 0..<groups {
+                    let v = group(w0, g)
+                    a0 = dpbusd(a0, broadcast4(q0, g), v); a1 = dpbusd(a1, broadcast4(q1, g), v)
+                    a2 = dpbusd(a2, broadcast4(q2, g), v); a3 = dpbusd(a3, broadcast4(q3, g), v)
+                }
+                store(a0, c, terms, row: r, block: b); store(a1, c, terms, row: r + 1, block: b)
+                store(a2, c, terms, row: r + 2, block: b); store(a3, c, terms, row: r + 3, block: b)
+                b += 1
             }
             r += 4
         }

@@ -4,7 +4,8 @@
  *   - session outputs of f16 and int8 models equal, bit for bit, a scalar C
  *     reference of the documented arithmetic (quantization, exact int32 sums,
  *     the fixed float order), for several shapes (tails of 8 and 16) and batches
- *     (pairs of rows and single rows: the packed f16 kernel runs rows in pairs);
+ *     (pairs of rows and single rows: the packed f16 kernel runs rows in pairs; fours
+ *     and single rows, whole and part blocks: the VNNI int8 kernel's tiles);
  *   - the int8 worst case: every weight and input at +-127 in the widest layer
  *     int8 allows (133144 inputs) sums without overflow; one input more is refused;
  *   - the file round trip: swann_model_save / save_buffer bytes agree, and load,
@@ -38,9 +39,13 @@ static const char *SPECS[] = {
     /* tails of 7 inputs, blocks of 16 columns plus 1, exactly 16, 8 plus 1 */
     "{\"input\": 23, \"layers\": [{\"units\": 33, \"activation\": \"relu\"}, {\"units\": 16, \"activation\": \"relu\"},"
     " {\"units\": 9, \"activation\": \"identity\"}], \"loss\": \"mse\", \"seed\": 14}",
+    /* the VNNI kernel's tiles on an odd width (450 inputs: 113 groups of four) with fewer
+       than four blocks and a part one (40 columns: 16, 16, 8) */
+    "{\"input\": 450, \"layers\": [{\"units\": 40, \"activation\": \"relu\"},"
+    " {\"units\": 7, \"activation\": \"identity\"}], \"loss\": \"mse\", \"seed\": 15}",
 };
 #define NSPECS (int)(sizeof SPECS / sizeof SPECS[0])
-static const size_t BATCHES[] = {1, 3, 4, 5, 8, 17, 32};
+static const size_t BATCHES[] = {1, 3, 4, 5, 8, 13, 17, 32};
 #define NBATCHES (int)(sizeof BATCHES / sizeof BATCHES[0])
 
 /* ---- the scalar reference ------------------------------------------------ */

@@ -56,10 +56,12 @@ extension Compact {
 /// The arguments of one packed int8 layer across the kernel table: `rows` rows of
 /// `inputs` floats at x; the layer's packed weights (Compact.packInt8), its scales and
 /// bias; the caller's scratch q (rows * roundUp4(inputs) bytes) and rowScales (rows
-/// floats); z (rows * outputs floats).
+/// floats); z (rows * outputs floats), with relu applied when `relu` (the layer's
+/// activation fused into the stores).
 struct Int8PackedCall {
     var x: UnsafePointer<Float>, rows: Int, inputs: Int, outputs: Int
     var packed: UnsafeRawPointer, scales: UnsafePointer<Float>, bias: UnsafePointer<Float>
     var q: UnsafeMutablePointer<Int8>, rowScales: UnsafeMutablePointer<Float>
     var z: UnsafeMutablePointer<Float>
+    var relu: Bool
 }

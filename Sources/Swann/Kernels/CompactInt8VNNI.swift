@@ -7,7 +7,8 @@
 // @_silgen_name("llvm.x86.avx512.vpdpbusd.512") declaration fails LLVM's verifier
 // (the Swift calling convention passes a SIMD16<Int32> as four <4 x i32>).
 //
-// Same bits as Compact.int8Layer: the rows are quantized by the same quantizeRow; each
+// Same bits as Compact.int8Layer: the rows are quantized as quantizeRow does
+// (quantizeRowBiased, CompactInt8VNNIRows.swift, which also writes the stores); each
 // lane sums (q + 128) * w in Int32 without saturation (the bound is
 // Compact.packedMaxInputs), the column's 128 * sum w is subtracted, leaving the exact
 // sum_i q_i * w[j, i]; the float steps after it are the same three in the same order.
@@ -43,10 +44,8 @@ extension Compact {
         let terms = (c.packed + blocks * blockBytes).assumingMemoryBound(to: Int32.self)
         for r in 0..<c.rows {
             let q = c.q + r * stride
-            c.rowScales[r] = quantizeRow(c.x + r * c.inputs, stride: 1, count: c.inputs, into: q)
-            for i in c.inputs..<stride { q[i] = 0 }
             // q + 128 as an unsigned byte (the sign bit flipped), once per row and layer.
-            for i in 0..<stride { q[i] = Int8(bitPattern: UInt8(bitPattern: q[i]) ^ 0x80) }
+            c.rowScales[r] = quantizeRowBiased(c.x + r * c.inputs, count: c.inputs, stride: stride, into: q)
         }
         let q = UnsafePointer(c.q)
         var r = 0
@@ -82,8 +81,20 @@ extension Compact {
                 store(a32, c, terms, row: r + 3, block: b + 2); store(a33, c, terms, row: r + 3, block: b + 3)
                 b += 4
             }
-            if b < blocks {
-                for t in 0..<4 { oneRow(c, terms, row: r + t, from: b, blocks: blocks, blockBytes: blockBytes) }
+            // The last blocks (a layer of under 64 columns, such as an output layer) with
+            // the same four rows: four accumulators, one weight load for four products,
+            // where one row at a time would wait on one accumulator's chain.
+            while b < blocks {
+                let w0 = c.packed + b * blockBytes
+                var a0 = SIMD16<Int32>(), a1 = SIMD16<Int32>(), a2 = SIMD16<Int32>(), a3 = SIMD16<Int32>()
+                for g in 0..<groups {
+                    let v = group(w0, g)
+                    a0 = dpbusd(a0, broadcast4(q0, g), v); a1 = dpbusd(a1, broadcast4(q1, g), v)
+                    a2 = dpbusd(a2, broadcast4(q2, g), v); a3 = dpbusd(a3, broadcast4(q3, g), v)
+                }
+                store(a0, c, terms, row: r, block: b); store(a1, c, terms, row: r + 1, block: b)
+                store(a2, c, terms, row: r + 2, block: b); store(a3, c, terms, row: r + 3, block: b)
+                b += 1
             }
             r += 4
         }
@@ -125,18 +136,6 @@ extension Compact {
             if g < groups { a0 = dpbusd(a0, broadcast4(q, g), group(w0, g)) }
             store(a0 &+ a1, c, terms, row: row, block: b)
             b += 1
-        }
-    }
-
-    /// z for one row and one block's columns below `outputs`: the exact sum (the lane less
-    /// its column's 128 * sum w) scaled as Compact.int8Layer scales it.
-    @inline(__always)
-    static func store(_ acc: SIMD16<Int32>, _ c: Int8PackedCall, _ terms: UnsafePointer<Int32>, row: Int, block: Int) {
-        let j0 = block * 16, n = min(16, c.outputs - j0)
-        let s = c.rowScales[row], z = c.z + row * c.outputs
-        for l in 0..<n {
-            let j = j0 + l
-            z[j] = Float(acc[l] &- terms[j]) * (s * c.scales[j]) + c.bias[j]
         }
     }
 }

@@ -134,8 +134,9 @@ extension Session {
             let call = Int8PackedCall(x: input, rows: batch, inputs: l.fanIn, outputs: l.fanOut, packed: packed,
                                       scales: scales, bias: l.bias,
                                       q: (base + h.quantized).assumingMemoryBound(to: Int8.self),
-                                      rowScales: floats(h.rowScales), z: z)
+                                      rowScales: floats(h.rowScales), z: z, relu: l.activation == .relu)
             withUnsafePointer(to: call) { entry(UnsafeRawPointer($0)) }
+            if call.relu { return }  // applied in the kernel's stores
         } else if l.weights == .int8, let scales = l.scales {
             h.kernels.int8LayerEntry(input, batch, l.fanIn, l.fanOut, w.assumingMemoryBound(to: Int8.self), scales,
                                      l.bias, (base + h.quantized).assumingMemoryBound(to: Int8.self),

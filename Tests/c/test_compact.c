@@ -558,6 +558,47 @@ static void huge_inputs(void)
     }
 }
 
+/* A hidden row holding a NaN before a larger number: the next int8 layer must not
+ * quantize the NaN (an int8 conversion of NaN traps). The first layer makes it: the
+ * input row [3e38, 0] has scale 3e38 / 127, and a weight row [0, 1e5] has 1e5 / 127,
+ * so that unit's sum 0 times the scales' product (Inf) is NaN; zero weight rows give
+ * their bias, 5. The NaN sits first (two units: the scalar tail) and ninth of ten
+ * (past the eight-lane part). The output is NaN, and the call returns. */
+static void nan_in_hidden_row(void)
+{
+    const size_t units[2] = {2, 10}, nan_at[2] = {0, 8};
+    for (int c = 0; c < 2; c++) {
+        char spec[256];
+        snprintf(spec, sizeof spec,
+                 "{\"input\": 2, \"layers\": [{\"units\": %zu, \"activation\": \"identity\"}, "
+                 "{\"units\": 1, \"activation\": \"identity\"}], \"loss\": \"mse\", "
+                 "\"optimizer\": {\"type\": \"sgd\", \"lr\": 0.1}}", units[c]);
+        swann_net *net = NULL;
+        CHECK_ST(swann_create(spec, 1, NULL, 0, &net), SWANN_OK, "create the NaN-making net");
+        if (!net) continue;
+        float *p = NULL;
+        size_t count = 0;
+        swann_params(net, &p, &count);
+        size_t h = units[c];
+        for (size_t i = 0; i < count; i++) p[i] = 0;
+        p[nan_at[c] * 2 + 1] = 1e5f;                                   /* W1[nan_at] = [0, 1e5] */
+        for (size_t j = 0; j < h; j++) p[2 * h + j] = j == nan_at[c] ? 0 : 5;  /* b1 */
+        for (size_t j = 0; j < h; j++) p[3 * h + j] = 1;              /* W2 */
+        swann_model *m32 = NULL, *m8 = NULL;
+        swann_model_from_net(net, &m32);
+        CHECK_ST(swann_model_quantize(m32, "int8", &m8), SWANN_OK, "quantize the NaN-making net");
+        swann_session *s = NULL;
+        swann_session_create(m8, 1, NULL, 0, &s);
+        float x[2] = {3e38f, 0}, y[1] = {0};
+        CHECKF(swann_session_run(s, x, 1, y) == SWANN_OK && isnan(y[0]),
+               "a hidden row [.., NaN, 5, ..] gives NaN out, no trap", "units %zu: %s, y %g", h, last_err(), y[0]);
+        swann_session_destroy(s);
+        swann_model_destroy(m8);
+        swann_model_destroy(m32);
+        swann_destroy(net);
+    }
+}
+
 static void bad_files(void)
 {
     swann_net *net = make_net(1);
@@ -739,6 +780,7 @@ int main(void)
     RUN_GROUP(levels_same_bits);
     RUN_GROUP(round_trip);
     RUN_GROUP(huge_inputs);
+    RUN_GROUP(nan_in_hidden_row);
     RUN_GROUP(bad_files);
     RUN_GROUP(threads_same_bits);
     RUN_GROUP(accuracy);

@@ -72,9 +72,11 @@ enum Compact {
     }
 
     /// The larger of two magnitudes, NaN if either is (Swift's max drops a NaN, and
-    /// a NaN row must not reach the int8 conversion).
+    /// a NaN row must not reach the int8 conversion, which traps on it). Once m is
+    /// NaN it stays NaN whatever follows (`a <= m ? m : a` let a later number
+    /// replace it: a hidden layer's [NaN, 5] then quantized the NaN and trapped).
     @inline(__always)
-    static func largest(_ m: Float, _ a: Float) -> Float { a <= m ? m : a }
+    static func largest(_ m: Float, _ a: Float) -> Float { a > m ? a : (m >= a ? m : .nan) }
 
     /// A weight matrix [rows, cols] (element (r, c) at w[r * rowStride + c * colStride])
     /// as int8 rows and their scales. A zero row (under `smallestRange`) gets scale 1.

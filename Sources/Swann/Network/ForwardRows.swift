@@ -16,10 +16,12 @@ enum RowSplit {
     static let minRowsPerThread = 32
     /// Multiply-adds below which the workers are not woken at all.
     static let minWork = 1 << 21
-    /// One chunk per thread, in whole AVX-512 tiles (12 rows; two AVX2 tiles): every
-    /// chunk reads all the weights, and two chunks per thread measured 1-3 % slower
-    /// on W1i at batch 128 (in-process A/B; 72 + 56 rows run as 6 + 5 tiles, 64 + 64
-    /// as 6 + 6 with their partial tiles, and measured the same).
+    /// Two chunks per thread, in whole AVX-512 tiles (12 rows; two AVX2 tiles). Every
+    /// chunk reads all the weights, yet one chunk per thread was no faster (in-process
+    /// A/B 0.99-1.02x; alone, best of 7: 162-169k rows/s against 168-174k for two) and
+    /// left a worker that wakes late with nothing to do: the caller then ran both
+    /// halves: the likely cause of `make bench` runs whose W1i at two threads fell to
+    /// 99-115k rows/s.
     static let tileRows = 12
 
     /// Rows per chunk for `batch` rows on `threads` threads, or nil to keep the
@@ -27,7 +29,7 @@ enum RowSplit {
     static func chunkRows(batch: Int, threads: Int, macsPerRow: Int) -> Int? {
         guard threads > 1, batch >= minRowsPerThread * threads,
               macsPerRow > 0, batch >= (minWork + macsPerRow - 1) / macsPerRow else { return nil }
-        let even = (batch + threads - 1) / threads
+        let even = (batch + 2 * threads - 1) / (2 * threads)
         return (even + tileRows - 1) / tileRows * tileRows
     }
 }

@@ -16,13 +16,15 @@ enum RowSplit {
     static let minRowsPerThread = 32
     /// Multiply-adds below which the workers are not woken at all.
     static let minWork = 1 << 21
-    /// Two chunks per thread, in whole AVX-512 tiles (12 rows; two AVX2 tiles). Every
-    /// chunk reads all the weights, yet one chunk per thread was no faster (in-process
-    /// A/B 0.99-1.02x; alone, best of 7: 162-169k rows/s against 168-174k for two) and
-    /// left a worker that wakes late with nothing to do: the caller then ran both
-    /// halves: the likely cause of `make bench` runs whose W1i at two threads fell to
-    /// 99-115k rows/s.
-    static let tileRows = 12
+    /// Two chunks per thread. Every chunk reads all the weights, yet one chunk per
+    /// thread was no faster (in-process A/B 0.99-1.02x; alone, best of 7: 162-169k
+    /// rows/s against 168-174k for two) and left a worker that wakes late with
+    /// nothing to do (the caller then runs both halves).
+    /// Chunks are a multiple of 4 rows: the AVX-512 tile's 12, 8 and 4-row forms
+    /// (GemmKernelWidePart.swift) then leave no part tile. Rounded to 12, W1i's 128
+    /// rows made chunks of 36, 36, 36 and 20, one thread 72 rows to the other's 56;
+    /// in 4 chunks of 32, 1.06x the rows/s at two threads (A/B 0.94x the time).
+    static let rowMultiple = 4
 
     /// Rows per chunk for `batch` rows on `threads` threads, or nil to keep the
     /// per-product split.
@@ -30,7 +32,7 @@ enum RowSplit {
         guard threads > 1, batch >= minRowsPerThread * threads,
               macsPerRow > 0, batch >= (minWork + macsPerRow - 1) / macsPerRow else { return nil }
         let even = (batch + 2 * threads - 1) / (2 * threads)
-        return (even + tileRows - 1) / tileRows * tileRows
+        return (even + rowMultiple - 1) / rowMultiple * rowMultiple
     }
 }
 

@@ -12,7 +12,7 @@
 #include <linux/futex.h>
 #include <time.h>
 
-enum { CS_SPIN = 4000 };  /* ~10-50 us of polling before a worker sleeps */
+enum { CS_SPIN = 4000 };  /* polling before a worker sleeps: ~105 us on Zen 4 (pause is slow there) */
 /* Going solo (cs_pool_run): the evidence needed, the window it decays over, and
  * how long a solo spell lasts. */
 #define CS_EVIDENCE_NS 5000000ull

@@ -295,7 +295,7 @@ enum Gemm {
                     while jr < ncur {
                         #if SWANN_LEVEL_AVX512
                         if ncur - jr >= 2 * nr {
-                            // 32 columns: 12 x 32 tiles, then 8 x 32 or 4 x 32 (GemmKernelWidePart.swift)
+                            // 32 columns: 12 x 32 tiles, then 8 x 32 or 4 x 32 (GemmKernelWide.swift)
                             // or 6 x 16 ones for the rows left.
                             let bp = bBlock + jr * kcur
                             var ir = 0

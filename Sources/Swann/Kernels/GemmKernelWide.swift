@@ -7,6 +7,12 @@ import CSupport
 /// chain in p order from zero, then stored or added to C, as in the 6 x 16 kernel,
 /// so the AVX2 and AVX-512 levels give the same bits; the wide tile only halves the
 /// loads per fma and doubles the width (Intel's two 512-bit FMA units).
+///
+/// Its 8- and 4-row forms take the rows a block leaves after its 12-row tiles (a
+/// batch of 128 is 10 tiles and 8 rows; 64 and 256 leave 4), which the 6 x 16 kernel
+/// did as whole 6-row tiles (8 rows cost 12 rows' work): A/B W1i and W1 training at
+/// one thread 0.95-0.96x the time. All three are `wideTile` with a constant row
+/// count, whose unused accumulators and loads the compiler drops.
 extension Gemm {
     @inline(__always)
     static func put16(_ v: SIMD16<Float>, _ p: UnsafeMutablePointer<Float>, _ add: Bool, _ bias: UnsafePointer<Float>?) {
@@ -22,6 +28,29 @@ extension Gemm {
     static func kernelWide(_ kc: Int, _ a0: UnsafePointer<Float>, _ a1: UnsafePointer<Float>,
                            _ b0: UnsafePointer<Float>, _ b1: UnsafePointer<Float>,
                            _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ add: Bool, bias: UnsafePointer<Float>? = nil) {
+        wideTile(12, kc, a0, a1, b0, b1, c, ldc, add, bias)
+    }
+
+    /// C[0..<8, 0..<32] (+)= [A panel a0; rows 0, 1 of A panel a1] * [B panel b0, B panel b1].
+    static func kernelWide8(_ kc: Int, _ a0: UnsafePointer<Float>, _ a1: UnsafePointer<Float>,
+                            _ b0: UnsafePointer<Float>, _ b1: UnsafePointer<Float>,
+                            _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ add: Bool, bias: UnsafePointer<Float>? = nil) {
+        wideTile(8, kc, a0, a1, b0, b1, c, ldc, add, bias)
+    }
+
+    /// C[0..<4, 0..<32] (+)= rows 0 ..< 4 of A panel a * [B panel b0, B panel b1].
+    static func kernelWide4(_ kc: Int, _ a: UnsafePointer<Float>,
+                            _ b0: UnsafePointer<Float>, _ b1: UnsafePointer<Float>,
+                            _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ add: Bool, bias: UnsafePointer<Float>? = nil) {
+        wideTile(4, kc, a, a, b0, b1, c, ldc, add, bias)
+    }
+
+    /// The first `rows` (a constant at each call: 12, 8 or 4) rows of the tile; rows 6
+    /// and up come from a1.
+    @inline(__always)
+    static func wideTile(_ rows: Int, _ kc: Int, _ a0: UnsafePointer<Float>, _ a1: UnsafePointer<Float>,
+                         _ b0: UnsafePointer<Float>, _ b1: UnsafePointer<Float>,
+                         _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ add: Bool, _ bias: UnsafePointer<Float>?) {
         var c0l = SIMD16<Float>(), c0r = SIMD16<Float>()
         var c1l = SIMD16<Float>(), c1r = SIMD16<Float>()
         var c2l = SIMD16<Float>(), c2r = SIMD16<Float>()
@@ -34,50 +63,38 @@ extension Gemm {
         var c9l = SIMD16<Float>(), c9r = SIMD16<Float>()
         var c10l = SIMD16<Float>(), c10r = SIMD16<Float>()
         var c11l = SIMD16<Float>(), c11r = SIMD16<Float>()
-        for i in 0..<12 { cs_prefetch_write(c + i * ldc); cs_prefetch_write(c + i * ldc + 31) }
+        for i in 0..<rows { cs_prefetch_write(c + i * ldc); cs_prefetch_write(c + i * ldc + 31) }
         var pa0 = a0, pa1 = a1, pb0 = b0, pb1 = b1
         for _ in 0..<kc {
             let l = UnsafeRawPointer(pb0).loadUnaligned(as: SIMD16<Float>.self)
             let r = UnsafeRawPointer(pb1).loadUnaligned(as: SIMD16<Float>.self)
-            let x0 = SIMD16<Float>(repeating: pa0[0])
-            c0l = c0l.addingProduct(x0, l); c0r = c0r.addingProduct(x0, r)
-            let x1 = SIMD16<Float>(repeating: pa0[1])
-            c1l = c1l.addingProduct(x1, l); c1r = c1r.addingProduct(x1, r)
-            let x2 = SIMD16<Float>(repeating: pa0[2])
-            c2l = c2l.addingProduct(x2, l); c2r = c2r.addingProduct(x2, r)
-            let x3 = SIMD16<Float>(repeating: pa0[3])
-            c3l = c3l.addingProduct(x3, l); c3r = c3r.addingProduct(x3, r)
-            let x4 = SIMD16<Float>(repeating: pa0[4])
-            c4l = c4l.addingProduct(x4, l); c4r = c4r.addingProduct(x4, r)
-            let x5 = SIMD16<Float>(repeating: pa0[5])
-            c5l = c5l.addingProduct(x5, l); c5r = c5r.addingProduct(x5, r)
-            let x6 = SIMD16<Float>(repeating: pa1[0])
-            c6l = c6l.addingProduct(x6, l); c6r = c6r.addingProduct(x6, r)
-            let x7 = SIMD16<Float>(repeating: pa1[1])
-            c7l = c7l.addingProduct(x7, l); c7r = c7r.addingProduct(x7, r)
-            let x8 = SIMD16<Float>(repeating: pa1[2])
-            c8l = c8l.addingProduct(x8, l); c8r = c8r.addingProduct(x8, r)
-            let x9 = SIMD16<Float>(repeating: pa1[3])
-            c9l = c9l.addingProduct(x9, l); c9r = c9r.addingProduct(x9, r)
-            let x10 = SIMD16<Float>(repeating: pa1[4])
-            c10l = c10l.addingProduct(x10, l); c10r = c10r.addingProduct(x10, r)
-            let x11 = SIMD16<Float>(repeating: pa1[5])
-            c11l = c11l.addingProduct(x11, l); c11r = c11r.addingProduct(x11, r)
+            if rows > 0 { let x = SIMD16<Float>(repeating: pa0[0]); c0l = c0l.addingProduct(x, l); c0r = c0r.addingProduct(x, r) }
+            if rows > 1 { let x = SIMD16<Float>(repeating: pa0[1]); c1l = c1l.addingProduct(x, l); c1r = c1r.addingProduct(x, r) }
+            if rows > 2 { let x = SIMD16<Float>(repeating: pa0[2]); c2l = c2l.addingProduct(x, l); c2r = c2r.addingProduct(x, r) }
+            if rows > 3 { let x = SIMD16<Float>(repeating: pa0[3]); c3l = c3l.addingProduct(x, l); c3r = c3r.addingProduct(x, r) }
+            if rows > 4 { let x = SIMD16<Float>(repeating: pa0[4]); c4l = c4l.addingProduct(x, l); c4r = c4r.addingProduct(x, r) }
+            if rows > 5 { let x = SIMD16<Float>(repeating: pa0[5]); c5l = c5l.addingProduct(x, l); c5r = c5r.addingProduct(x, r) }
+            if rows > 6 { let x = SIMD16<Float>(repeating: pa1[0]); c6l = c6l.addingProduct(x, l); c6r = c6r.addingProduct(x, r) }
+            if rows > 7 { let x = SIMD16<Float>(repeating: pa1[1]); c7l = c7l.addingProduct(x, l); c7r = c7r.addingProduct(x, r) }
+            if rows > 8 { let x = SIMD16<Float>(repeating: pa1[2]); c8l = c8l.addingProduct(x, l); c8r = c8r.addingProduct(x, r) }
+            if rows > 9 { let x = SIMD16<Float>(repeating: pa1[3]); c9l = c9l.addingProduct(x, l); c9r = c9r.addingProduct(x, r) }
+            if rows > 10 { let x = SIMD16<Float>(repeating: pa1[4]); c10l = c10l.addingProduct(x, l); c10r = c10r.addingProduct(x, r) }
+            if rows > 11 { let x = SIMD16<Float>(repeating: pa1[5]); c11l = c11l.addingProduct(x, l); c11r = c11r.addingProduct(x, r) }
             pa0 += mr; pa1 += mr; pb0 += nr; pb1 += nr
         }
         let biasRight = bias.map { $0 + 16 }  // the right 16 columns' bias
-        put16(c0l, c + 0 * ldc, add, bias); put16(c0r, c + 0 * ldc + 16, add, biasRight)
-        put16(c1l, c + 1 * ldc, add, bias); put16(c1r, c + 1 * ldc + 16, add, biasRight)
-        put16(c2l, c + 2 * ldc, add, bias); put16(c2r, c + 2 * ldc + 16, add, biasRight)
-        put16(c3l, c + 3 * ldc, add, bias); put16(c3r, c + 3 * ldc + 16, add, biasRight)
-        put16(c4l, c + 4 * ldc, add, bias); put16(c4r, c + 4 * ldc + 16, add, biasRight)
-        put16(c5l, c + 5 * ldc, add, bias); put16(c5r, c + 5 * ldc + 16, add, biasRight)
-        put16(c6l, c + 6 * ldc, add, bias); put16(c6r, c + 6 * ldc + 16, add, biasRight)
-        put16(c7l, c + 7 * ldc, add, bias); put16(c7r, c + 7 * ldc + 16, add, biasRight)
-        put16(c8l, c + 8 * ldc, add, bias); put16(c8r, c + 8 * ldc + 16, add, biasRight)
-        put16(c9l, c + 9 * ldc, add, bias); put16(c9r, c + 9 * ldc + 16, add, biasRight)
-        put16(c10l, c + 10 * ldc, add, bias); put16(c10r, c + 10 * ldc + 16, add, biasRight)
-        put16(c11l, c + 11 * ldc, add, bias); put16(c11r, c + 11 * ldc + 16, add, biasRight)
+        if rows > 0 { put16(c0l, c + 0 * ldc, add, bias); put16(c0r, c + 0 * ldc + 16, add, biasRight) }
+        if rows > 1 { put16(c1l, c + 1 * ldc, add, bias); put16(c1r, c + 1 * ldc + 16, add, biasRight) }
+        if rows > 2 { put16(c2l, c + 2 * ldc, add, bias); put16(c2r, c + 2 * ldc + 16, add, biasRight) }
+        if rows > 3 { put16(c3l, c + 3 * ldc, add, bias); put16(c3r, c + 3 * ldc + 16, add, biasRight) }
+        if rows > 4 { put16(c4l, c + 4 * ldc, add, bias); put16(c4r, c + 4 * ldc + 16, add, biasRight) }
+        if rows > 5 { put16(c5l, c + 5 * ldc, add, bias); put16(c5r, c + 5 * ldc + 16, add, biasRight) }
+        if rows > 6 { put16(c6l, c + 6 * ldc, add, bias); put16(c6r, c + 6 * ldc + 16, add, biasRight) }
+        if rows > 7 { put16(c7l, c + 7 * ldc, add, bias); put16(c7r, c + 7 * ldc + 16, add, biasRight) }
+        if rows > 8 { put16(c8l, c + 8 * ldc, add, bias); put16(c8r, c + 8 * ldc + 16, add, biasRight) }
+        if rows > 9 { put16(c9l, c + 9 * ldc, add, bias); put16(c9r, c + 9 * ldc + 16, add, biasRight) }
+        if rows > 10 { put16(c10l, c + 10 * ldc, add, bias); put16(c10r, c + 10 * ldc + 16, add, biasRight) }
+        if rows > 11 { put16(c11l, c + 11 * ldc, add, bias); put16(c11r, c + 11 * ldc + 16, add, biasRight) }
     }
 }
 #endif

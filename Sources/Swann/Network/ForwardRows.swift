@@ -21,7 +21,7 @@ enum RowSplit {
     /// rows/s against 168-174k for two) and left a worker that wakes late with
     /// nothing to do (the caller then runs both halves).
     /// Chunks are a multiple of 4 rows: the AVX-512 tile's 12, 8 and 4-row forms
-    /// (GemmKernelWidePart.swift) then leave no part tile. Rounded to 12, W1i's 128
+    /// (GemmKernelWide.swift) then leave no part tile. Rounded to 12, W1i's 128
     /// rows made chunks of 36, 36, 36 and 20, one thread 72 rows to the other's 56;
     /// in 4 chunks of 32, 1.06x the rows/s at two threads (A/B 0.94x the time).
     static let rowMultiple = 4

@@ -121,6 +121,13 @@ enum Gemm {
                       accumulate: accumulate)
             return
         }
+        if let p = packed, n <= nr, k > 0, engine.pool == nil || m * n * k < parallelThreshold {
+            // A narrow layer (an output layer of few classes): one panel, A read in place.
+            if packedState == .build { packWhole(k: k, n: n, b: b, ldb: ldb, into: p) }
+            narrowProduct(m: m, n: n, k: k, a: a, lda: lda, packed: UnsafePointer(p), c: c, ldc: ldc,
+                          accumulate: accumulate, bias: bias)
+            return
+        }
         let fresh = packedState == .fresh
         guard let pool = engine.pool, m * n * k >= parallelThreshold, m > smallRows, k > smallInner,
               cs_pool_use(pool) != 0 else {

@@ -4,7 +4,8 @@
  *  2. the digits model compiled into flash (swann_model_from_buffer in place, no copy),
  *     one session in a static arena, over the 359 held-out images: the accuracy must be
  *     the build machine's to within one image; the same for its f16 and int8 copies
- *     (quantized on the build machine, examples/mcu/embed.c);
+ *     (quantized on the build machine, examples/mcu/embed.c); each one's logits (a copy
+ *     with an identity output layer) must be the build machine's bits;
  *  3. bad input gets the statuses it gets on Linux; file and heap calls are refused.
  * Exit status 0 when all of that holds (the Makefile checks it). */
 #include <stdint.h>
@@ -62,9 +63,30 @@ static int train_xor(void) {
     return 0;
 }
 
+/* The FNV-1a hash of a model's outputs for the held-out images, run from flash with
+ * model_mem and session_arena; 0 if a call failed. */
+static uint32_t outputs_hash(const unsigned char *bytes, size_t bytes_size) {
+    swann_model *model = NULL;
+    swann_session *session = NULL;
+    uint32_t h = 2166136261u;
+    if (swann_model_from_buffer(bytes, bytes_size, model_mem, sizeof model_mem, &model) != SWANN_OK ||
+        swann_session_create(model, 1, session_arena, sizeof session_arena, &session) != SWANN_OK) return 0;
+    for (int i = 0; i < TEST_IMAGES; i++) {
+        float x[64], y[10];
+        for (int k = 0; k < 64; k++) x[k] = (float)test_pixels[i][k] / 16.0f;
+        if (swann_session_run(session, x, 1, y) != SWANN_OK) { h = 0; break; }
+        h = fnv(h, y, 10);
+    }
+    swann_session_destroy(session);
+    swann_model_destroy(model);
+    return h;
+}
+
 /* One digits model from flash: name "float32", "f16" or "int8", its file bytes and
- * how many held-out images the build machine gets right with it. */
-static int digits(const char *name, const unsigned char *bytes, size_t bytes_size, size_t host_correct) {
+ * how many held-out images the build machine gets right with it; its logits copy
+ * (the output layer identity) and the hash of the logits the build machine computed. */
+static int digits(const char *name, const unsigned char *bytes, size_t bytes_size, size_t host_correct,
+                  uint32_t host_bits, const unsigned char *logits, size_t logits_size, uint32_t host_logits) {
     size_t mem = 0, arena = 0, right = 0;
     swann_model *model = NULL;
     swann_session *session = NULL;
@@ -101,10 +123,21 @@ static int digits(const char *name, const unsigned char *bytes, size_t bytes_siz
     printf("# instructions: digits 64-128-64-10 %s inference (one image, session_run): %.0f\n", name,
            counted / TEST_IMAGES);
     printf("# flash: digits %s model file %zu bytes\n", name, bytes_size);
-    printf("# bits: digits %s outputs %08lx\n", name, (unsigned long)h);
+    printf("# bits: digits %s outputs %08lx (build machine, %s: %08lx; softmax's expf is picolibc's here)\n", name,
+           (unsigned long)h, HOST_ISA, (unsigned long)host_bits);
     if (digits_bits == 0) digits_bits = h;
     swann_session_destroy(session);
     swann_model_destroy(model);
+    /* Everything before softmax is the same IEEE arithmetic in the same order on both
+     * machines (fused multiply-adds in p order, relu): the logits must be the same bits. */
+    uint32_t lh = outputs_hash(logits, logits_size);
+    printf("# bits: digits %s logits %08lx (build machine %08lx)\n", name, (unsigned long)lh, (unsigned long)host_logits);
+    if (HOST_HAS_FMA) {
+        snprintf(what, sizeof what, "digits %s logits: the build machine's bits (%08lx)", name, (unsigned long)host_logits);
+        expect(lh == host_logits, what);
+    } else {
+        printf("     skip: the build machine's level is baseline (no FMA), its logits are not the fused bits\n");
+    }
     return 0;
 }
 
@@ -254,13 +287,16 @@ int main(void) {
     xor_adam();
     printf("# stack: XOR 2-3-1 Adam %zu bytes\n", stack_used());
     stack_paint();
-    digits("float32", model_bytes, MODEL_SIZE, HOST_CORRECT);
+    digits("float32", model_bytes, MODEL_SIZE, HOST_CORRECT, HOST_BITS, model_LOGITS_bytes, MODEL_LOGITS_SIZE,
+           HOST_LOGITS_BITS);
     printf("# stack: digits inference %zu bytes\n", stack_used());
     stack_paint();
-    digits("f16", model_F16_bytes, MODEL_F16_SIZE, HOST_F16_CORRECT);
+    digits("f16", model_F16_bytes, MODEL_F16_SIZE, HOST_F16_CORRECT, HOST_F16_BITS, model_F16_LOGITS_bytes,
+           MODEL_F16_LOGITS_SIZE, HOST_F16_LOGITS_BITS);
     printf("# stack: digits f16 inference %zu bytes\n", stack_used());
     stack_paint();
-    digits("int8", model_INT8_bytes, MODEL_INT8_SIZE, HOST_INT8_CORRECT);
+    digits("int8", model_INT8_bytes, MODEL_INT8_SIZE, HOST_INT8_CORRECT, HOST_INT8_BITS, model_INT8_LOGITS_bytes,
+           MODEL_INT8_LOGITS_SIZE, HOST_INT8_LOGITS_BITS);
     printf("# stack: digits int8 inference %zu bytes\n", stack_used());
     stack_paint();
     infer_64_32_10();

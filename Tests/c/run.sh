@@ -179,7 +179,7 @@ for t in "${PROGS[@]}"; do run_prog "$t"; done
 # first pass ran the AVX-512 ones: both levels must meet every reference (swann.h,
 # "CPU levels"; test_isa compares the two bit for bit).
 if [ -z "$RUN" ] && grep -qw avx512f /proc/cpuinfo 2>/dev/null; then
-    for t in test_math test_xor test_step_paths test_parallel test_batch_invariance test_packed_forward test_model test_compact; do
+    for t in test_math test_xor test_step_paths test_parallel test_batch_invariance test_packed_forward test_model test_compact test_bias_sums; do
         run_prog "$t" SWANN_ISA=avx2
     done
 elif [ -z "$RUN" ]; then
@@ -188,6 +188,8 @@ fi
 # Compact models sum in integers (int8) or in one fixed order (f16): their scalar
 # reference holds on the baseline level too, the one level exempt for float32.
 [ -z "$RUN" ] && run_prog test_compact SWANN_ISA=baseline
+# grad_b sums no products and that test's z rounds once: its bits hold on the baseline level too.
+[ -z "$RUN" ] && run_prog test_bias_sums SWANN_ISA=baseline
 
 [ "${KEEP:-0}" = 1 ] && echo "# build folder kept: $B"
 echo "$PASS passed, $FAIL failed"

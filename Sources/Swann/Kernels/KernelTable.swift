@@ -29,6 +29,10 @@ struct KernelTable {
     /// `finiteMaxSquare`, with -1 for nil.
     var maxSquareEntry: @convention(c) (UnsafePointer<Float>, Int) -> Float
     var addRowsEntry: @convention(c) (UnsafePointer<Float>, Int, Int, UnsafeMutablePointer<Float>) -> Float
+    /// Activations.backwardAddingRows: act, alpha, z, y, d, rows, cols, grad_b.
+    var activationBackwardAddRowsEntry: @convention(c) (Int32, Float, UnsafePointer<Float>, UnsafePointer<Float>,
+                                                        UnsafeMutablePointer<Float>, Int, Int,
+                                                        UnsafeMutablePointer<Float>) -> Float
     var addFloats: @convention(c) (UnsafeMutablePointer<Float>, UnsafePointer<Float>, Int) -> Void
     var sumsFinite: @convention(c) (UnsafePointer<Float>, UnsafePointer<Float>, Int) -> Bool
     var sumOfSquaresEntry: @convention(c) (UnsafePointer<Float>, Int, Float) -> Double
@@ -71,6 +75,10 @@ struct KernelTable {
             allFinite: { p, n in Swann.allFinite(p, n) },
             maxSquareEntry: { p, n in Swann.finiteMaxSquare(p, n) ?? -1 },
             addRowsEntry: { rows, count, cols, dst in Swann.addRows(rows, count: count, cols: cols, into: dst) },
+            activationBackwardAddRowsEntry: { act, alpha, z, y, d, rows, cols, gb in
+                Activations.backwardAddingRows(Activation(rawValue: act) ?? .identity, alpha: alpha, z: z, y: y, d: d,
+                                               rows: rows, cols: cols, into: gb)
+            },
             addFloats: { dst, src, n in Swann.addFloats(dst, src, n) },
             sumsFinite: { a, b, n in Swann.sumsFinite(a, b, n) },
             sumOfSquaresEntry: { g, n, scale in Swann.sumOfSquares(g, n, scale: scale) },
@@ -230,6 +238,14 @@ extension KernelTable {
     @inline(__always)
     func addRows(_ rows: UnsafePointer<Float>, count: Int, cols: Int, into dst: UnsafeMutablePointer<Float>) -> Float {
         addRowsEntry(rows, count, cols, dst)
+    }
+
+    /// grad_z = grad_y f'(z) in `d` and grad_b += its column sums, one pass; returns addRows's largest |grad_z|.
+    @inline(__always)
+    func activationBackwardAddingRows(_ act: Activation, alpha: Float, z: UnsafePointer<Float>, y: UnsafePointer<Float>,
+                                      d: UnsafeMutablePointer<Float>, rows: Int, cols: Int,
+                                      into gb: UnsafeMutablePointer<Float>) -> Float {
+        activationBackwardAddRowsEntry(act.rawValue, alpha, z, y, d, rows, cols, gb)
     }
 
     @inline(__always)

@@ -23,6 +23,7 @@ extension KernelTable {
             allFinite: { p, n in Swann.allFinite(p, n) },
             maxSquareEntry: { _, _ in -1 },
             addRowsEntry: { _, _, _, _ in .nan },
+            activationBackwardAddRowsEntry: { _, _, _, _, _, _, _, _ in .nan },
             addFloats: { _, _, _ in },
             sumsFinite: { _, _, _ in false },
             sumOfSquaresEntry: { _, _, _ in .nan },

@@ -144,23 +144,24 @@ extension Net {
         var k = h.layerCount - 1
         while k >= 0 {
             let l = layers[k]
-            if !(outputIsZ && k == h.layerCount - 1) {
-                kernels.activationBackward(l.activation, alpha: l.alpha, z: floats(l.z), y: floats(l.y),
-                                           d: cur, rows: batch, cols: l.fanOut)
-            }
+            // The top layer's grad_z came from the loss when `outputIsZ`: no derivative there.
+            let act = outputIsZ && k == h.layerCount - 1 ? Activation.identity : l.activation
+            let zk = floats(l.z), yk = floats(l.y)
             let prev = UnsafePointer(k == 0 ? floats(h.input) : floats(layers[k - 1].y))
             let gW = floats(l.gradWeight)
             let gb = floats(l.gradBias)
             switch mode {
             case .overwrite:
+                // grad_z = grad_y f'(z) and grad_b = its column sums, one pass over grad_z.
+                zeroFloats(gb, l.fanOut)
+                let largest = kernels.activationBackwardAddingRows(act, alpha: l.alpha, z: zk, y: yk, d: cur,
+                                                                    rows: batch, cols: l.fanOut, into: gb)
+                // grad_b is finite exactly when every grad_z is (and its sums are).
+                guard kernels.allFinite(gb, l.fanOut) else { throw refused(function, k, "grad_z is NaN or Inf") }
                 kernels.multiply(m: l.fanOut, n: l.fanIn, k: batch,
                                  a: cur, lda: l.fanOut, transA: true,
                                  b: prev, ldb: l.fanIn, transB: false,
                                  c: gW, ldc: l.fanIn, accumulate: false, engine: work)
-                zeroFloats(gb, l.fanOut)
-                let largest = kernels.addRows(cur, count: batch, cols: l.fanOut, into: gb)
-                // grad_b is finite exactly when every grad_z is (and its sums are).
-                guard kernels.allFinite(gb, l.fanOut) else { throw refused(function, k, "grad_z is NaN or Inf") }
                 // grad_W: proven finite from max |grad_z| and max |y_{k-1}| when that
                 // pass (batch x fanIn) is the shorter one, else checked value by value.
                 var proven = false
@@ -171,6 +172,7 @@ extension Net {
                     throw refused(function, k, "grad_W overflows float")
                 }
             case .verify:
+                kernels.activationBackward(act, alpha: l.alpha, z: zk, y: yk, d: cur, rows: batch, cols: l.fanOut)
                 guard let largest = kernels.finiteMaxMagnitude(cur, batch * l.fanOut) else {
                     throw refused(function, k, "grad_z is NaN or Inf")
                 }
@@ -190,13 +192,15 @@ extension Net {
                 }
             case .add:
                 if exact?.pointee[k] == true {
+                    kernels.activationBackward(act, alpha: l.alpha, z: zk, y: yk, d: cur, rows: batch, cols: l.fanOut)
                     _ = exactSums(l, dz: cur, y: prev, batch: batch, gW: gW, gb: gb, scratch: other, commit: true)
                 } else {
+                    _ = kernels.activationBackwardAddingRows(act, alpha: l.alpha, z: zk, y: yk, d: cur,
+                                                             rows: batch, cols: l.fanOut, into: gb)
                     kernels.multiply(m: l.fanOut, n: l.fanIn, k: batch,
                                      a: cur, lda: l.fanOut, transA: true,
                                      b: prev, ldb: l.fanIn, transB: false,
                                      c: gW, ldc: l.fanIn, accumulate: true, engine: work)
-                    _ = kernels.addRows(cur, count: batch, cols: l.fanOut, into: gb)
                 }
             }
             if k > 0 || dx != nil {

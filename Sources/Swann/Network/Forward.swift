@@ -54,15 +54,16 @@ extension Net {
             throw Failure("forward: input has NaN or Inf values").error(.numeric)
         }
         let y0 = floats(h.input)
-        copyFloats(y0, x, batch * h.inputSize)
         var prev = UnsafePointer(y0)
         let work = engine
         let state = packedState(batch: batch)
         if let pool = work.pool, let rows = rowSplit(batch: batch, state: state, pool: pool) {
-            // Inference on fresh packed weights: each thread runs every layer on its rows.
-            forwardRows(prev, batch: batch, chunkRows: rows, pool: pool)
+            // Inference on fresh packed weights: each thread copies its rows of x into the
+            // input buffer (backward reads it) and runs every layer on them.
+            forwardRows(x, batch: batch, chunkRows: rows, pool: pool)
             prev = UnsafePointer(floats(layers[h.layerCount - 1].y))
         } else {
+            copyFloats(y0, x, batch * h.inputSize)
             for k in 0..<h.layerCount {
                 let l = layers[k]
                 let y = floats(l.y)

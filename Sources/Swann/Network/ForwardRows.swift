@@ -37,9 +37,12 @@ enum RowSplit {
 }
 
 /// One row-split forward: chunk c covers rows c * chunkRows ..< min(batch, (c + 1) * chunkRows).
+/// Each chunk copies its rows of the host's x into the net's input buffer first: the
+/// copy (400 KB for W1i's 128 rows) is then split too, not done by the caller alone.
 struct RowForwardJob {
     var net: Net
-    var input: UnsafePointer<Float>
+    /// The host's rows (checked finite), copied into the input buffer by each chunk.
+    var x: UnsafePointer<Float>
     var batch: Int, chunkRows: Int
 
     static func runChunk(_ jp: UnsafePointer<RowForwardJob>, _ chunk: Int, worker: Int) {
@@ -49,7 +52,10 @@ struct RowForwardJob {
         guard rows > 0 else { return }
         let net = j.net, kt = net.kernels
         let engine = Gemm.Engine(workspaces: net.workspaces + worker, pool: nil)
-        var prev = j.input + lo * net.header.pointee.inputSize
+        let width = net.header.pointee.inputSize
+        let input = net.floats(net.header.pointee.input) + lo * width
+        copyFloats(input, j.x + lo * width, rows * width)
+        var prev = UnsafePointer(input)
         for k in 0..<net.header.pointee.layerCount {
             let l = net.layers[k]
             let y = net.floats(l.y) + lo * l.fanOut
@@ -79,10 +85,10 @@ extension Net {
         return rows
     }
 
-    /// Every layer for `batch` rows of `input` (already in the input buffer), chunks of
-    /// `chunkRows` rows on the pool's threads.
-    func forwardRows(_ input: UnsafePointer<Float>, batch: Int, chunkRows: Int, pool: UnsafeMutablePointer<cs_pool>) {
-        var job = RowForwardJob(net: self, input: input, batch: batch, chunkRows: chunkRows)
+    /// Every layer for `batch` rows of the host's `x` (copied into the input buffer
+    /// chunk by chunk), chunks of `chunkRows` rows on the pool's threads.
+    func forwardRows(_ x: UnsafePointer<Float>, batch: Int, chunkRows: Int, pool: UnsafeMutablePointer<cs_pool>) {
+        var job = RowForwardJob(net: self, x: x, batch: batch, chunkRows: chunkRows)
         withUnsafePointer(to: &job) { jp in
             cs_pool_run(pool, { ctx, index, worker in
                 guard let ctx else { return }

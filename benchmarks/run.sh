@@ -131,6 +131,17 @@ cat "$OUT/sysinfo.txt"
 # ---- 1. the table's own arithmetic on made-up results, then build and stage the release
 # library and build the drivers against it
 python3 benchmarks/test_bench_tools.py | tee -a "$LOG"
+# The C drivers link OpenBLAS (the ceiling, the GEMM table); the peers' run_all.sh also
+# needs FANN. A fresh machine has neither: install what is missing, as tools/setup.sh does.
+need=""
+for pkg in libopenblas-dev libfann-dev; do dpkg -s "$pkg" >/dev/null 2>&1 || need="$need $pkg"; done
+if [ -n "$need" ]; then
+    say "== installing$need"
+    SUDO=""
+    [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq $need >/dev/null
+fi
 say "== build"
 make --no-print-directory lib
 rm -rf "$STAGE"

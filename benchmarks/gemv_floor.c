@@ -13,7 +13,8 @@
  * The compact weights of issue #17 get the same floor: the matrix as binary16 (half the
  * bytes; eight rows at a time, vcvtph2ps + FMA) and as int8 with an int8 x (a quarter;
  * four rows at a time, vpmovsxbw + vpmaddwd into exact int32 sums), each beside a loop
- * that only reads its own bytes.
+ * that only reads its own bytes; and the binary16 conversion's own floor (weights in
+ * L1, 8 and, where the CPU has AVX-512, 16 lanes).
  *
  *   cc -O3 -march=haswell benchmarks/gemv_floor.c -o build/gemv_floor && build/gemv_floor
  * (-O3: at -O2 gcc keeps the accumulator arrays in memory and measures itself, not the cache)
@@ -125,6 +126,58 @@ __attribute__((noinline)) static void f16_rows8(const float *x, const uint16_t *
     }
 }
 
+/* The conversion's own floor: binary16 weights already in L1 (2 KiB, read over and over),
+ * each vector widened and fed to an FMA, eight chains, in the widest form the CPU has.
+ * Whatever the summation order or the cache, a binary16 product cannot beat this per
+ * weight: on an Intel Xeon (two 512-bit FMA units) vcvtph2ps shares the FMA's ports, and
+ * the f32 product there is fast enough that the f16 one cannot be 0.6x its time. */
+#define L1W 1024
+__attribute__((noinline)) static float f16_convert_ymm(const uint16_t *w, long turns)
+{
+    __m256 a[8], x = _mm256_set1_ps(1.0f);
+    for (int r = 0; r < 8; r++) a[r] = _mm256_setzero_ps();
+    for (long t = 0; t < turns; t++) {
+        __asm__ volatile("" : "+r"(w)); /* new weights each turn: no conversion hoisted out of the loop */
+        for (int p = 0; p < L1W; p += 64)
+            for (int r = 0; r < 8; r++)
+                a[r] = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(w + p + 8 * r))), x, a[r]);
+    }
+    __m256 s = a[0];
+    for (int r = 1; r < 8; r++) s = _mm256_add_ps(s, a[r]);
+    return hsum(s);
+}
+
+__attribute__((noinline, target("avx512f"))) static float f16_convert_zmm(const uint16_t *w, long turns)
+{
+    __m512 a[8], x = _mm512_set1_ps(1.0f);
+    for (int r = 0; r < 8; r++) a[r] = _mm512_setzero_ps();
+    for (long t = 0; t < turns; t++) {
+        __asm__ volatile("" : "+r"(w));
+        for (int p = 0; p < L1W; p += 128)
+            for (int r = 0; r < 8; r++)
+                a[r] = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(w + p + 16 * r))), x, a[r]);
+    }
+    __m512 s = a[0];
+    for (int r = 1; r < 8; r++) s = _mm512_add_ps(s, a[r]);
+    return _mm512_reduce_add_ps(s);
+}
+
+/* Nanoseconds per binary16 weight converted and multiplied (best of 9). */
+static double convert_ns(int wide, const uint16_t *w)
+{
+    const long turns = 20000;
+    double best = 1e9;
+    volatile float sink = 0;
+    for (int i = 0; i < 9; i++) {
+        double t0 = now();
+        sink += wide ? f16_convert_zmm(w, turns) : f16_convert_ymm(w, turns);
+        double t = (now() - t0) / ((double)turns * L1W) * 1e9;
+        if (t < best) best = t;
+    }
+    (void)sink;
+    return best;
+}
+
 /* int8 weights and an int8 x, four rows at a time: sign-extended to 16 bits, products
  * summed in pairs into int32 (exact: |pair| <= 2 * 127 * 127). */
 __attribute__((noinline)) static void i8_rows4(const int8_t *x, const int8_t *w, int32_t *y, int n)
@@ -227,6 +280,12 @@ int main(void)
         printf("| %d x 784 | %.0f | %.2f | %.2f | %.0f | %.2f | %.2f |\n", n, n * K * 2 / 1024.0, a, b, n * K / 1024.0,
                c, d);
     }
+    /* The binary16 conversion floor, weights in L1; 128 x 784 is W3's first layer. */
+    double ny = convert_ns(0, h), nz = __builtin_cpu_supports("avx512f") ? convert_ns(1, h) : 0;
+    printf("\nf16 conversion floor (weights in L1, vcvtph2ps + FMA, eight chains): 8 lanes %.3f ns per weight "
+           "(128 x 784: %.2f us)", ny, ny * 128 * K / 1e3);
+    if (nz > 0) printf("; 16 lanes (AVX-512) %.3f ns per weight (128 x 784: %.2f us)", nz, nz * 128 * K / 1e3);
+    printf("\n");
     free(h);
     free(q);
     free(w);

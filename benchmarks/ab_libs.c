@@ -12,6 +12,9 @@
  *   cc -O2 benchmarks/ab_libs.c -o build/ab_libs -ldl
  *   build/ab_libs old/libswann.so.0 build/libswann.so.0 w1|w4|w3 THREADS ITERATIONS
  *   INFER=1 build/ab_libs ...     forward only (w1, w4)
+ *   DTYPE=int8 build/ab_libs ...  forward only, through a session of the net's model
+ *                                 (f32, f16 or int8: swann_model_from_net, swann_model_quantize);
+ *                                 sessions run on the calling thread, so THREADS is 1
  *
  * w1: 784-512-256-10, batch 128; w4: 1024-4096-4096-1024, batch 256 (both plain SGD,
  * lr 0.01, the peers' W1 and W4); w3: 784-128-10, one row, forward only (time per
@@ -34,7 +37,8 @@ int main(int argc, char **argv)
     }
     const char *wl = argv[3];
     int threads = atoi(argv[4]), n = atoi(argv[5]);
-    int w4 = !strcmp(wl, "w4"), w3 = !strcmp(wl, "w3"), infer = w3 || getenv("INFER") != NULL;
+    const char *dtype = getenv("DTYPE");
+    int w4 = !strcmp(wl, "w4"), w3 = !strcmp(wl, "w3"), infer = w3 || dtype || getenv("INFER") != NULL;
     if ((!w4 && !w3 && strcmp(wl, "w1")) || threads < 1 || n < 1) {
         fprintf(stderr, "workload w1, w4 or w3; threads and iterations >= 1\n");
         return 2;
@@ -59,11 +63,21 @@ int main(int argc, char **argv)
             return 1;
         }
     }
+    void *session[2] = {NULL, NULL};
+    for (int i = 0; dtype && i < 2; i++) {
+        void *model = NULL, *compact = NULL;
+        if (!l[i].session_create || l[i].model_from_net(l[i].net, &model) != 0 ||
+            (strcmp(dtype, "f32") && l[i].model_quantize(model, dtype, &compact) != 0) ||
+            l[i].session_create(compact ? compact : model, (size_t)batch, NULL, 0, &session[i]) != 0) {
+            fprintf(stderr, "%s: no %s session: %s\n", l[i].path, dtype, l[i].error());
+            return 1;
+        }
+    }
     float *x = malloc(sizeof(float) * (size_t)pool * batch * in);
     float *d = calloc((size_t)pool * batch * out, sizeof(float));
-    float y[16];
+    float *y = malloc(sizeof(float) * (size_t)batch * out);
     double *t[2][4];
-    if (!x || !d) return 1;
+    if (!x || !d || !y) return 1;
     for (int i = 0; i < 2; i++)
         for (int j = 0; j < 4; j++)
             if (!(t[i][j] = malloc(sizeof(double) * (size_t)n))) return 1;
@@ -79,7 +93,8 @@ int main(int argc, char **argv)
             struct lib *L = &l[which];
             double t0 = now();
             for (int c = 0; c < calls; c++)
-                if (L->forward(L->net, xb, (size_t)batch, w3 ? y : NULL) != 0) {
+                if ((session[which] ? L->session_run(session[which], xb, (size_t)batch, y)
+                                    : L->forward(L->net, xb, (size_t)batch, w3 ? y : NULL)) != 0) {
                     fprintf(stderr, "forward: %s\n", L->error());
                     return 1;
                 }
@@ -103,7 +118,8 @@ int main(int argc, char **argv)
         }
     }
     const char *names[4] = {"forward", "backward", "step", "total"};
-    printf("%s, threads %d, %d iterations%s; medians, ms per %s\n", wl, threads, n, infer ? ", forward only" : "",
+    printf("%s, threads %d, %d iterations%s%s%s; medians, ms per %s\n", wl, threads, n, infer ? ", forward only" : "",
+           dtype ? ", session of the model as " : "", dtype ? dtype : "",
            w3 ? "call" : "iteration");
     for (int j = 0; j < 4; j++) {
         if (infer && (j == 1 || j == 2)) continue;

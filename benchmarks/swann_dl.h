@@ -19,6 +19,10 @@ typedef int (*swann_dl_step)(void *);
 typedef int (*swann_dl_save)(const void *, const char *);
 typedef void (*swann_dl_destroy)(void *);
 typedef const char *(*swann_dl_error)(void);
+typedef int (*swann_dl_model_from_net)(const void *, void **);
+typedef int (*swann_dl_model_quantize)(const void *, const char *, void **);
+typedef int (*swann_dl_session_create)(const void *, size_t, void *, size_t, void **);
+typedef int (*swann_dl_session_run)(void *, const float *, size_t, float *);
 
 /* The calls the tools use, from one build; net is the tool's own. */
 struct lib {
@@ -31,6 +35,11 @@ struct lib {
     swann_dl_save save;
     swann_dl_destroy destroy;
     swann_dl_error error;
+    /* Models and sessions (deploy.md); NULL in a build older than them. */
+    swann_dl_model_from_net model_from_net;
+    swann_dl_model_quantize model_quantize;
+    swann_dl_session_create session_create;
+    swann_dl_session_run session_run;
     void *net;
 };
 
@@ -52,6 +61,10 @@ static int open_lib(struct lib *l, const char *path)
     l->save = (swann_dl_save)dlsym(h, "swann_save");
     l->destroy = (swann_dl_destroy)dlsym(h, "swann_destroy");
     l->error = (swann_dl_error)dlsym(h, "swann_last_error");
+    l->model_from_net = (swann_dl_model_from_net)dlsym(h, "swann_model_from_net");
+    l->model_quantize = (swann_dl_model_quantize)dlsym(h, "swann_model_quantize");
+    l->session_create = (swann_dl_session_create)dlsym(h, "swann_session_create");
+    l->session_run = (swann_dl_session_run)dlsym(h, "swann_session_run");
     if (!l->create || !l->load_size || !l->forward || !l->backward || !l->step || !l->save || !l->destroy ||
         !l->error) {
         fprintf(stderr, "%s: not a swann library\n", path);

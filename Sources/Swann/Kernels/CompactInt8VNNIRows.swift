@@ -37,17 +37,18 @@ extension Compact {
             return m.isFinite ? 0 : .nan
         }
         let inv = 127 / m
-        let lo = SIMD16<Float>(repeating: -127), hi = SIMD16<Float>(repeating: 127)
-        // quantizeRow's conversion (a whole number plus 1.5 * 2^23, whose low byte is the
-        // number in two's complement; a NaN lane gives 0), then the sign bit flipped.
-        let magic = SIMD16<Float>(repeating: 12582912), flip = SIMD16<UInt8>(repeating: 0x80)
+        // quantizeRow's q + 128 in two float steps. No clamp: |x| <= m, so |x * inv| <=
+        // fl(m * fl(127 / m)) <= 127 (1 + 2^-23) rounds to at most 127, as quantizeRow's
+        // clamp leaves it. No separate rounding: v + (1.5 * 2^23 + 128) lies in [2^23, 2^24),
+        // where floats are the integers, so the sum is that even constant plus v rounded to
+        // nearest, ties to even (quantizeRow's rounding), and its low byte, the constant's
+        // being 128, is q + 128. 3 of the loop's 7 vector steps fewer (W1i int8, Intel Xeon).
+        let magic = SIMD16<Float>(repeating: 12583040)
         i = 0
         while i + 16 <= n {
-            var r = (UnsafeRawPointer(x + i).loadUnaligned(as: SIMD16<Float>.self) * inv).rounded(.toNearestOrEven)
-            r.replace(with: lo, where: r .< lo)
-            r.replace(with: hi, where: r .> hi)
-            let k = unsafeBitCast(r + magic, to: SIMD16<UInt32>.self)
-            UnsafeMutableRawPointer(biased + i).storeBytes(of: bytes(k) ^ flip, as: SIMD16<UInt8>.self)
+            let k = UnsafeRawPointer(x + i).loadUnaligned(as: SIMD16<Float>.self) * inv + magic
+            UnsafeMutableRawPointer(biased + i).storeBytes(of: bytes(unsafeBitCast(k, to: SIMD16<UInt32>.self)),
+                                                           as: SIMD16<UInt8>.self)
             i += 16
         }
         while i < n {

@@ -599,6 +599,56 @@ static void nan_in_hidden_row(void)
     }
 }
 
+/* A non-finite input is SWANN_E_NUMERIC for every dtype, wherever it sits in a row (the
+ * 16-lane part or the tail of a 37-wide row) and whichever row of the batch, with y
+ * untouched; a value beyond the batch is not read. (An int8 session on VNNI finds it in
+ * its first layer's row scales instead of a pass of its own: Session.swift.) */
+static void nonfinite_input_refused(void)
+{
+    swann_net *net = NULL;
+    CHECK_ST(swann_create("{\"input\": 37, \"layers\": [{\"units\": 19, \"activation\": \"relu\"}, "
+                          "{\"units\": 5, \"activation\": \"softmax\"}], \"loss\": \"cross_entropy\", "
+                          "\"optimizer\": {\"type\": \"sgd\", \"lr\": 0.1}, \"seed\": 4}",
+                          4, NULL, 0, &net), SWANN_OK, "create the 37-19-5 net");
+    if (!net) return;
+    swann_model *m32 = NULL;
+    swann_model_from_net(net, &m32);
+    const char *dtypes[] = {"f32", "f16", "int8"};
+    const float bad[] = {NAN, INFINITY, -INFINITY};
+    const size_t at[] = {3, 35};  /* in the first 16 lanes; in the tail past 32 */
+    float *x = rand_floats(4 * 37, 5, -1, 1), y[4 * 5];
+    for (int d = 0; d < 3; d++) {
+        swann_model *m = m32;
+        if (d > 0) CHECK_ST(swann_model_quantize(m32, dtypes[d], &m), SWANN_OK, "quantize the 37-19-5 net");
+        swann_session *s = NULL;
+        CHECK_ST(swann_session_create(m, 4, NULL, 0, &s), SWANN_OK, "a session of max_batch 4");
+        for (int b = 0; b < 3; b++)
+            for (int a = 0; a < 2; a++)
+                for (size_t row = 0; row < 3; row += 2) {
+                    float keep = x[row * 37 + at[a]];
+                    x[row * 37 + at[a]] = bad[b];
+                    for (int i = 0; i < 4 * 5; i++) y[i] = 42;
+                    swann_status st = swann_session_run(s, x, 3, y);
+                    int untouched = 1;
+                    for (int i = 0; i < 4 * 5; i++) untouched &= y[i] == 42;
+                    CHECKF(st == SWANN_E_NUMERIC && untouched && strstr(last_err(), "NaN or Inf"),
+                           "a non-finite input is SWANN_E_NUMERIC, y untouched", "%s, %g at row %zu column %zu: "
+                           "status %d, y %s: %s", dtypes[d], bad[b], row, at[a], st, untouched ? "untouched" : "written",
+                           last_err());
+                    x[row * 37 + at[a]] = keep;
+                }
+        x[3 * 37 + 35] = NAN;
+        CHECK_ST(swann_session_run(s, x, 3, y), SWANN_OK, "a NaN in the row after the batch is not read");
+        CHECK_ST(swann_session_run(s, x, 4, y), SWANN_E_NUMERIC, "... and is refused once the batch holds it");
+        x[3 * 37 + 35] = 0.5f;
+        swann_session_destroy(s);
+        if (m != m32) swann_model_destroy(m);
+    }
+    free(x);
+    swann_model_destroy(m32);
+    swann_destroy(net);
+}
+
 static void bad_files(void)
 {
     swann_net *net = make_net(1);
@@ -781,6 +831,7 @@ int main(void)
     RUN_GROUP(round_trip);
     RUN_GROUP(huge_inputs);
     RUN_GROUP(nan_in_hidden_row);
+    RUN_GROUP(nonfinite_input_refused);
     RUN_GROUP(bad_files);
     RUN_GROUP(threads_same_bits);
     RUN_GROUP(accuracy);

@@ -9,8 +9,8 @@
  * cost), so it reads them as they lie on every call. Written as an outside host.
  *
  * Shapes: one row and few rows (the streamed path), 6 and more (the packed
- * product), 1 and 2 threads; layers of 1, 3, 5, 16, 17, 64, 130, 200 and 2100 units
- * (partial and whole panels, several 64-column groups, two column blocks), inputs
+ * product), 1 and 2 threads; layers of 1, 3, 5, 10, 16, 17, 64, 96, 130, 200 and 2100
+ * units (partial and whole panels, several 64-column groups, two column blocks), inputs
  * below and above a kc block (784: three blocks).
  */
 #include "check.h"
@@ -27,9 +27,13 @@ static const char *NETS[] = {
     /* wider than one packed column block (2048): the copy spans two */
     "\"input\": 100, \"layers\": [{\"units\": 2100, \"activation\": \"tanh\"}, "
     "{\"units\": 3, \"activation\": \"identity\"}]",
+    /* whole 32-column panels and 64 or 68 rows of 784: on the AVX-512 level the tiles read
+     * A's rows in place where a block of A is larger than L1 (Gemm.packedMultiply) */
+    "\"input\": 784, \"layers\": [{\"units\": 96, \"activation\": \"relu\"}, "
+    "{\"units\": 64, \"activation\": \"elu\"}, {\"units\": 10, \"activation\": \"softmax\"}]",
 };
 
-static const size_t BATCHES[] = {1, 1, 1, 3, 5, 6, 7, 64, 70, 1, 2};
+static const size_t BATCHES[] = {1, 1, 1, 3, 5, 6, 7, 64, 68, 70, 1, 2};
 
 typedef struct {
     swann_net *net, *ref;

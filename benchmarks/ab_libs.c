@@ -20,6 +20,12 @@
  * lr 0.01, the peers' W1 and W4); w3: 784-128-10, one row, forward only (time per
  * call, 200 calls per sample). Two nets live at once, so caches are shared between
  * them: compare ratios, not absolute times, with make bench's numbers.
+ *
+ * At two or more threads each build has its own workers, which poll for a while after
+ * their last job (cs_pool's spin) and so take a core from the other build's next call:
+ * on a 2-core Intel Xeon the same pair measured 1.14x in one order and 0.99x in the
+ * other. There, run both orders (A B and B A) and trust only what agrees; sleeping
+ * between calls instead made every call pay a cold wake-up (slower than one thread).
  */
 #include <dlfcn.h>
 #include <stdio.h>

@@ -294,7 +294,7 @@ enum Gemm {
                     // its rows in 12s, 8s and 4s: where the A block is larger than L1 (64 KB;
                     // Zen 4 has 32, the Xeon 48), every panel reads it from L2 packed or not,
                     // so the tiles read A's rows in place and packing it is saved: W1i at one
-                    // thread (blocks of 120 rows) 0.970-0.981x the time on the Xeon. A smaller
+                    // thread (blocks of 120 rows) 0.968-0.981x the time on the Xeon. A smaller
                     // block stays packed, in L1 for every panel: the row split's 32-row
                     // chunks read in place were slower (W1i two threads, 6 runs each side:
                     // median 188k rows/s against 218k).

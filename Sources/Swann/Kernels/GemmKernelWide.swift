@@ -28,21 +28,21 @@ extension Gemm {
     static func kernelWide(_ kc: Int, _ a0: UnsafePointer<Float>, _ a1: UnsafePointer<Float>,
                            _ b0: UnsafePointer<Float>, _ b1: UnsafePointer<Float>,
                            _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ add: Bool, bias: UnsafePointer<Float>? = nil) {
-        wideTile(12, kc, a0, a1, b0, b1, c, ldc, add, bias)
+        wideTile(12, kc, a0, a1, 1, mr, b0, b1, c, ldc, add, bias)
     }
 
     /// C[0..<8, 0..<32] (+)= [A panel a0; rows 0, 1 of A panel a1] * [B panel b0, B panel b1].
     static func kernelWide8(_ kc: Int, _ a0: UnsafePointer<Float>, _ a1: UnsafePointer<Float>,
                             _ b0: UnsafePointer<Float>, _ b1: UnsafePointer<Float>,
                             _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ add: Bool, bias: UnsafePointer<Float>? = nil) {
-        wideTile(8, kc, a0, a1, b0, b1, c, ldc, add, bias)
+        wideTile(8, kc, a0, a1, 1, mr, b0, b1, c, ldc, add, bias)
     }
 
     /// C[0..<4, 0..<32] (+)= rows 0 ..< 4 of A panel a * [B panel b0, B panel b1].
     static func kernelWide4(_ kc: Int, _ a: UnsafePointer<Float>,
                             _ b0: UnsafePointer<Float>, _ b1: UnsafePointer<Float>,
                             _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ add: Bool, bias: UnsafePointer<Float>? = nil) {
-        wideTile(4, kc, a, a, b0, b1, c, ldc, add, bias)
+        wideTile(4, kc, a, a, 1, mr, b0, b1, c, ldc, add, bias)
     }
 
     /// C[0..<rows, 0..<32] (+)= A (rows 12, 8 or 4, read in place: row r at x + r * lda,
@@ -53,18 +53,24 @@ extension Gemm {
                                   _ b0: UnsafePointer<Float>, _ b1: UnsafePointer<Float>,
                                   _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ add: Bool, _ bias: UnsafePointer<Float>?) {
         switch rows {
-        case 12: wideTileInPlace(12, kc, x, lda, b0, b1, c, ldc, add, bias)
-        case 8: wideTileInPlace(8, kc, x, lda, b0, b1, c, ldc, add, bias)
-        default: wideTileInPlace(4, kc, x, lda, b0, b1, c, ldc, add, bias)
+        case 12: wideTile(12, kc, x, x + 6 * lda, lda, 1, b0, b1, c, ldc, add, bias)
+        case 8: wideTile(8, kc, x, x + 6 * lda, lda, 1, b0, b1, c, ldc, add, bias)
+        default: wideTile(4, kc, x, x, lda, 1, b0, b1, c, ldc, add, bias)
         }
     }
 
+    /// The first `rows` (a constant at each call: 12, 8 or 4) rows of the tile: row r < 6
+    /// at a0 + r * rowStride, row r >= 6 at a1 + (r - 6) * rowStride, each `step` floats
+    /// further at every p. Packed A panels: rowStride 1, step mr; A in place: rowStride
+    /// lda, step 1 (both constants at the packed call sites, so their loop is the panels').
     @inline(__always)
-    static func wideTileInPlace(_ rows: Int, _ kc: Int, _ x: UnsafePointer<Float>, _ lda: Int,
-                                _ b0: UnsafePointer<Float>, _ b1: UnsafePointer<Float>,
-                                _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ add: Bool, _ bias: UnsafePointer<Float>?) {
-        let x0 = x, x1 = x0 + lda, x2 = x1 + lda, x3 = x2 + lda, x4 = x3 + lda, x5 = x4 + lda
-        let x6 = x5 + lda, x7 = x6 + lda, x8 = x7 + lda, x9 = x8 + lda, x10 = x9 + lda, x11 = x10 + lda
+    static func wideTile(_ rows: Int, _ kc: Int, _ a0: UnsafePointer<Float>, _ a1: UnsafePointer<Float>,
+                         _ rowStride: Int, _ step: Int,
+                         _ b0: UnsafePointer<Float>, _ b1: UnsafePointer<Float>,
+                         _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ add: Bool, _ bias: UnsafePointer<Float>?) {
+        let x0 = a0, x1 = x0 + rowStride, x2 = x1 + rowStride, x3 = x2 + rowStride, x4 = x3 + rowStride
+        let x5 = x4 + rowStride, x6 = a1, x7 = x6 + rowStride, x8 = x7 + rowStride, x9 = x8 + rowStride
+        let x10 = x9 + rowStride, x11 = x10 + rowStride
         var c0l = SIMD16<Float>(), c0r = SIMD16<Float>()
         var c1l = SIMD16<Float>(), c1r = SIMD16<Float>()
         var c2l = SIMD16<Float>(), c2r = SIMD16<Float>()
@@ -80,73 +86,22 @@ extension Gemm {
         for i in 0..<rows { cs_prefetch_write(c + i * ldc); cs_prefetch_write(c + i * ldc + 31) }
         var pb0 = b0, pb1 = b1
         for p in 0..<kc {
+            let o = p &* step  // below kc * mr
             let l = UnsafeRawPointer(pb0).loadUnaligned(as: SIMD16<Float>.self)
             let r = UnsafeRawPointer(pb1).loadUnaligned(as: SIMD16<Float>.self)
-            if rows > 0 { let v = SIMD16<Float>(repeating: x0[p]); c0l = c0l.addingProduct(v, l); c0r = c0r.addingProduct(v, r) }
-            if rows > 1 { let v = SIMD16<Float>(repeating: x1[p]); c1l = c1l.addingProduct(v, l); c1r = c1r.addingProduct(v, r) }
-            if rows > 2 { let v = SIMD16<Float>(repeating: x2[p]); c2l = c2l.addingProduct(v, l); c2r = c2r.addingProduct(v, r) }
-            if rows > 3 { let v = SIMD16<Float>(repeating: x3[p]); c3l = c3l.addingProduct(v, l); c3r = c3r.addingProduct(v, r) }
-            if rows > 4 { let v = SIMD16<Float>(repeating: x4[p]); c4l = c4l.addingProduct(v, l); c4r = c4r.addingProduct(v, r) }
-            if rows > 5 { let v = SIMD16<Float>(repeating: x5[p]); c5l = c5l.addingProduct(v, l); c5r = c5r.addingProduct(v, r) }
-            if rows > 6 { let v = SIMD16<Float>(repeating: x6[p]); c6l = c6l.addingProduct(v, l); c6r = c6r.addingProduct(v, r) }
-            if rows > 7 { let v = SIMD16<Float>(repeating: x7[p]); c7l = c7l.addingProduct(v, l); c7r = c7r.addingProduct(v, r) }
-            if rows > 8 { let v = SIMD16<Float>(repeating: x8[p]); c8l = c8l.addingProduct(v, l); c8r = c8r.addingProduct(v, r) }
-            if rows > 9 { let v = SIMD16<Float>(repeating: x9[p]); c9l = c9l.addingProduct(v, l); c9r = c9r.addingProduct(v, r) }
-            if rows > 10 { let v = SIMD16<Float>(repeating: x10[p]); c10l = c10l.addingProduct(v, l); c10r = c10r.addingProduct(v, r) }
-            if rows > 11 { let v = SIMD16<Float>(repeating: x11[p]); c11l = c11l.addingProduct(v, l); c11r = c11r.addingProduct(v, r) }
+            if rows > 0 { let x = SIMD16<Float>(repeating: x0[o]); c0l = c0l.addingProduct(x, l); c0r = c0r.addingProduct(x, r) }
+            if rows > 1 { let x = SIMD16<Float>(repeating: x1[o]); c1l = c1l.addingProduct(x, l); c1r = c1r.addingProduct(x, r) }
+            if rows > 2 { let x = SIMD16<Float>(repeating: x2[o]); c2l = c2l.addingProduct(x, l); c2r = c2r.addingProduct(x, r) }
+            if rows > 3 { let x = SIMD16<Float>(repeating: x3[o]); c3l = c3l.addingProduct(x, l); c3r = c3r.addingProduct(x, r) }
+            if rows > 4 { let x = SIMD16<Float>(repeating: x4[o]); c4l = c4l.addingProduct(x, l); c4r = c4r.addingProduct(x, r) }
+            if rows > 5 { let x = SIMD16<Float>(repeating: x5[o]); c5l = c5l.addingProduct(x, l); c5r = c5r.addingProduct(x, r) }
+            if rows > 6 { let x = SIMD16<Float>(repeating: x6[o]); c6l = c6l.addingProduct(x, l); c6r = c6r.addingProduct(x, r) }
+            if rows > 7 { let x = SIMD16<Float>(repeating: x7[o]); c7l = c7l.addingProduct(x, l); c7r = c7r.addingProduct(x, r) }
+            if rows > 8 { let x = SIMD16<Float>(repeating: x8[o]); c8l = c8l.addingProduct(x, l); c8r = c8r.addingProduct(x, r) }
+            if rows > 9 { let x = SIMD16<Float>(repeating: x9[o]); c9l = c9l.addingProduct(x, l); c9r = c9r.addingProduct(x, r) }
+            if rows > 10 { let x = SIMD16<Float>(repeating: x10[o]); c10l = c10l.addingProduct(x, l); c10r = c10r.addingProduct(x, r) }
+            if rows > 11 { let x = SIMD16<Float>(repeating: x11[o]); c11l = c11l.addingProduct(x, l); c11r = c11r.addingProduct(x, r) }
             pb0 += nr; pb1 += nr
-        }
-        let biasRight = bias.map { $0 + 16 }
-        if rows > 0 { put16(c0l, c + 0 * ldc, add, bias); put16(c0r, c + 0 * ldc + 16, add, biasRight) }
-        if rows > 1 { put16(c1l, c + 1 * ldc, add, bias); put16(c1r, c + 1 * ldc + 16, add, biasRight) }
-        if rows > 2 { put16(c2l, c + 2 * ldc, add, bias); put16(c2r, c + 2 * ldc + 16, add, biasRight) }
-        if rows > 3 { put16(c3l, c + 3 * ldc, add, bias); put16(c3r, c + 3 * ldc + 16, add, biasRight) }
-        if rows > 4 { put16(c4l, c + 4 * ldc, add, bias); put16(c4r, c + 4 * ldc + 16, add, biasRight) }
-        if rows > 5 { put16(c5l, c + 5 * ldc, add, bias); put16(c5r, c + 5 * ldc + 16, add, biasRight) }
-        if rows > 6 { put16(c6l, c + 6 * ldc, add, bias); put16(c6r, c + 6 * ldc + 16, add, biasRight) }
-        if rows > 7 { put16(c7l, c + 7 * ldc, add, bias); put16(c7r, c + 7 * ldc + 16, add, biasRight) }
-        if rows > 8 { put16(c8l, c + 8 * ldc, add, bias); put16(c8r, c + 8 * ldc + 16, add, biasRight) }
-        if rows > 9 { put16(c9l, c + 9 * ldc, add, bias); put16(c9r, c + 9 * ldc + 16, add, biasRight) }
-        if rows > 10 { put16(c10l, c + 10 * ldc, add, bias); put16(c10r, c + 10 * ldc + 16, add, biasRight) }
-        if rows > 11 { put16(c11l, c + 11 * ldc, add, bias); put16(c11r, c + 11 * ldc + 16, add, biasRight) }
-    }
-
-    /// The first `rows` (a constant at each call: 12, 8 or 4) rows of the tile; rows 6
-    /// and up come from a1.
-    @inline(__always)
-    static func wideTile(_ rows: Int, _ kc: Int, _ a0: UnsafePointer<Float>, _ a1: UnsafePointer<Float>,
-                         _ b0: UnsafePointer<Float>, _ b1: UnsafePointer<Float>,
-                         _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ add: Bool, _ bias: UnsafePointer<Float>?) {
-        var c0l = SIMD16<Float>(), c0r = SIMD16<Float>()
-        var c1l = SIMD16<Float>(), c1r = SIMD16<Float>()
-        var c2l = SIMD16<Float>(), c2r = SIMD16<Float>()
-        var c3l = SIMD16<Float>(), c3r = SIMD16<Float>()
-        var c4l = SIMD16<Float>(), c4r = SIMD16<Float>()
-        var c5l = SIMD16<Float>(), c5r = SIMD16<Float>()
-        var c6l = SIMD16<Float>(), c6r = SIMD16<Float>()
-        var c7l = SIMD16<Float>(), c7r = SIMD16<Float>()
-        var c8l = SIMD16<Float>(), c8r = SIMD16<Float>()
-        var c9l = SIMD16<Float>(), c9r = SIMD16<Float>()
-        var c10l = SIMD16<Float>(), c10r = SIMD16<Float>()
-        var c11l = SIMD16<Float>(), c11r = SIMD16<Float>()
-        for i in 0..<rows { cs_prefetch_write(c + i * ldc); cs_prefetch_write(c + i * ldc + 31) }
-        var pa0 = a0, pa1 = a1, pb0 = b0, pb1 = b1
-        for _ in 0..<kc {
-            let l = UnsafeRawPointer(pb0).loadUnaligned(as: SIMD16<Float>.self)
-            let r = UnsafeRawPointer(pb1).loadUnaligned(as: SIMD16<Float>.self)
-            if rows > 0 { let x = SIMD16<Float>(repeating: pa0[0]); c0l = c0l.addingProduct(x, l); c0r = c0r.addingProduct(x, r) }
-            if rows > 1 { let x = SIMD16<Float>(repeating: pa0[1]); c1l = c1l.addingProduct(x, l); c1r = c1r.addingProduct(x, r) }
-            if rows > 2 { let x = SIMD16<Float>(repeating: pa0[2]); c2l = c2l.addingProduct(x, l); c2r = c2r.addingProduct(x, r) }
-            if rows > 3 { let x = SIMD16<Float>(repeating: pa0[3]); c3l = c3l.addingProduct(x, l); c3r = c3r.addingProduct(x, r) }
-            if rows > 4 { let x = SIMD16<Float>(repeating: pa0[4]); c4l = c4l.addingProduct(x, l); c4r = c4r.addingProduct(x, r) }
-            if rows > 5 { let x = SIMD16<Float>(repeating: pa0[5]); c5l = c5l.addingProduct(x, l); c5r = c5r.addingProduct(x, r) }
-            if rows > 6 { let x = SIMD16<Float>(repeating: pa1[0]); c6l = c6l.addingProduct(x, l); c6r = c6r.addingProduct(x, r) }
-            if rows > 7 { let x = SIMD16<Float>(repeating: pa1[1]); c7l = c7l.addingProduct(x, l); c7r = c7r.addingProduct(x, r) }
-            if rows > 8 { let x = SIMD16<Float>(repeating: pa1[2]); c8l = c8l.addingProduct(x, l); c8r = c8r.addingProduct(x, r) }
-            if rows > 9 { let x = SIMD16<Float>(repeating: pa1[3]); c9l = c9l.addingProduct(x, l); c9r = c9r.addingProduct(x, r) }
-            if rows > 10 { let x = SIMD16<Float>(repeating: pa1[4]); c10l = c10l.addingProduct(x, l); c10r = c10r.addingProduct(x, r) }
-            if rows > 11 { let x = SIMD16<Float>(repeating: pa1[5]); c11l = c11l.addingProduct(x, l); c11r = c11r.addingProduct(x, r) }
-            pa0 += mr; pa1 += mr; pb0 += nr; pb1 += nr
         }
         let biasRight = bias.map { $0 + 16 }  // the right 16 columns' bias
         if rows > 0 { put16(c0l, c + 0 * ldc, add, bias); put16(c0r, c + 0 * ldc + 16, add, biasRight) }

@@ -47,6 +47,21 @@ func copyFloats(_ dst: UnsafeMutablePointer<Float>, _ src: UnsafePointer<Float>,
     memcpy(dst, src, n * MemoryLayout<Float>.stride)
 }
 
+/// `n` floats set to `v`.
+@inline(__always)
+func fillFloats(_ dst: UnsafeMutablePointer<Float>, _ v: Float, _ n: Int) {
+    let s = SIMD16<Float>(repeating: v)
+    var i = 0
+    while i + 16 <= n {
+        UnsafeMutableRawPointer(dst + i).storeBytes(of: s, as: SIMD16<Float>.self)
+        i += 16
+    }
+    while i < n {
+        dst[i] = v
+        i += 1
+    }
+}
+
 /// memset of `n` floats to zero.
 @inline(__always)
 func zeroFloats(_ dst: UnsafeMutablePointer<Float>, _ n: Int) {

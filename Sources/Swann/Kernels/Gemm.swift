@@ -101,7 +101,15 @@ enum Gemm {
                          b: UnsafePointer<Float>, ldb: Int, transB: Bool,
                          c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool,
                          engine: Engine, packed: UnsafeMutablePointer<Float>? = nil,
-                         packedState: PackedState = .stale, bias: UnsafePointer<Float>? = nil) {
+                         packedState: PackedState = .stale, bias: UnsafePointer<Float>? = nil,
+                         turn: TurnRoom? = nil) {
+        // A forward product on weights that have no packed copy, or whose copy is left
+        // alone (training), turned around where the level can (GemmTransposed.swift).
+        if let turn, let row = bias, transB, !transA, packed == nil || packedState == .stale,
+           transposedForward(m: m, n: n, k: k, x: a, ldx: lda, w: b, ldw: ldb, bias: row, z: c, ldz: ldc,
+                             room: turn, engine: engine) {
+            return
+        }
         // With `bias` (n floats), C = bias + op(A) op(B) (`accumulate` unused): the
         // packed product adds it as it stores its first kc block, the others add the
         // product to a copy of it. The same bits either way.
@@ -253,6 +261,8 @@ enum Gemm {
     /// these columns from col0 on: `packedPanels`),
     /// already packed when `packedBFresh`, else packed there now. The forward
     /// product of fewer than mr rows goes to `fewRows`, in the micro-kernel's order.
+    /// `inPlaceA` (a weight matrix as A, GemmTransposed.swift): on the AVX-512 level A
+    /// is never packed; n must then be a multiple of 32 and m of 4.
     @inline(never)  // one copy: its callers are per product, not per tile
     static func packedMultiply(m: Int, n: Int, k: Int,
                                a: UnsafePointer<Float>, lda: Int, transA: Bool,
@@ -260,7 +270,8 @@ enum Gemm {
                                c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool,
                                work: Workspace, packedA: UnsafePointer<Float>? = nil, mPad: Int = 0,
                                packedB: UnsafeMutablePointer<Float>? = nil, packedBFresh: Bool = false,
-                               nPad: Int = 0, col0: Int = 0, bias: UnsafePointer<Float>? = nil) {
+                               nPad: Int = 0, col0: Int = 0, bias: UnsafePointer<Float>? = nil,
+                               inPlaceA: Bool = false) {
         if m < fewRowsLimit && !transA && transB && packedA == nil && packedB == nil {
             if let bias {
                 spreadBias(bias, m: m, n: n, c: c, ldc: ldc)
@@ -298,8 +309,9 @@ enum Gemm {
                     // block stays packed, in L1 for every panel: the row split's 32-row
                     // chunks read in place were slower (W1i two threads, 6 runs each side:
                     // median 188k rows/s against 218k).
-                    if packedB != nil && packedA == nil && !transA && ncur % (2 * nr) == 0 && mcur % 4 == 0
-                        && mcur * kcur >= 1 << 14 {
+                    // `inPlaceA`: A is a weight matrix, never packed (GemmTransposed.swift).
+                    if packedA == nil && !transA && ncur % (2 * nr) == 0 && mcur % 4 == 0
+                        && (inPlaceA || packedB != nil && mcur * kcur >= 1 << 14) {
                         let add = accumulate || pc > 0
                         let rowBias = pc == 0 ? bias.map { $0 + jc } : nil
                         var jr = 0

@@ -173,6 +173,8 @@ struct GemmCall {
     var packedState: PackedState
     /// C = bias + the product (n floats), or nil.
     var bias: UnsafePointer<Float>?
+    /// Room where a forward product may be turned around (GemmTransposed.swift), or nil.
+    var turn: TurnRoom? = nil
 }
 
 /// The arguments and results of one update (UpdateRule.apply) across the table.
@@ -193,10 +195,10 @@ extension KernelTable {
                   b: UnsafePointer<Float>, ldb: Int, transB: Bool,
                   c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool, engine: Gemm.Engine,
                   packed: UnsafeMutablePointer<Float>? = nil, packedState: PackedState = .stale,
-                  bias: UnsafePointer<Float>? = nil) {
+                  bias: UnsafePointer<Float>? = nil, turn: TurnRoom? = nil) {
         let call = GemmCall(m: m, n: n, k: k, a: a, lda: lda, transA: transA, b: b, ldb: ldb, transB: transB,
                             c: c, ldc: ldc, accumulate: accumulate, engine: engine, packed: packed,
-                            packedState: packedState, bias: bias)
+                            packedState: packedState, bias: bias, turn: turn)
         withUnsafePointer(to: call) { multiplyEntry(UnsafeRawPointer($0)) }
     }
 
@@ -276,7 +278,7 @@ extension KernelTable {
         Gemm.multiply(m: c.m, n: c.n, k: c.k, a: c.a, lda: c.lda, transA: c.transA,
                       b: c.b, ldb: c.ldb, transB: c.transB, c: c.c, ldc: c.ldc,
                       accumulate: c.accumulate, engine: c.engine, packed: c.packed,
-                      packedState: c.packedState, bias: c.bias)
+                      packedState: c.packedState, bias: c.bias, turn: c.turn)
         #endif
     }
 }

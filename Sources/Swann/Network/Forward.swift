@@ -28,17 +28,19 @@ struct LayerView {
 /// and sums first, then y in place).
 @inline(__always)
 /// `packed`: a net's packed copy of W^T (GemmPrepacked.swift) and what it holds; models
-/// have none (their few-row products stream their transposed copy).
+/// have none (their few-row products stream their transposed copy). `turn`: room the
+/// product may use (Kernels/GemmTransposed.swift), or nil.
 func forwardLayer(_ l: LayerView, input: UnsafePointer<Float>, z: UnsafeMutablePointer<Float>,
                   y: UnsafeMutablePointer<Float>, batch: Int, engine: Gemm.Engine, kernels k: KernelTable,
-                  packed: UnsafeMutablePointer<Float>? = nil, packedState: PackedState = .stale) {
+                  packed: UnsafeMutablePointer<Float>? = nil, packedState: PackedState = .stale,
+                  turn: TurnRoom? = nil) {
     // Z = b + Y_prev W^T: the product adds b as it stores (or to a copy of b, where it
     // does not pack), with the bits of b copied into Z first and the product added.
     k.multiply(m: batch, n: l.fanOut, k: l.fanIn,
                a: input, lda: l.fanIn, transA: false,
                b: l.weight, ldb: l.transposed ? l.fanOut : l.fanIn, transB: !l.transposed,
                c: z, ldc: l.fanOut, accumulate: false, engine: engine, packed: packed, packedState: packedState,
-               bias: l.bias)
+               bias: l.bias, turn: l.transposed ? nil : turn)
     k.activationForward(l.activation, alpha: l.alpha, z: z, y: y, rows: batch, cols: l.fanOut)
 }
 
@@ -69,8 +71,11 @@ extension Net {
                 let y = floats(l.y)
                 let view = LayerView(fanIn: l.fanIn, fanOut: l.fanOut, activation: l.activation, alpha: l.alpha,
                                      weight: floats(l.weight), bias: floats(l.bias))
+                // The backward recursion's buffers are free until a backward (which
+                // writes them before it reads them): room for a turned-around product.
                 forwardLayer(view, input: prev, z: floats(l.z), y: y, batch: batch, engine: work, kernels: kt,
-                             packed: l.packedWeight > 0 ? floats(l.packedWeight) : nil, packedState: state)
+                             packed: l.packedWeight > 0 ? floats(l.packedWeight) : nil, packedState: state,
+                             turn: TurnRoom(zt: floats(h.scratch0), xt: floats(h.scratch1)))
                 prev = UnsafePointer(y)
             }
         }

@@ -1,0 +1,128 @@
+import CSupport
+
+/// The forward product of a layer without a packed copy of its weights, turned
+/// around: Z = b + X W^T computed as Z^T = b + W X^T, then transposed into Z.
+///
+/// Z = X W^T reads W's columns as B's rows, so every forward of a training step (and
+/// of a net too large to keep W^T packed: W4, 96 MB) packs all of W^T first: 13 % of
+/// a W4 forward on the Xeon. Turned around, W is the A operand, whose rows the AVX-512
+/// tiles read where they lie (GemmKernelWide.kernelWideInPlace), and the operand packed
+/// is X^T, batch / fanOut the size of W. What it costs instead: spreading b over the
+/// scratch rows and one transpose of Z.
+///
+/// The same bits: every element is the same kc blocks, each summed from zero in p
+/// order by the same FMA chain (a * b and b * a are one product), added to b and then
+/// to each other in block order, as the product that adds to a copy of b does.
+extension Gemm {
+    /// The fewest weights (fanOut x fanIn) for which turning around pays: packing W^T
+    /// is then what a forward spends most on outside its tiles.
+    static let transposedMinimum = 1 << 16
+
+    /// Z [m x n, ldz] = bias + X [m x k, ldx] W^T (W n x k, ldw) the turned-around way
+    /// when this level has the in-place tiles and the shape suits them (m a multiple
+    /// of 32 columns of Z^T, n of 4 rows). `room` holds n x m floats of Z^T and k x m
+    /// of X^T packed. False: not taken, nothing written.
+    static func transposedForward(m: Int, n: Int, k: Int, x: UnsafePointer<Float>, ldx: Int,
+                                  w: UnsafePointer<Float>, ldw: Int, bias: UnsafePointer<Float>,
+                                  z: UnsafeMutablePointer<Float>, ldz: Int,
+                                  room: TurnRoom, engine: Engine) -> Bool {
+        #if SWANN_LEVEL_AVX512
+        guard m >= 2 * nr, m % (2 * nr) == 0, n % 4 == 0, k > 0, n * k >= transposedMinimum else { return false }
+        // Chunks of W's rows, of equal size (multiples of 4, as the tiles take them), each
+        // chunk's Z^T rows (at most 512 KB) staying in L2 over its kc blocks. On the pool, at
+        // least four chunks per thread (`multiply` says why four) and a whole number per
+        // thread: 9 chunks on 2 threads left W4's forward at 229-259 GFLOP/s against 260-266.
+        let cap = max(4, (1 << 17) / m)
+        var count = (n + cap - 1) / cap
+        var pool: UnsafeMutablePointer<cs_pool>? = nil
+        if let p = engine.pool, m * n * k >= parallelThreshold, cs_pool_use(p) != 0 {
+            pool = p
+            let threads = Int(p.pointee.active) + 1
+            count = roundUp(max(count, 4 * threads), threads)
+        }
+        let chunk = roundUp((n + count - 1) / count, 4)
+        var job = TransposedJob(m: m, n: n, k: k, x: x, ldx: ldx, w: w, ldw: ldw, bias: bias, z: z, ldz: ldz,
+                                packed: room.xt, scratch: room.zt, chunk: chunk, workspaces: engine.workspaces)
+        withUnsafeMutablePointer(to: &job) { jp in
+            let ctx = UnsafeMutableRawPointer(jp)
+            let blocks = Int64((k + kc - 1) / kc), chunks = Int64((n + chunk - 1) / chunk)
+            if let pool {
+                cs_pool_run(pool, { ctx, index, _ in
+                    if let ctx { Gemm.packTransposedBlock(ctx, Int(index)) }
+                }, ctx, blocks)
+                cs_pool_run(pool, { ctx, index, worker in
+                    if let ctx { Gemm.transposedChunk(ctx, Int(index), Int(worker)) }
+                }, ctx, chunks)
+            } else {
+                for pc in 0..<Int(blocks) { packTransposedBlock(ctx, pc) }
+                for i in 0..<Int(chunks) { transposedChunk(ctx, i, 0) }
+            }
+        }
+        return true
+        #else
+        return false
+        #endif
+    }
+
+    /// kc block `index` of X^T into the packing room, as packWhole lays it out.
+    static func packTransposedBlock(_ ctx: UnsafeMutableRawPointer, _ index: Int) {
+        let j = ctx.assumingMemoryBound(to: TransposedJob.self).pointee
+        let pc = index * kc
+        let kcur = min(kc, j.k - pc)
+        packB(k: kcur, n: j.m, b: j.x, ldb: j.ldx, trans: true, row0: pc, col0: 0,
+              into: j.packed + packedPanels(pc: pc, nPad: j.m, col: 0, kcur: kcur))
+    }
+
+    /// Chunk `index` of W's rows: its Z^T rows = bias, + W X^T, transposed into Z's columns.
+    static func transposedChunk(_ ctx: UnsafeMutableRawPointer, _ index: Int, _ worker: Int) {
+        let j = ctx.assumingMemoryBound(to: TransposedJob.self).pointee
+        let lo = index * j.chunk
+        let rows = min(j.chunk, j.n - lo)
+        let ct = j.scratch + lo * j.m
+        for r in 0..<rows { fillFloats(ct + r * j.m, j.bias[lo + r], j.m) }
+        packedMultiply(m: rows, n: j.m, k: j.k, a: j.w + lo * j.ldw, lda: j.ldw, transA: false,
+                       b: j.x, ldb: j.ldx, transB: true, c: ct, ldc: j.m, accumulate: true,
+                       work: j.workspaces[worker], packedB: j.packed, packedBFresh: true, nPad: j.m, inPlaceA: true)
+        transpose(rows: rows, cols: j.m, UnsafePointer(ct), into: j.z + lo, ldz: j.ldz)
+    }
+
+    /// dst[j * ldz + i] = src[i * cols + j]: the rows x cols matrix transposed, in
+    /// 16 x 16 blocks so both sides are read and written a cache line at a time.
+    static func transpose(rows: Int, cols: Int, _ src: UnsafePointer<Float>,
+                          into dst: UnsafeMutablePointer<Float>, ldz: Int) {
+        var i0 = 0
+        while i0 < rows {
+            let ih = min(i0 + 16, rows)
+            var j0 = 0
+            while j0 < cols {
+                let jh = min(j0 + 16, cols)
+                for j in j0..<jh {
+                    let out = dst + j * ldz
+                    for i in i0..<ih { out[i] = src[i * cols + j] }
+                }
+                j0 += 16
+            }
+            i0 += 16
+        }
+    }
+}
+
+/// Room a turned-around forward may use (a net's two backward buffers, free until a
+/// backward writes them): Z^T, batch x fanOut floats, and X^T packed, batch x fanIn.
+struct TurnRoom {
+    var zt: UnsafeMutablePointer<Float>
+    var xt: UnsafeMutablePointer<Float>
+}
+
+/// One turned-around forward on the pool (Gemm.transposedForward).
+struct TransposedJob {
+    var m, n, k: Int
+    var x: UnsafePointer<Float>, ldx: Int
+    var w: UnsafePointer<Float>, ldw: Int
+    var bias: UnsafePointer<Float>
+    var z: UnsafeMutablePointer<Float>, ldz: Int
+    var packed: UnsafeMutablePointer<Float>
+    var scratch: UnsafeMutablePointer<Float>
+    var chunk: Int
+    var workspaces: UnsafeMutablePointer<Gemm.Workspace>
+}

@@ -181,7 +181,10 @@ swann_status swann_spec_json(const swann_net *net, char *buf, size_t cap, size_t
  * thread runs its rows through every layer (no wait between layers); smaller
  * batches split each product by columns. A training loop (forward, backward, step) never packs the
  * copy; after swann_params the host may write the weights at any time, so the
- * net reads them as they lie from then on. None of this changes a bit of the
+ * net reads them as they lie from then on. Without a copy in use, on the AVX-512
+ * level a batch that is a multiple of 32 rows computes a layer of at least 2^16
+ * weights and a multiple of 4 units as Z^T = b + W X^T, reading W's rows where
+ * they lie (in the arena's backward buffers), and transposes Z. None of this changes a bit of the
  * results. For serving many threads, use a model and sessions. */
 swann_status swann_forward(swann_net *net, const float *x, size_t batch, float *y);
 

@@ -429,14 +429,15 @@ typedef struct swann_session swann_session;
 /* A model from a model file (as swann_load accepts it, the same checks, the
  * same statuses: SWANN_E_IO, SWANN_E_FORMAT with what is wrong; the optimizer
  * tensors, if any, are checked and ignored; every weight is checked finite).
- * flags 0: the weights are read into one allocation, stored transposed (so
- * that a session's runs of fewer than 6 rows stream them: one row about 3x
- * faster than weights used as the file has them; the same bits either way).
+ * flags 0: the weights are read into one allocation, stored in the order the
+ * product reads them (as a net's packed copy: no run packs them, and one row
+ * runs about 3x faster than on weights used as the file has them; the same
+ * bits either way; on 32-bit ARM, transposed).
  * SWANN_MODEL_MAP: the file is mapped read-only and every tensor 4-byte aligned
  * in it (all of swann_save's, and the usual safetensors files') is used in
  * place, with no copy (runs of few rows then transpose the weights on the fly,
  * as swann_forward does); a misaligned one is copied into the model's
- * allocation (transposed). While a mapped model lives, the
+ * allocation (in that order). While a mapped model lives, the
  * file must not be truncated or rewritten in place (its pages would change
  * under the model, or vanish: SIGBUS); replacing it by a rename is safe, and
  * swann_save always replaces that way. Unknown flag bits, NULL or empty path,
@@ -447,7 +448,7 @@ swann_status swann_model_load(const char *path, unsigned flags, swann_model **ou
  * network message), checked exactly as swann_load checks a file (anything not
  * exactly right: SWANN_E_FORMAT; bytes NULL, size 0 or above 2^48: SWANN_E_ARG).
  *   mem NULL (mem_bytes 0): the weights are copied into one allocation of the
- *     library's (transposed, as swann_model_load without flags); the bytes may
+ *     library's (in the product's order, as swann_model_load without flags); the bytes may
  *     be freed on return.
  *   mem not NULL: nothing is allocated, ever. The host's block, 64-byte
  *     aligned and at least swann_model_mem_size() bytes (else SWANN_E_ARENA),

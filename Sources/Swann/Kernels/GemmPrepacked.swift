@@ -28,6 +28,14 @@ extension Gemm {
     /// Floats the packed copy of an n-column, k-row B takes.
     static func packedSize(k: Int, n: Int) -> Int { roundUp(n, nr) * k }
 
+    /// Where packWhole put op(B)(p, j) = b[j * ldb + p] (W[j, p] of a weight [out, in]).
+    @inline(__always)
+    static func packedIndex(p: Int, j: Int, k: Int, n: Int) -> Int {
+        let pc = p / kc * kc
+        return packedPanels(pc: pc, nPad: roundUp(n, nr), col: j / nr * nr, kcur: min(kc, k - pc))
+            + (p - pc) * nr + j % nr
+    }
+
     /// Packs all of op(B) (B n x k, transposed: a weight [out, in]) into `dst`.
     @inline(never)
     static func packWhole(k: Int, n: Int, b: UnsafePointer<Float>, ldb: Int, into dst: UnsafeMutablePointer<Float>) {

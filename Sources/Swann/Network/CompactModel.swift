@@ -46,7 +46,7 @@ func quantizeModel(_ source: Model, _ weights: WeightType, _ function: StaticStr
         throw Failure(function).text(": the model's weights are already ").text(h.weights.name)
             .text("; quantize its float32 original").error(.arg)
     }
-    var copied = 0
+    var copied = 0, largest = 0
     for k in 0..<h.layerCount {
         let l = source.layers[k]
         if weights == .int8 && l.fanIn > Compact.int8MaxInputs {
@@ -54,7 +54,18 @@ func quantizeModel(_ source: Model, _ weights: WeightType, _ function: StaticStr
                 .text(" inputs; int8 sums are exact for at most ").int(Compact.int8MaxInputs).error(.arg)
         }
         copied += compactLayerBytes(l, weights)
+        if l.panels { largest = max(largest, l.fanOut * l.fanIn) }
     }
+    // Weights in the product's panels (a model's own copy) are read back into [out, in]
+    // rows in a transient block first.
+    var rows: UnsafeMutablePointer<Float>? = nil
+    if largest > 0 {
+        guard let p = cs_aligned_alloc(largest * 4) else {
+            throw Failure(function).text(": out of memory for ").int(largest * 4).text(" bytes of staging").error(.nomem)
+        }
+        rows = p.assumingMemoryBound(to: Float.self)
+    }
+    defer { if let rows { cs_free(rows) } }
     let layout = ModelLayout(layerCount: h.layerCount, specLength: h.specLength)
     let total = layout.bookkeeping + copied
     guard let block = cs_aligned_alloc(total) else {
@@ -79,7 +90,15 @@ func quantizeModel(_ source: Model, _ weights: WeightType, _ function: StaticStr
         copyFloats(b, l.bias, l.fanOut)
         let w = block + cursor
         cursor += Plan.aligned(l.fanOut * l.fanIn * weights.dtype.size)
-        // Element (out j, in i) of the source: [in, out] when transposed, else [out, in].
+        // Element (out j, in i) of the source: [in, out] when transposed, else [out, in]
+        // (panels: read back into `rows`).
+        var source = l.weight
+        if l.panels, let rows {
+            for j in 0..<l.fanOut {
+                for i in 0..<l.fanIn { rows[j * l.fanIn + i] = l.weight[ownCopyIndex(l, out: j, in: i)] }
+            }
+            source = UnsafePointer(rows)
+        }
         let rowStride = l.transposed ? 1 : l.fanIn, colStride = l.transposed ? l.fanOut : 1
         var view = LayerView(fanIn: l.fanIn, fanOut: l.fanOut, activation: l.activation, alpha: l.alpha,
                              weight: l.weight, bias: UnsafePointer(b))
@@ -88,11 +107,11 @@ func quantizeModel(_ source: Model, _ weights: WeightType, _ function: StaticStr
         if weights == .int8 {
             let s = (block + cursor).assumingMemoryBound(to: Float.self)
             cursor += Plan.aligned(l.fanOut * 4)
-            Compact.quantizeInt8(l.weight, rows: l.fanOut, cols: l.fanIn, rowStride: rowStride, colStride: colStride,
+            Compact.quantizeInt8(source, rows: l.fanOut, cols: l.fanIn, rowStride: rowStride, colStride: colStride,
                                  into: w.assumingMemoryBound(to: Int8.self), scales: s)
             view.scales = UnsafePointer(s)
         } else {
-            guard Compact.toHalf(l.weight, rows: l.fanOut, cols: l.fanIn, rowStride: rowStride, colStride: colStride,
+            guard Compact.toHalf(source, rows: l.fanOut, cols: l.fanIn, rowStride: rowStride, colStride: colStride,
                                  into: w.assumingMemoryBound(to: Float16.self)) else {
                 cs_free(block)
                 throw Failure(function).text(": layer ").int(k)

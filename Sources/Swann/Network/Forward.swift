@@ -8,12 +8,15 @@ struct LayerView {
     var fanOut: Int
     var activation: Activation
     var alpha: Float
-    /// [fanOut, fanIn] as in model files, or [fanIn, fanOut] when `transposed`
-    /// (a model's own copy: few rows then stream its rows instead of transposing
-    /// W on the fly, about 3x faster for one row; the same bits either way).
+    /// [fanOut, fanIn] as in model files; a model's own copy instead holds W^T in the
+    /// packed panels the product reads (`panels`, Gemm.packWhole: no packing at any run,
+    /// and few rows read it as a net's packed copy), or on 32-bit ARM, whose scalar
+    /// product packs nothing, [fanIn, fanOut] (`transposed`: few rows stream its rows
+    /// instead of transposing W on the fly). The same bits in every layout.
     var weight: UnsafePointer<Float>
     var bias: UnsafePointer<Float>
     var transposed = false
+    var panels = false
     /// A compact model's layer (f16 / int8): `compact` holds its weights [fanOut, fanIn]
     /// and `scales` int8's row scales; `weight` is then unused.
     var weights = WeightType.f32
@@ -27,9 +30,9 @@ struct LayerView {
 /// every activation reads each z before writing its y (softmax: a row's maximum
 /// and sums first, then y in place).
 @inline(__always)
-/// `packed`: a net's packed copy of W^T (GemmPrepacked.swift) and what it holds; models
-/// have none (their few-row products stream their transposed copy). `turn`: room the
-/// product may use (Kernels/GemmTransposed.swift), or nil.
+/// `packed`: a net's packed copy of W^T (GemmPrepacked.swift) and what it holds (a
+/// model's own copy is its weight: `panels`). `turn`: room the product may use
+/// (Kernels/GemmTransposed.swift), or nil.
 func forwardLayer(_ l: LayerView, input: UnsafePointer<Float>, z: UnsafeMutablePointer<Float>,
                   y: UnsafeMutablePointer<Float>, batch: Int, engine: Gemm.Engine, kernels k: KernelTable,
                   packed: UnsafeMutablePointer<Float>? = nil, packedState: PackedState = .stale,
@@ -39,8 +42,10 @@ func forwardLayer(_ l: LayerView, input: UnsafePointer<Float>, z: UnsafeMutableP
     k.multiply(m: batch, n: l.fanOut, k: l.fanIn,
                a: input, lda: l.fanIn, transA: false,
                b: l.weight, ldb: l.transposed ? l.fanOut : l.fanIn, transB: !l.transposed,
-               c: z, ldc: l.fanOut, accumulate: false, engine: engine, packed: packed, packedState: packedState,
-               bias: l.bias, turn: l.transposed ? nil : turn)
+               c: z, ldc: l.fanOut, accumulate: false, engine: engine,
+               packed: l.panels ? UnsafeMutablePointer(mutating: l.weight) : packed,
+               packedState: l.panels ? .fresh : packedState,
+               bias: l.bias, turn: l.transposed || l.panels ? nil : turn)
     k.activationForward(l.activation, alpha: l.alpha, z: z, y: y, rows: batch, cols: l.fanOut)
 }
 

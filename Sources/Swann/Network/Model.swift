@@ -104,7 +104,7 @@ func buildModel(_ file: ModelFile, placement: ModelPlacement,
     for i in 0..<file.count where file.tensors[i].tensor.isModelData {
         let t = file.tensors[i].tensor
         guard case .inPlace(let bytes, let copyMisaligned) = placement else {
-            copied += Plan.aligned(t.bytes)
+            copied += Plan.aligned(ownCopyBytes(t, file.spec.record(t.layer)))
             continue
         }
         let at = file.dataStart + UInt64(file.tensors[i].span.0)
@@ -116,13 +116,13 @@ func buildModel(_ file: ModelFile, placement: ModelPlacement,
                     .error(.arg)
             }
         }
-        copied += Plan.aligned(t.bytes)
+        copied += Plan.aligned(ownCopyBytes(t, file.spec.record(t.layer)))
     }
     let total = layout.bookkeeping + copied
-    // Copied float32 weights are stored transposed ([in, out], LayerView.transposed): read
-    // into a transient block of the largest, checked, then transposed into place.
+    // Copied float32 weights are stored in the model's own order (LayerView.panels): read
+    // into a transient block of the largest, checked, then laid into place.
     var largest = 0
-    for i in 0..<file.count where file.tensors[i].tensor.transposedInModel {
+    for i in 0..<file.count where file.tensors[i].tensor.reorderedInModel {
         largest = max(largest, file.tensors[i].tensor.bytes)
     }
     var staging: UnsafeMutableRawPointer? = nil
@@ -179,8 +179,8 @@ func buildModel(_ file: ModelFile, placement: ModelPlacement,
             raw = bytes + Int(at)
         } else {
             dst = block + cursor
-            cursor += Plan.aligned(t.bytes)
-            let into = t.transposedInModel ? staging : dst
+            cursor += Plan.aligned(ownCopyBytes(t, file.spec.record(t.layer)))
+            let into = t.reorderedInModel ? staging : dst
             guard let into, file.source.read(at: at, count: t.bytes, into: into) else {
                 if mem == nil { cs_free(block) }
                 throw Failure(function).text(": reading tensor data failed").reason().error(.io)
@@ -206,12 +206,7 @@ func buildModel(_ file: ModelFile, placement: ModelPlacement,
         } else if !t.isBias {
             var view = LayerView(fanIn: r.fanIn, fanOut: r.fanOut, activation: r.activation,
                                  alpha: r.alpha, weight: source, bias: source)
-            if let dst {
-                let w = dst.assumingMemoryBound(to: Float.self)
-                Gemm.transposeMatrix(source, rows: r.fanOut, cols: r.fanIn, into: w)
-                view.weight = UnsafePointer(w)
-                view.transposed = true
-            }
+            if let dst { layOwnCopy(source, into: dst.assumingMemoryBound(to: Float.self), &view) }
             model.layers[t.layer] = view
         } else {
             model.layers[t.layer].bias = source
@@ -228,8 +223,8 @@ func buildModel(_ file: ModelFile, placement: ModelPlacement,
 extension Tensor {
     /// A tensor a model keeps: a layer's weight, bias or int8 scales.
     var isModelData: Bool { role == .parameter || role == .scale }
-    /// A float32 weight, which a model's own copy keeps transposed.
-    var transposedInModel: Bool { role == .parameter && !isBias && dtype == .f32 }
+    /// A float32 weight, which a model's own copy keeps in its own order (LayerView.panels).
+    var reorderedInModel: Bool { role == .parameter && !isBias && dtype == .f32 }
 }
 
 /// What is wrong with the values of a model tensor (raw: its bytes), or nil: float32
@@ -265,7 +260,7 @@ func modelFromNet(_ net: Net, _ function: StaticString) throws(SwannError) -> Mo
     var copied = 0
     for k in 0..<h.layerCount {
         let l = net.layers[k]
-        copied += Plan.aligned(l.fanIn * l.fanOut * 4) + Plan.aligned(l.fanOut * 4)
+        copied += Plan.aligned(ownCopyFloats(fanIn: l.fanIn, fanOut: l.fanOut) * 4) + Plan.aligned(l.fanOut * 4)
     }
     let total = layout.bookkeeping + copied
     guard let block = cs_aligned_alloc(total) else {
@@ -288,13 +283,14 @@ func modelFromNet(_ net: Net, _ function: StaticString) throws(SwannError) -> Mo
     for k in 0..<h.layerCount {
         let l = net.layers[k]
         let w = (block + cursor).assumingMemoryBound(to: Float.self)
-        cursor += Plan.aligned(l.fanIn * l.fanOut * 4)
+        cursor += Plan.aligned(ownCopyFloats(fanIn: l.fanIn, fanOut: l.fanOut) * 4)
         let b = (block + cursor).assumingMemoryBound(to: Float.self)
         cursor += Plan.aligned(l.fanOut * 4)
-        Gemm.transposeMatrix(net.floats(l.weight), rows: l.fanOut, cols: l.fanIn, into: w)
         copyFloats(b, net.floats(l.bias), l.fanOut)
-        model.layers[k] = LayerView(fanIn: l.fanIn, fanOut: l.fanOut, activation: l.activation, alpha: l.alpha,
-                                    weight: UnsafePointer(w), bias: UnsafePointer(b), transposed: true)
+        var view = LayerView(fanIn: l.fanIn, fanOut: l.fanOut, activation: l.activation, alpha: l.alpha,
+                             weight: UnsafePointer(w), bias: UnsafePointer(b))
+        layOwnCopy(net.floats(l.weight), into: w, &view)
+        model.layers[k] = view
         model.header.pointee.width = max(model.header.pointee.width, l.fanOut)
         model.header.pointee.widestInput = max(model.header.pointee.widestInput, l.fanIn)
     }
@@ -337,11 +333,12 @@ extension Model: ModelFileSource {
         return l.weights == .f32 ? UnsafeRawPointer(l.weight) : l.compact
     }
 
-    /// A transposed weight goes back to the file's [out, in] rows, 64 values at a time.
+    /// A weight in the model's own order goes back to the file's [out, in] rows, 64
+    /// values at a time.
     func emitData(_ t: Tensor, _ sink: (UnsafeRawPointer, Int) -> Bool) -> Bool {
         guard let p = fileData(t) else { return true }
         let l = layers[t.layer]
-        guard t.role == .parameter && !t.isBias && l.transposed else { return sink(p, t.bytes) }
+        guard t.role == .parameter && !t.isBias && (l.transposed || l.panels) else { return sink(p, t.bytes) }
         var chunk = SIMD64<Float>()
         return withUnsafeMutablePointer(to: &chunk) { cp -> Bool in
             let buf = UnsafeMutableRawPointer(cp).assumingMemoryBound(to: Float.self)
@@ -349,7 +346,7 @@ extension Model: ModelFileSource {
                 var p0 = 0
                 while p0 < l.fanIn {
                     let n = min(64, l.fanIn - p0)
-                    for q in 0..<n { buf[q] = l.weight[(p0 + q) * l.fanOut + j] }
+                    for q in 0..<n { buf[q] = l.weight[ownCopyIndex(l, out: j, in: p0 + q)] }
                     guard sink(buf, n * 4) else { return false }
                     p0 += n
                 }
@@ -357,4 +354,40 @@ extension Model: ModelFileSource {
             return true
         }
     }
+}
+
+// A model's own copy of a float32 weight: W^T in the packed panels the product reads
+// (Gemm.packWhole, as a net's packed copy), so no run packs it and few rows read it as
+// a net does; on 32-bit ARM, whose scalar product packs nothing, W^T as [in, out].
+
+/// Floats of a layer's own copy.
+func ownCopyFloats(fanIn: Int, fanOut: Int) -> Int {
+    #if arch(arm)
+    return fanIn * fanOut
+    #else
+    return Gemm.packedSize(k: fanIn, n: fanOut)
+    #endif
+}
+
+/// Bytes a model's own copy of tensor `t` (of layer `r`) takes.
+func ownCopyBytes(_ t: Tensor, _ r: LayerRecord) -> Int {
+    t.reorderedInModel ? ownCopyFloats(fanIn: r.fanIn, fanOut: r.fanOut) * 4 : t.bytes
+}
+
+/// Lays W ([fanOut, fanIn]) into `dst` in the own copy's order; `view` then reads it.
+func layOwnCopy(_ w: UnsafePointer<Float>, into dst: UnsafeMutablePointer<Float>, _ view: inout LayerView) {
+    #if arch(arm)
+    Gemm.transposeMatrix(w, rows: view.fanOut, cols: view.fanIn, into: dst)
+    view.transposed = true
+    #else
+    Gemm.packWhole(k: view.fanIn, n: view.fanOut, b: w, ldb: view.fanIn, into: dst)
+    view.panels = true
+    #endif
+    view.weight = UnsafePointer(dst)
+}
+
+/// Where W[out, in] is in a layer's own copy.
+@inline(__always)
+func ownCopyIndex(_ l: LayerView, out j: Int, in p: Int) -> Int {
+    l.panels ? Gemm.packedIndex(p: p, j: j, k: l.fanIn, n: l.fanOut) : p * l.fanOut + j
 }

@@ -431,7 +431,7 @@ typedef struct swann_session swann_session;
  * tensors, if any, are checked and ignored; every weight is checked finite).
  * flags 0: the weights are read into one allocation, stored in the order the
  * product reads them (as a net's packed copy: no run packs them, and one row
- * runs about 3x faster than on weights used as the file has them; the same
+ * runs about 2.5x faster than on weights used as the file has them; the same
  * bits either way; on 32-bit ARM, transposed).
  * SWANN_MODEL_MAP: the file is mapped read-only and every tensor 4-byte aligned
  * in it (all of swann_save's, and the usual safetensors files') is used in

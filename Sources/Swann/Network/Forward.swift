@@ -45,7 +45,7 @@ func forwardLayer(_ l: LayerView, input: UnsafePointer<Float>, z: UnsafeMutableP
                c: z, ldc: l.fanOut, accumulate: false, engine: engine,
                packed: l.panels ? UnsafeMutablePointer(mutating: l.weight) : packed,
                packedState: l.panels ? .fresh : packedState,
-               bias: l.bias, turn: l.transposed || l.panels ? nil : turn)
+               bias: l.bias, turn: turn)
     k.activationForward(l.activation, alpha: l.alpha, z: z, y: y, rows: batch, cols: l.fanOut)
 }
 

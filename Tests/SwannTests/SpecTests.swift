@@ -55,7 +55,7 @@ final class SpecTests: XCTestCase {
         XCTAssertEqual(s.layers.map(\.units), [256, 128, 10])
         XCTAssertEqual(s.layers.map(\.activation), [.relu, .leakyRelu, .softmax])
         XCTAssertEqual(s.layers[1].alpha, 0.02)
-        XCTAssertEqual(s.output, 10)
+        XCTAssertEqual(s.layers[s.layers.count - 1].units, 10)
         XCTAssertEqual(s.loss, .crossEntropy)
         XCTAssertEqual(s.optimizer.kind, .sgd)
         XCTAssertEqual(s.optimizer.lr, 0.05)
@@ -366,8 +366,8 @@ final class SpecTests: XCTestCase {
     func testPlanMatchesArenaSize() throws {
         let spec = makeSpec(input: 30, [L(100, "relu"), L(17, "softmax")], loss: "cross_entropy",
                             optimizer: #"{"type": "sgd", "momentum": 0.9}"#)
-        let parsed = try parse(spec).get()
-        let plan = try Plan(spec: parsed, maxBatch: 64, specLength: 200)
+        var parsed = try parse(spec).get()
+        let plan = try Plan(spec: &parsed, maxBatch: 64, specLength: 200)
         XCTAssertEqual(plan.header.paramCount, 30 * 100 + 100 + 100 * 17 + 17)
         XCTAssertEqual(plan.header.slotCount, 1, "momentum keeps one buffer")
         // The records a net gets (buildNet lays them from the spec, as the plan sized them).

@@ -15,12 +15,14 @@ struct ReadSpec {
     init(_ specJSON: UnsafePointer<CChar>?, _ home: ScratchHome, _ function: StaticString) throws(SwannError) {
         let text = try SpecText(specJSON)
         let need = text.sizing.bytes
-        spec = try withScratch(home, need, function, "reading the spec") { (s: inout Scratch) throws(SwannError) in
-            try text.parse(&s, function)
-        }
+        spec = NetSpec()
         scratchBytes = need
+        canonicalLength = 0
+        try withScratch(home, need, function, "reading the spec") { (s: inout Scratch) throws(SwannError) in
+            try text.parse(&s, function, into: &spec)
+        }
         var measure = TextBuffer(measuring: ())
-        writeCanonicalSpec(spec, into: &measure)
+        writeCanonicalSpec(&spec, into: &measure)
         canonicalLength = measure.length
     }
 
@@ -31,13 +33,13 @@ struct ReadSpec {
 /// The canonical spec text (every optimizer default filled in), written into a
 /// `TextBuffer` (or measured by one); the same function for both, so the length
 /// measured before the plan is the length written into the net.
-func writeCanonicalSpec(_ spec: NetSpec, into t: inout TextBuffer) {
+func writeCanonicalSpec(_ spec: UnsafePointer<NetSpec>, into t: inout TextBuffer) {
     t.text("{")
-    t.key("input"); t.number(spec.input)
+    t.key("input"); t.number(spec.pointee.input)
     t.text(",")
     t.key("layers"); t.text("[")
-    for k in 0..<spec.layers.count {  // by index: a for-in iterator would copy the whole list
-        let l = spec.layers[k]
+    for k in 0..<spec.pointee.layers.count {  // by index: a for-in iterator would copy the whole list
+        let l = spec.pointee.layers[k]
         if k > 0 { t.text(",") }
         t.text("{"); t.key("units"); t.number(l.units)
         t.text(","); t.key("activation"); t.quoted(cString(l.activation.name))
@@ -45,9 +47,9 @@ func writeCanonicalSpec(_ spec: NetSpec, into t: inout TextBuffer) {
         t.text("}")
     }
     t.text("],")
-    t.key("loss"); t.quoted(cString(spec.loss.name))
+    t.key("loss"); t.quoted(cString(spec.pointee.loss.name))
     t.text(",")
-    let c = spec.optimizer
+    let c = spec.pointee.optimizer
     t.key("optimizer"); t.text("{"); t.key("type"); t.quoted(cString(c.kind.name))
     putKeys(c.kind.keys, c, into: &t)
     if c.hasSchedule {
@@ -56,9 +58,9 @@ func writeCanonicalSpec(_ spec: NetSpec, into t: inout TextBuffer) {
         t.text("}")
     }
     t.text("}")
-    if spec.initKind != .automatic { t.text(","); t.key("init"); t.quoted(cString(spec.initKind.name)) }
-    t.text(","); t.key("seed"); t.number(Int(spec.seed))
-    if spec.threads != 1 { t.text(","); t.key("threads"); t.number(spec.threads) }
+    if spec.pointee.initKind != .automatic { t.text(","); t.key("init"); t.quoted(cString(spec.pointee.initKind.name)) }
+    t.text(","); t.key("seed"); t.number(Int(spec.pointee.seed))
+    if spec.pointee.threads != 1 { t.text(","); t.key("threads"); t.number(spec.pointee.threads) }
     t.text("}")
 }
 

@@ -69,7 +69,8 @@ struct LoadScratch {
 struct ModelFile {
     var source: ByteSource
     var function: StaticString
-    var spec: NetSpec
+    /// The file's spec, on the loader's stack (valid during its body).
+    var spec: UnsafePointer<NetSpec>
     var plan: Plan
     /// The file tensors of the plan's table, in table order; `byKey[t.key]` is the
     /// index of tensor t. In the call's scratch, valid during the loader's body.
@@ -259,51 +260,54 @@ private func readModel<R>(_ source: ByteSource, _ text: UnsafeMutablePointer<CCh
             throw Failure(function).text(": arena has ").int(scratch.capacity).text(" bytes, reading the header needs ")
                 .int(scratch.used + specSource.sizing.bytes).text(" so far").error(.arena)
         }
-        let spec = try specSource.parse(&scratch, function)
+        var fileSpec = NetSpec()
+        try specSource.parse(&scratch, function, into: &fileSpec)
         sizes.spec = Scratch.piece(specSource.sizing.bytes)
-        var measure = TextBuffer(measuring: ())
-        writeCanonicalSpec(spec, into: &measure)
-        let plan = try Plan(spec: spec, maxBatch: maxBatch, specLength: measure.length)
-        let layerCount = spec.layers.count, slotCount = plan.header.slotCount
-        let count = 1 + 2 * layerCount * (1 + slotCount) + (weights == .int8 ? layerCount : 0)  // fileTensorCount
-        // Every parameter tensor must be an entry, and optimizer slots at most triple them:
-        // a spec needing more is a file missing tensors (and the heap scratch's bound).
-        guard count <= 1 + 4 * root.count else {
-            throw bad(source, function).text("the header has ").int(root.count).text(" entries, too few for the ")
-                .int(count).text(" tensors of its spec").error(.format)
-        }
-        sizes.table = LoadScratch.tableBytes(count)
-        guard let memory = scratch.take(sizes.table) else {
-            if home.arena == nil {
-                throw Failure(function).text(": the tensor table outgrew its scratch (a bug: please report it)")
-                    .error(.nomem)
+        return try withUnsafePointer(to: &fileSpec) { (spec) throws(SwannError) -> R in
+            var measure = TextBuffer(measuring: ())
+            writeCanonicalSpec(spec, into: &measure)
+            let plan = try Plan(spec: spec, maxBatch: maxBatch, specLength: measure.length)
+            let layerCount = spec.pointee.layers.count, slotCount = plan.header.slotCount
+            let count = 1 + 2 * layerCount * (1 + slotCount) + (weights == .int8 ? layerCount : 0)  // fileTensorCount
+            // Every parameter tensor must be an entry, and optimizer slots at most triple them:
+            // a spec needing more is a file missing tensors (and the heap scratch's bound).
+            guard count <= 1 + 4 * root.count else {
+                throw bad(source, function).text("the header has ").int(root.count).text(" entries, too few for the ")
+                    .int(count).text(" tensors of its spec").error(.format)
             }
-            throw Failure(function).text(": arena has ").int(scratch.capacity).text(" bytes, reading the header needs ")
-                .int(sizes.reading).error(.arena)
-        }
-        let tensors = memory.bindMemory(to: FileTensor.self, capacity: count)
-        let byKey = (memory + count * MemoryLayout<FileTensor>.stride).bindMemory(to: Int.self, capacity: count)
-        let h = plan.header
-        withUnsafePointer(to: spec) { s in fillFileTensors(SpecShapes(s), h, weights, tensors, byKey) }
-        var file = ModelFile(source: source, function: function, spec: spec, plan: plan, tensors: tensors,
-                             byKey: byKey, count: count, dataStart: 8 + UInt64(n), hasOptimizer: false, scratch: sizes,
-                             weights: weights)
-        try locateTensors(root, &file, dataSize: source.size - 8 - UInt64(n), source)
-        if let arena = home.arena, home.forNet {
-            // The file is right; now the arena must hold the net too (SWANN_E_ARENA after SWANN_E_FORMAT).
-            let need = sizes.arenaBytes(netBytes: plan.bytes)
-            guard home.arenaBytes >= need else {
-                throw Failure(function).text(": arena has ").int(home.arenaBytes)
-                    .text(" bytes, the net and the reading of its header need ").int(need).error(.arena)
+            sizes.table = LoadScratch.tableBytes(count)
+            guard let memory = scratch.take(sizes.table) else {
+                if home.arena == nil {
+                    throw Failure(function).text(": the tensor table outgrew its scratch (a bug: please report it)")
+                        .error(.nomem)
+                }
+                throw Failure(function).text(": arena has ").int(scratch.capacity).text(" bytes, reading the header needs ")
+                    .int(sizes.reading).error(.arena)
             }
-            let moved = arena + sizes.tableOffset(netBytes: plan.bytes)
-            if moved != memory {
-                memmove(moved, memory, sizes.table)
-                file.tensors = moved.assumingMemoryBound(to: FileTensor.self)
-                file.byKey = (moved + count * MemoryLayout<FileTensor>.stride).assumingMemoryBound(to: Int.self)
+            let tensors = memory.bindMemory(to: FileTensor.self, capacity: count)
+            let byKey = (memory + count * MemoryLayout<FileTensor>.stride).bindMemory(to: Int.self, capacity: count)
+            let h = plan.header
+            fillFileTensors(SpecShapes(spec), h, weights, tensors, byKey)
+            var file = ModelFile(source: source, function: function, spec: spec, plan: plan, tensors: tensors,
+                                 byKey: byKey, count: count, dataStart: 8 + UInt64(n), hasOptimizer: false, scratch: sizes,
+                                 weights: weights)
+            try locateTensors(root, &file, dataSize: source.size - 8 - UInt64(n), source)
+            if let arena = home.arena, home.forNet {
+                // The file is right; now the arena must hold the net too (SWANN_E_ARENA after SWANN_E_FORMAT).
+                let need = sizes.arenaBytes(netBytes: plan.bytes)
+                guard home.arenaBytes >= need else {
+                    throw Failure(function).text(": arena has ").int(home.arenaBytes)
+                        .text(" bytes, the net and the reading of its header need ").int(need).error(.arena)
+                }
+                let moved = arena + sizes.tableOffset(netBytes: plan.bytes)
+                if moved != memory {
+                    memmove(moved, memory, sizes.table)
+                    file.tensors = moved.assumingMemoryBound(to: FileTensor.self)
+                    file.byKey = (moved + count * MemoryLayout<FileTensor>.stride).assumingMemoryBound(to: Int.self)
+                }
             }
+            return try body(file)
         }
-        return try body(file)
     } catch {
         // A bad spec inside a file is a bad file: "load: the file's spec: layers[0]...".
         guard error.status == .spec else { throw error }
@@ -373,9 +377,9 @@ private func locateTensors(_ root: JSONValue, _ file: inout ModelFile, dataSize:
                            _ source: ByteSource) throws(SwannError) {
     let function = file.function
     func bad() -> Failure { Swann.bad(source, function) }
-    let layerCount = file.spec.layers.count
+    let layerCount = file.spec.pointee.layers.count
     let slotCount = file.plan.header.slotCount
-    let optimizer = file.spec.optimizer
+    let optimizer = file.spec.pointee.optimizer
     let tensors = file.tensors, byKey = file.byKey
     try root.forEachMember { (key, v) throws(SwannError) in
         if isKey(key, "__metadata__") { return }
@@ -543,7 +547,7 @@ func readTensors(_ file: ModelFile, into net: Net) throws(SwannError) {
         let dst = net.base + t.offset
         guard file.source.read(at: offset, count: t.bytes, into: dst) else { throw readFailed(file) }
         guard allFinite(dst.assumingMemoryBound(to: Float.self), t.bytes / 4) else {
-            throw t.withName(file.spec.optimizer) { name in
+            throw t.withName(file.spec.pointee.optimizer) { name in
                 Failure(file.function).text(": tensor \"").text(name).text("\" has NaN or Inf values").error(.format)
             }
         }

@@ -80,7 +80,7 @@ enum ModelPlacement {
 /// loader's reading scratch (header text, trees, tensor table), then the block the
 /// model keeps, placed at mem's end once the reading is done.
 func modelMemSize(_ file: ModelFile) -> Int {
-    file.scratch.reading + ModelLayout(layerCount: file.spec.layers.count,
+    file.scratch.reading + ModelLayout(layerCount: file.spec.pointee.layers.count,
                                        specLength: file.plan.header.specLength).bookkeeping
 }
 
@@ -91,9 +91,9 @@ func buildModel(_ file: ModelFile, placement: ModelPlacement,
                 mem: UnsafeMutableRawPointer?, memBytes: UInt,
                 map: (UnsafeMutableRawPointer, Int)? = nil) throws(SwannError) -> Model {
     let function = file.function
-    let layout = ModelLayout(layerCount: file.spec.layers.count, specLength: file.plan.header.specLength)
+    let layout = ModelLayout(layerCount: file.spec.pointee.layers.count, specLength: file.plan.header.specLength)
     if file.weights == .int8 {
-        for k in 0..<file.spec.layers.count where file.spec.record(k).fanIn > Compact.int8MaxInputs {
+        for k in 0..<file.spec.pointee.layers.count where file.spec.record(k).fanIn > Compact.int8MaxInputs {
             throw Failure(function).text(": layer ").int(k).text(" has ").int(file.spec.record(k).fanIn)
                 .text(" int8 inputs; int8 sums are exact for at most ").int(Compact.int8MaxInputs).error(.format)
         }
@@ -110,7 +110,7 @@ func buildModel(_ file: ModelFile, placement: ModelPlacement,
         let at = file.dataStart + UInt64(file.tensors[i].span.0)
         guard (UInt(bitPattern: bytes) &+ UInt(at)) & UInt(t.dtype.size - 1) != 0 else { continue }
         guard copyMisaligned else {
-            throw t.withName(file.spec.optimizer) { name in
+            throw t.withName(file.spec.pointee.optimizer) { name in
                 Failure(function).text(": tensor \"").text(name).text("\" (at byte ").uint(UInt(at))
                     .text(") is not aligned to its dtype in memory: align the bytes, or pass mem NULL to copy them")
                     .error(.arg)
@@ -155,13 +155,13 @@ func buildModel(_ file: ModelFile, placement: ModelPlacement,
     var h = ModelHeader()
     h.ownsBlock = mem == nil
     h.blockBytes = total
-    h.layerCount = file.spec.layers.count
+    h.layerCount = file.spec.pointee.layers.count
     h.inputSize = file.plan.header.inputSize
     h.outputSize = file.plan.header.outputSize
     h.paramCount = file.plan.header.paramCount
     h.specLength = layout.specLength
     h.weights = file.weights
-    for k in 0..<file.spec.layers.count {
+    for k in 0..<file.spec.pointee.layers.count {
         h.width = max(h.width, file.spec.record(k).fanOut)
         h.widestInput = max(h.widestInput, file.spec.record(k).fanIn)
     }
@@ -189,7 +189,7 @@ func buildModel(_ file: ModelFile, placement: ModelPlacement,
         }
         if let problem = compactProblem(t, raw) {
             if mem == nil { cs_free(block) }
-            throw t.withName(file.spec.optimizer) { name in
+            throw t.withName(file.spec.pointee.optimizer) { name in
                 Failure(function).text(": tensor \"").text(name).text("\" ").text(problem).error(.format)
             }
         }

@@ -44,7 +44,7 @@ struct Net {
 /// Places a planned net: in the host's arena (checked for size) or in one the
 /// library allocates, then builds it there and starts its workers.
 /// `initialize` false leaves the parameters zero (load overwrites them all).
-func placeNet(_ plan: Plan, spec: NetSpec, arena: UnsafeMutableRawPointer?,
+func placeNet(_ plan: Plan, spec: UnsafePointer<NetSpec>, arena: UnsafeMutableRawPointer?,
               arenaBytes: UInt, initialize: Bool = true, _ function: StaticString) throws(SwannError) -> Net {
     let kernels = try KernelTable.choose(function)
     let block = try arenaBlock(arena, arenaBytes, needs: plan.bytes, "net", function)
@@ -68,7 +68,7 @@ func releaseNet(_ net: Net) {
 /// Lays a planned net into `arena` (at least `plan.bytes`, 64-byte aligned), writes
 /// the canonical spec into its slot (the plan measured it), and initialises the
 /// parameters from the spec's init and seed.
-func buildNet(_ plan: Plan, spec: NetSpec, arena: UnsafeMutableRawPointer,
+func buildNet(_ plan: Plan, spec: UnsafePointer<NetSpec>, arena: UnsafeMutableRawPointer,
               ownsArena: Bool, initialize: Bool = true, kernels: KernelTable) -> Net {
     memset(arena, 0, plan.bytes)
     let net = Net(base: arena)
@@ -77,9 +77,7 @@ func buildNet(_ plan: Plan, spec: NetSpec, arena: UnsafeMutableRawPointer,
     h.kernels = kernels
     net.header.initialize(to: h)
     let start = plan.tensorStart, slotCount = h.slotCount, maxBatch = h.maxBatch
-    _ = withUnsafePointer(to: spec) { s in
-        Plan.layTensors(SpecShapes(s), into: net.layers, slotCount: slotCount, maxBatch: maxBatch, start: start)
-    }
+    _ = Plan.layTensors(SpecShapes(spec), into: net.layers, slotCount: slotCount, maxBatch: maxBatch, start: start)
     var packed = plan.packedStart
     for k in 0..<h.layerCount {
         let bytes = Plan.packedWeightBytes(fanIn: net.layers[k].fanIn, fanOut: net.layers[k].fanOut)
@@ -100,14 +98,14 @@ func buildNet(_ plan: Plan, spec: NetSpec, arena: UnsafeMutableRawPointer,
 
 /// `he`: normal, std sqrt(2 / fan_in); `xavier`: uniform in +-sqrt(6 / (fan_in + fan_out));
 /// `zeros`; biases zero. Each layer draws from its own stream of the seed.
-func initializeParameters(_ net: Net, spec: NetSpec) {
+func initializeParameters(_ net: Net, spec: UnsafePointer<NetSpec>) {
     let h = net.header.pointee
     for k in 0..<h.layerCount {
         let l = net.layers[k]
         let w = net.floats(l.weight)
         let n = l.fanIn * l.fanOut
-        var rng = SplitMix64(seed: spec.seed, stream: UInt64(k))
-        switch spec.initKind.resolved(for: l.activation) {
+        var rng = SplitMix64(seed: spec.pointee.seed, stream: UInt64(k))
+        switch spec.pointee.initKind.resolved(for: l.activation) {
         case .he:
             let std = (2.0 / Double(l.fanIn)).squareRoot()
             for i in 0..<n { w[i] = Float(std * rng.normal()) }

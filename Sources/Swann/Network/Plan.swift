@@ -36,7 +36,7 @@ struct Plan {
     static func aligned(_ offset: Int) -> Int { (offset + alignment - 1) / alignment * alignment }
 
     /// Builds the plan; fails with `.arg` when the arena would exceed the limit.
-    init(spec: NetSpec, maxBatch: Int, specLength: Int) throws(SwannError) {
+    init(spec: UnsafePointer<NetSpec>, maxBatch: Int, specLength: Int) throws(SwannError) {
         var cursor = 0
         func take(_ n: Int) -> Int {
             let at = cursor
@@ -45,25 +45,25 @@ struct Plan {
         }
         let f = MemoryLayout<Float>.stride
         var h = header
-        h.layerCount = spec.layers.count
-        h.inputSize = spec.input
+        h.layerCount = spec.pointee.layers.count
+        h.inputSize = spec.pointee.input
         h.outputSize = spec.output
         h.maxBatch = maxBatch
-        h.loss = spec.loss
-        h.optimizer = spec.optimizer
-        h.slotCount = spec.optimizer.slotCount
-        h.threads = spec.threads
+        h.loss = spec.pointee.loss
+        h.optimizer = spec.pointee.optimizer
+        h.slotCount = spec.pointee.optimizer.slotCount
+        h.threads = spec.pointee.threads
         _ = take(MemoryLayout<NetHeader>.stride)
-        h.layers = take(MemoryLayout<LayerRecord>.stride * spec.layers.count)
+        h.layers = take(MemoryLayout<LayerRecord>.stride * spec.pointee.layers.count)
         // Room for swann_set_lr to write a longer "lr" into the canonical text.
         h.spec = take(specLength + 1 + lrTextSlack)
         h.specLength = specLength
         h.specRoom = specLength + 1 + lrTextSlack
 
-        var fanIn = spec.input
+        var fanIn = spec.pointee.input
         var maxM = maxBatch, maxN = 1, maxK = maxBatch, shared = 0
-        for k in 0..<spec.layers.count {  // by index: a for-in iterator would copy the whole list
-            let l = spec.layers[k]
+        for k in 0..<spec.pointee.layers.count {  // by index: a for-in iterator would copy the whole list
+            let l = spec.pointee.layers[k]
             maxM = max(maxM, l.units)
             maxN = max(maxN, max(l.units, fanIn))
             maxK = max(maxK, max(l.units, fanIn))
@@ -77,9 +77,7 @@ struct Plan {
         // before the total is checked below.
         let start = cursor, slotCount = h.slotCount
         tensorStart = start
-        let laid = withUnsafePointer(to: spec) { s in
-            Plan.layTensors(SpecShapes(s), into: nil, slotCount: slotCount, maxBatch: maxBatch, start: start)
-        }
+        let laid = Plan.layTensors(SpecShapes(spec), into: nil, slotCount: slotCount, maxBatch: maxBatch, start: start)
         cursor = Plan.aligned(laid.cursor)
         h.input = laid.input
         h.scratch0 = laid.scratch0
@@ -91,20 +89,20 @@ struct Plan {
         h.slots = firstSlot < 0 ? firstGrad : firstSlot  // no slots: an empty block
         // The engine.
         let pack = Gemm.packSizes(maxM: maxM, maxN: maxN, maxK: maxK, cols: Gemm.nc)
-        h.workspaces = take(MemoryLayout<Gemm.Workspace>.stride * spec.threads)
-        for _ in 0..<spec.threads {
+        h.workspaces = take(MemoryLayout<Gemm.Workspace>.stride * spec.pointee.threads)
+        for _ in 0..<spec.pointee.threads {
             workspaceOffsets.append((take(pack.a * f), take(pack.b * f), take(Gemm.mr * Gemm.nr * f)))
         }
         h.pool = take(MemoryLayout<cs_pool>.stride)
         // The layers' packed forward weights, one after the other (`packedWeightBytes`;
         // buildNet gives each layer its offset).
         packedStart = cursor
-        fanIn = spec.input
-        for k in 0..<spec.layers.count {
-            _ = take(Plan.packedWeightBytes(fanIn: fanIn, fanOut: spec.layers[k].units))
-            fanIn = spec.layers[k].units
+        fanIn = spec.pointee.input
+        for k in 0..<spec.pointee.layers.count {
+            _ = take(Plan.packedWeightBytes(fanIn: fanIn, fanOut: spec.pointee.layers[k].units))
+            fanIn = spec.pointee.layers[k].units
         }
-        if spec.threads > 1 {
+        if spec.pointee.threads > 1 {
             h.sharedPackFloats = shared
             h.sharedPack = take(shared * f)
         }

@@ -114,7 +114,11 @@ enum Limits {
     static let maxThreads = min(ThreadList<Int>.capacity, Int(CS_POOL_MAX_WORKERS) + 1)
 }
 
-/// A parsed, validated network spec.
+/// A parsed, validated network spec. 4 KB (32-bit) to 6 KB: the layers are inline.
+/// Embedded Swift copies a borrowed value of it whole to read one of its layers, so
+/// it is made in place (`specFromJSON(_:into:)`) and passed as an `UnsafePointer`,
+/// read through `pointee`: each copy was that much more stack (a Cortex-M loading a
+/// model reached 44 KB).
 struct NetSpec {
     var input: Int = 0
     var layers = LayerList<LayerSpec>(filler: LayerSpec(units: 0, activation: .identity, alpha: 0))
@@ -125,12 +129,20 @@ struct NetSpec {
     /// Threads that run the large matrix products: the caller and threads - 1 workers.
     var threads: Int = 1
 
-    var output: Int { layers[layers.count - 1].units }
+    /// Inlined, so that a NetSpec is made where it is declared, not copied there.
+    @inline(__always) init() {}
+}
+
+extension UnsafePointer where Pointee == NetSpec {
+    /// The last layer's units.
+    var output: Int { pointee.layers[pointee.layers.count - 1].units }
 
     /// Layer k's shape and activation as a record (its offsets 0: a plan lays them).
+    /// Read field by field through the pointer: a NetSpec method's borrowed `self` was
+    /// copied whole, twice per call, even inlined.
     func record(_ k: Int) -> LayerRecord {
-        let l = layers[k]
-        return LayerRecord(fanIn: k == 0 ? input : layers[k - 1].units, fanOut: l.units, activation: l.activation,
-                           alpha: Float(l.alpha))
+        let fanIn = k == 0 ? pointee.input : pointee.layers[k - 1].units
+        return LayerRecord(fanIn: fanIn, fanOut: pointee.layers[k].units, activation: pointee.layers[k].activation,
+                           alpha: Float(pointee.layers[k].alpha))
     }
 }

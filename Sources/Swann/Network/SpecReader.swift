@@ -102,14 +102,15 @@ struct SpecText {
         self.sizing = sizing
     }
 
-    /// Parses and validates the spec, its tree taken from `scratch`.
-    func parse(_ scratch: inout Scratch, _ function: StaticString) throws(SwannError) -> NetSpec {
+    /// Parses and validates the spec into `spec` (a fresh `NetSpec()`), its tree taken
+    /// from `scratch`.
+    func parse(_ scratch: inout Scratch, _ function: StaticString, into spec: inout NetSpec) throws(SwannError) {
         guard let memory = scratch.take(sizing.bytes) else {
             throw Failure(function).text(": the scratch has no room for the spec's tree").error(.arena)
         }
         let parsed = JSONDocument(text, length: length, sized: sizing, in: memory)
         guard let root = parsed.root else { throw jsonFailure(parsed.problem ?? .syntax, parsed) }
-        return try specFromJSON(root)
+        try specFromJSON(root, into: &spec)
     }
 }
 
@@ -121,17 +122,20 @@ private func jsonFailure(_ problem: JSONDocument.Problem, _ d: JSONDocument) -> 
 
 /// Parses and validates a spec with a heap scratch of its own (for the tests).
 func parseSpec(_ text: UnsafePointer<CChar>?) throws(SwannError) -> NetSpec {
-    let spec = try SpecText(text)
-    return try withScratch(.heap, spec.sizing.bytes, "spec", "reading the spec") { (s) throws(SwannError) in
-        try spec.parse(&s, "spec")
+    let source = try SpecText(text)
+    var spec = NetSpec()
+    try withScratch(.heap, source.sizing.bytes, "spec", "reading the spec") { (s) throws(SwannError) in
+        try source.parse(&s, "spec", into: &spec)
     }
+    return spec
 }
 
-func specFromJSON(_ root: JSONValue) throws(SwannError) -> NetSpec {
+/// The spec of `root` into `spec` (a fresh `NetSpec()`), in place: a NetSpec is 4-6 KB
+/// (256 layers inline), and every copy of it is that much more stack (NetSpec.record).
+func specFromJSON(_ root: JSONValue, into spec: inout NetSpec) throws(SwannError) {
     guard root.kind == .object else {
         throw Failure("spec: must be a JSON object").error(.spec)
     }
-    var spec = NetSpec()
     var sawInput = false, sawLayers = false, sawLoss = false
     let top = JSONReader(owner: "", index: -1)
     try root.forEachMember { (key, value) throws(SwannError) in
@@ -139,7 +143,7 @@ func specFromJSON(_ root: JSONValue) throws(SwannError) -> NetSpec {
             spec.input = Int(try top.integer(value, key, min: 1, max: Int64(Limits.maxUnits)))
             sawInput = true
         } else if isKey(key, "layers") {
-            spec.layers = try parseLayers(value)
+            try parseLayers(value, into: &spec.layers)
             sawLayers = true
         } else if isKey(key, "loss") {
             let s = try top.string(value, key)
@@ -178,10 +182,10 @@ func specFromJSON(_ root: JSONValue) throws(SwannError) -> NetSpec {
         }
         fanIn = l.units
     }
-    return spec
 }
 
-func parseLayers(_ value: JSONValue) throws(SwannError) -> LayerList<LayerSpec> {
+/// The "layers" array appended to `layers` (empty).
+func parseLayers(_ value: JSONValue, into layers: inout LayerList<LayerSpec>) throws(SwannError) {
     guard value.kind == .array else {
         throw Failure("spec: \"layers\" must be an array of objects").error(.spec)
     }
@@ -190,7 +194,6 @@ func parseLayers(_ value: JSONValue) throws(SwannError) -> LayerList<LayerSpec> 
     guard n <= Limits.maxLayers else {
         throw Failure("spec: \"layers\" has ").int(n).text(" entries, at most ").int(Limits.maxLayers).text(" are allowed").error(.spec)
     }
-    var layers = LayerList<LayerSpec>(filler: LayerSpec(units: 0, activation: .identity, alpha: 0))
     try value.forEachElement { (k, obj) throws(SwannError) in
         guard obj.kind == .object else {
             throw Failure("spec: layers[").int(k).text("] must be an object").error(.spec)
@@ -229,5 +232,4 @@ func parseLayers(_ value: JSONValue) throws(SwannError) -> LayerList<LayerSpec> 
         let a = alpha ?? activation.defaultAlpha ?? 0
         layers.append(LayerSpec(units: units, activation: activation, alpha: a))
     }
-    return layers
 }

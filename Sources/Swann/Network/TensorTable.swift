@@ -199,7 +199,7 @@ struct SpecShapes: LayerShapes {
     let spec: UnsafePointer<NetSpec>
     init(_ spec: UnsafePointer<NetSpec>) { self.spec = spec }
     var layerCount: Int { spec.pointee.layers.count }
-    func layer(_ k: Int) -> LayerRecord { spec.pointee.record(k) }
+    func layer(_ k: Int) -> LayerRecord { spec.record(k) }
 }
 
 extension Net: LayerShapes {

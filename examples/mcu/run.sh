@@ -120,4 +120,11 @@ if [ $rc -eq 0 ] && grep -q '^mcu: 0 failed$' "$W/run.out"; then
 else
     bad "firmware exited $rc (124: timed out)"
 fi
+# Stack budgets (the painted high-water marks above): a model read from flash and its
+# session in 16 KB, every other call (create, training, bad input) in 24 KB. A NetSpec
+# copied by value is 4 KB here: these fail when copies creep back (Network/Spec.swift).
+stack_over=$(awk '/^# stack: digits/ { if ($(NF-1) > 16384) print }
+                  /^# stack: / { if ($(NF-1) > 24576) print }' "$W/run.out")
+[ -z "$stack_over" ] && ok "stack within budget (models 16 KB, every call 24 KB)" ||
+    bad "stack over budget: $stack_over"
 finish

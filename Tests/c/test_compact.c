@@ -4,8 +4,9 @@
  *   - session outputs of f16 and int8 models equal, bit for bit, a scalar C
  *     reference of the documented arithmetic (quantization, exact int32 sums,
  *     the fixed float order), for several shapes (tails of 8 and 16) and batches
- *     (pairs of rows and single rows: the packed f16 kernel runs rows in pairs; fours
- *     and single rows, whole and part blocks: the VNNI int8 kernel's tiles);
+ *     (whole tiles and the rows left over: the f16 kernel runs tiles of 4 rows on
+ *     AVX-512, 2 on AVX2, single rows alone; fours and single rows, whole and part
+ *     blocks: the VNNI int8 kernel's tiles);
  *   - the int8 worst case: every weight and input at +-127 in the widest layer
  *     int8 allows (133144 inputs) sums without overflow; one input more is refused;
  *   - the file round trip: swann_model_save / save_buffer bytes agree, and load,
@@ -397,9 +398,8 @@ static void packed_worst_case(void)
 
 /* Sessions made under each SWANN_ISA in one process: the same bits, for odd shapes and
  * batches. int8: the widest level (VNNI's packed kernel on a CPU with AVX512_VNNI),
- * AVX2's and the baseline's row kernels. f16: AVX-512's and AVX2's packed streaming
- * kernels (16 and 8 columns per vector) and the baseline's row kernel. Levels the CPU
- * lacks fall back to its widest. */
+ * AVX2's and the baseline's row kernels. f16: AVX-512's 4-row and AVX2's 2-row tiles
+ * and the baseline's row kernel. Levels the CPU lacks fall back to its widest. */
 static void levels_same_bits(void)
 {
     static const char *levels[3] = {"", "avx2", "baseline"};

@@ -9,8 +9,9 @@ public func swann_arena_size(_ specJSON: UnsafePointer<CChar>?, _ maxBatch: UInt
         let bytes = try required(bytes, "arena_size", "bytes")
         let mb = try checkMaxBatch(maxBatch, "arena_size")
         // The parse's scratch comes from the heap here; swann_create takes it from the host's arena.
-        var read = try ReadSpec(specJSON, .heap, "arena_size")
-        bytes.pointee = UInt(read.arenaBytes(try Plan(spec: &read.spec, maxBatch: mb, specLength: read.canonicalLength)))
+        var spec = NetSpec()
+        let read = try ReadSpec(specJSON, .heap, "arena_size", into: &spec)
+        bytes.pointee = UInt(read.arenaBytes(try Plan(spec: &spec, maxBatch: mb, specLength: read.canonicalLength)))
     }
 }
 
@@ -24,9 +25,11 @@ public func swann_create(_ specJSON: UnsafePointer<CChar>?, _ maxBatch: UInt,
         try checkArena(arena, arenaBytes, "create")
         let mb = try checkMaxBatch(maxBatch, "create")
         // With a host arena the parse's scratch is the arena's start, dead before the net is laid there.
-        var read = try ReadSpec(specJSON, ScratchHome(arena: arena, arenaBytes: Int(clamping: arenaBytes)), "create")
-        let plan = try Plan(spec: &read.spec, maxBatch: mb, specLength: read.canonicalLength)
-        out.pointee = try placeNet(plan, spec: &read.spec, arena: arena, arenaBytes: arenaBytes, "create").base
+        var spec = NetSpec()
+        let read = try ReadSpec(specJSON, ScratchHome(arena: arena, arenaBytes: Int(clamping: arenaBytes)), "create",
+                                into: &spec)
+        let plan = try Plan(spec: &spec, maxBatch: mb, specLength: read.canonicalLength)
+        out.pointee = try placeNet(plan, spec: &spec, arena: arena, arenaBytes: arenaBytes, "create").base
     }
 }
 

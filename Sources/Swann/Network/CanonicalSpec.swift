@@ -3,24 +3,24 @@ import CSupport
 // The canonical spec: every key written, every default filled in, in one order.
 // It is what swann_spec_json returns and model files carry.
 
-/// A spec read for create or arena_size: parsed in a scratch from `home` (the host's
-/// arena or one heap block, freed before this returns), its canonical text measured.
+/// A spec read for create or arena_size into the caller's `NetSpec` (held by the caller:
+/// a struct holding it was one more 4-6 KB copy on the stack), parsed in a scratch from
+/// `home` (the host's arena or one heap block, freed before this returns), its canonical
+/// text measured.
 struct ReadSpec {
-    var spec: NetSpec
     /// Bytes of the canonical text, without its NUL.
     var canonicalLength: Int
     /// The scratch the parse used: a host arena must be at least this large too.
     var scratchBytes: Int
 
-    init(_ specJSON: UnsafePointer<CChar>?, _ home: ScratchHome, _ function: StaticString) throws(SwannError) {
+    init(_ specJSON: UnsafePointer<CChar>?, _ home: ScratchHome, _ function: StaticString,
+         into spec: inout NetSpec) throws(SwannError) {
         let text = try SpecText(specJSON)
         let need = text.sizing.bytes
-        spec = NetSpec()
-        scratchBytes = need
-        canonicalLength = 0
         try withScratch(home, need, function, "reading the spec") { (s: inout Scratch) throws(SwannError) in
             try text.parse(&s, function, into: &spec)
         }
+        scratchBytes = need
         var measure = TextBuffer(measuring: ())
         writeCanonicalSpec(&spec, into: &measure)
         canonicalLength = measure.length

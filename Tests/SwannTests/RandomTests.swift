@@ -138,6 +138,42 @@ final class RandomTests: XCTestCase {
         XCTAssertEqual(Double(within2) / Double(n), 0.9545, accuracy: 0.005)
     }
 
+    /// portableLog8 is portableLog lane by lane, to the bit (a Float result would
+    /// hide a one-ulp slip): the polar method's s over its range, the split at
+    /// sqrt(2) and powers of two.
+    func testPortableLog8IsPortableLog() {
+        var r = SplitMix64(seed: 9, stream: 1)
+        var xs: [Double] = [(1.0).nextDown, 0.5, (0.5).nextUp, (0.5).nextDown, 0.25, 0x1p-106, 0x1p-1022,
+                            1.4142135623730951 / 2, (1.4142135623730951 / 2).nextUp, (1.4142135623730951 / 2).nextDown]
+        for _ in 0..<40_000 { xs.append(r.polarPair().s) }
+        for _ in 0..<4_000 { xs.append(Double(sign: .plus, exponent: -Int(r.next() % 1000) - 1, significand: 1 + r.unit())) }
+        while xs.count % 8 != 0 { xs.append(0.75) }
+        var differ = 0
+        for i in stride(from: 0, to: xs.count, by: 8) {
+            var x = SIMD8<Double>()
+            for j in 0..<8 { x[j] = xs[i + j] }
+            let got = portableLog8(x)
+            for j in 0..<8 where got[j].bitPattern != portableLog(xs[i + j]).bitPattern { differ += 1 }
+        }
+        XCTAssertEqual(differ, 0, "of \(xs.count) numbers")
+    }
+
+    /// fillNormal, eight lanes at a time, gives the bits of one normal() after
+    /// another, and leaves the generator where they would.
+    func testFillNormalIsNormalOneByOne() {
+        for (seed, count) in [(1, 0), (2, 1), (3, 7), (4, 8), (5, 9), (6, 1000), (7, 100_003)] as [(UInt64, Int)] {
+            let scale = (2.0 / Double(count + 3)).squareRoot()
+            var a = SplitMix64(seed: seed, stream: 3), b = a
+            var got = [Float](repeating: .nan, count: count + 1)
+            got.withUnsafeMutableBufferPointer { a.fillNormal($0.baseAddress!, count: count, scale: scale) }
+            var differ = 0
+            for i in 0..<count where got[i].bitPattern != Float(scale * b.normal()).bitPattern { differ += 1 }
+            XCTAssertEqual(differ, 0, "seed \(seed), \(count) numbers")
+            XCTAssertTrue(got[count].isNaN, "wrote past count \(count)")
+            XCTAssertEqual(a.state, b.state, "the generator's state after \(count) numbers")
+        }
+    }
+
     // MARK: initialisation
 
     func testCreateIsDeterministic() throws {

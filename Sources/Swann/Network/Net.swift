@@ -108,7 +108,7 @@ func initializeParameters(_ net: Net, spec: UnsafePointer<NetSpec>) {
         switch spec.pointee.initKind.resolved(for: l.activation) {
         case .he:
             let std = (2.0 / Double(l.fanIn)).squareRoot()
-            for i in 0..<n { w[i] = Float(std * rng.normal()) }
+            rng.fillNormal(w, count: n, scale: std)
         case .xavier, .automatic:
             let bound = (6.0 / Double(l.fanIn + l.fanOut)).squareRoot()
             for i in 0..<n { w[i] = Float(rng.uniform(-bound, bound)) }

@@ -15,6 +15,8 @@
  *   DTYPE=int8 build/ab_libs ...  forward only, through a session of the net's model
  *                                 (f32, f16 or int8: swann_model_from_net, swann_model_quantize);
  *                                 sessions run on the calling thread, so THREADS is 1
+ *   POOL=1 build/ab_libs ...      one input batch, reused (hot in cache, as a server
+ *                                 re-running one buffer); default 8 batches in turn
  *
  * w1: 784-512-256-10, batch 128; w4: 1024-4096-4096-1024, batch 256 (both plain SGD,
  * lr 0.01, the peers' W1 and W4); w3: 784-128-10, one row, forward only (time per
@@ -59,7 +61,8 @@ int main(int argc, char **argv)
     snprintf(spec, sizeof spec,
              "{%s, \"loss\": \"cross_entropy\", \"optimizer\": {\"type\": \"sgd\", \"lr\": 0.01}, \"seed\": 0, "
              "\"threads\": %d}", layers, threads);
-    int batch = w4 ? 256 : w3 ? 1 : 128, in = w4 ? 1024 : 784, out = w4 ? 1024 : 10, pool = 8;
+    int batch = w4 ? 256 : w3 ? 1 : 128, in = w4 ? 1024 : 784, out = w4 ? 1024 : 10;
+    int pool = getenv("POOL") && atoi(getenv("POOL")) > 0 ? atoi(getenv("POOL")) : 8;
 
     struct lib l[2];
     for (int i = 0; i < 2; i++) {

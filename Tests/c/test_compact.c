@@ -5,8 +5,8 @@
  *     reference of the documented arithmetic (quantization, exact int32 sums,
  *     the fixed float order), for several shapes (tails of 8 and 16) and batches
  *     (whole tiles and the rows left over: the f16 kernel runs tiles of 4 rows on
- *     AVX-512, 2 on AVX2, single rows alone; fours and single rows, whole and part
- *     blocks: the VNNI int8 kernel's tiles);
+ *     AVX-512, 2 on AVX2, single rows alone; eights on strips of two blocks, then
+ *     fours and single rows, whole and part blocks: the VNNI int8 kernel's tiles);
  *   - the int8 worst case: every weight and input at +-127 in the widest layer
  *     int8 allows (133144 inputs) sums without overflow; one input more is refused;
  *   - the file round trip: swann_model_save / save_buffer bytes agree, and load,

@@ -14,12 +14,21 @@ extension Compact {
     static func quantizeRowBiased(_ x: UnsafePointer<Float>, count n: Int, stride: Int,
                                   into q: UnsafeMutablePointer<Int8>) -> Float {
         let magnitude = SIMD16<UInt32>(repeating: 0x7FFF_FFFF)
-        var v16 = SIMD16<UInt32>()
+        var v16 = SIMD16<UInt32>(), w16 = SIMD16<UInt32>()
         var i = 0
-        while i + 16 <= n {
+        // Two chains, 32 floats a step (n counts floats in memory: &+ cannot wrap).
+        while i &+ 32 <= n {
+            let a = UnsafeRawPointer(x + i).loadUnaligned(as: SIMD16<UInt32>.self) & magnitude
+            let b = UnsafeRawPointer(x + (i &+ 16)).loadUnaligned(as: SIMD16<UInt32>.self) & magnitude
+            v16.replace(with: a, where: a .> v16)
+            w16.replace(with: b, where: b .> w16)
+            i &+= 32
+        }
+        v16.replace(with: w16, where: w16 .> v16)
+        if i &+ 16 <= n {
             let a = UnsafeRawPointer(x + i).loadUnaligned(as: SIMD16<UInt32>.self) & magnitude
             v16.replace(with: a, where: a .> v16)
-            i += 16
+            i &+= 16
         }
         var v = v16.lowHalf
         v.replace(with: v16.highHalf, where: v16.highHalf .> v)
@@ -45,11 +54,11 @@ extension Compact {
         // being 128, is q + 128: 3 vector steps a block of 16 where there were 7 (W1i int8, Intel Xeon).
         let magic = SIMD16<Float>(repeating: 12583040)
         i = 0
-        while i + 16 <= n {
+        while i &+ 16 <= n {
             let k = UnsafeRawPointer(x + i).loadUnaligned(as: SIMD16<Float>.self) * inv + magic
             UnsafeMutableRawPointer(biased + i).storeBytes(of: bytes(unsafeBitCast(k, to: SIMD16<UInt32>.self)),
                                                            as: SIMD16<UInt8>.self)
-            i += 16
+            i &+= 16
         }
         while i < n {
             let r = min(max((x[i] * inv).rounded(.toNearestOrEven), -127), 127)

@@ -106,6 +106,16 @@ extension Compact {
             UnsafeMutableRawPointer(z + j0).storeBytes(of: y, as: SIMD16<Float>.self)
             return
         }
+        storePart(acc, c, terms, row: row, block: block)
+    }
+
+    /// store for the last block of a layer whose outputs are not a multiple of 16, out of
+    /// line: inlined into each of the tiles' 16 stores it was a third of the VNNI object.
+    @inline(never)
+    static func storePart(_ acc: SIMD16<Int32>, _ c: Int8PackedCall, _ terms: UnsafePointer<Int32>, row: Int,
+                          block: Int) {
+        let j0 = block * 16, n = min(16, c.outputs - j0)
+        let s = c.rowScales[row], z = c.z + row * c.outputs
         for l in 0..<n {
             let j = j0 + l
             let y = Float(acc[l] &- terms[j]) * (s * c.scales[j]) + c.bias[j]

@@ -77,8 +77,9 @@ $(BUILD)/kernels-avx512.o: CPU := skylake-avx512
 $(BUILD)/kernels-avx512.o: DEFINE := SWANN_LEVEL_AVX512
 $(BUILD)/kernels-avx512vnni.o: CPU := cascadelake
 $(BUILD)/kernels-avx512vnni.o: DEFINE := SWANN_LEVEL_AVX512VNNI
-# vpdpbusd through the Builtin module's LLVM intrinsics (Kernels/CompactInt8VNNI.swift).
-$(BUILD)/kernels-avx512vnni.o: BUILTIN := -Xfrontend -enable-builtin-module
+# LLVM intrinsics through the Builtin module: vpdpbusd (Kernels/CompactInt8VNNI.swift),
+# the vector square root (Kernels/SIMD.swift).
+$(BUILD)/kernels-avx2.o $(BUILD)/kernels-avx512.o $(BUILD)/kernels-avx512vnni.o: BUILTIN := -Xfrontend -enable-builtin-module
 $(BUILD)/kernels-%.o: $(SWIFT_SRCS) $(C_HDRS)
 	@mkdir -p $(BUILD)
 	$(SWIFTC) $(EMBEDDED) -target-cpu $(CPU) -D $(DEFINE) $(BUILTIN) -c $(SWIFT_SRCS) -o $(BUILD)/kernels-$*-whole.o

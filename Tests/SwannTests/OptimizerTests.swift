@@ -243,6 +243,174 @@ final class OptimizerTests: XCTestCase {
         XCTAssertTrue(String(cString: swann_last_error()).contains("NaN or Inf"))
         swann_destroy(out)
     }
+    /// Applies `rule` to n = one block + 13 parameters (lanes, a tail and a second block),
+    /// check-only then committed, and compares parameters and state with `scalar` (the
+    /// rule in float steps, torch.optim's order, one parameter at a time) bit for bit;
+    /// a NaN parameter in a lane and in the tail must fail the check-only pass.
+    func checkLanes(_ rule: UpdateRule, slots ranges: [(Double, Double)], _ label: String,
+                    scalar: (_ i: Int, _ n: Int, _ g: Float, _ p: inout [Float], _ slots: inout [Float]) -> Void) {
+        let n = UpdateRule.block + 13, scale: Float = 0.25
+        var rng = TestRNG(label.utf8.reduce(UInt64(14_695_981_039_346_656_037)) { ($0 ^ UInt64($1)) &* 1_099_511_628_211 })
+        var p = rng.floats(n, -1, 1), grad = rng.floats(n, -3, 3)
+        for i in stride(from: 0, to: n, by: 11) { grad[i] = 0 }  // zero gradients too
+        var slots: [Float] = []
+        for (lo, hi) in ranges { slots += rng.floats(n, lo, hi) }
+        var want = p, wantSlots = slots
+        for i in 0..<n { scalar(i, n, grad[i] * scale, &want, &wantSlots) }
+        func run(_ s: inout [Float], commit: Bool) -> (update: Bool, grad: Bool) { run(&p, &grad, &s, commit: commit) }
+        func run(_ p: inout [Float], _ grad: inout [Float], _ s: inout [Float], commit: Bool) -> (update: Bool, grad: Bool) {
+            p.withUnsafeMutableBufferPointer { pp in
+                grad.withUnsafeMutableBufferPointer { gp in
+                    s.withUnsafeMutableBufferPointer { sp in
+                        rule.apply(params: pp.baseAddress!, grad: gp.baseAddress!, slots: sp.baseAddress!, stride: n,
+                                   from: 0, to: n, scale: scale, commit: commit, zeroGrad: false, checkGrad: !commit)
+                    }
+                }
+            }
+        }
+        let checked = run(&slots, commit: false)
+        XCTAssertTrue(checked.update && checked.grad, label)
+        for at in [5, n - 1] {
+            // a gradient and first state that every rule updates p[at] with (Rprop skips
+            // a parameter whose gradient changed sign)
+            var q = p, h = grad, s = slots
+            q[at] = .nan
+            h[at] = 1
+            s[at] = 0.005
+            XCTAssertFalse(run(&q, &h, &s, commit: false).update, "\(label), NaN at \(at)")
+        }
+        _ = run(&slots, commit: true)
+        XCTAssertEqual(p.map(\.bitPattern), want.map(\.bitPattern), label)
+        XCTAssertEqual(slots.map(\.bitPattern), wantSlots.map(\.bitPattern), label)
+    }
+
+    /// Adam and AdamW, eight parameters at a time, are the scalar rule bit for bit.
+    func testAdamLanesAreTheScalarRule() {
+        for kind in [OptimizerKind.adam, .adamw] {
+            for (wd, amsgrad) in [(Float(0), false), (0, true), (0.1, false), (0.1, true)] {
+                var r = UpdateRule()
+                r.kind = kind
+                r.weightDecay = wd
+                r.amsgrad = amsgrad
+                r.lr = 0.01
+                r.beta2 = 0.999
+                r.oneMinusBeta1 = 1 - 0.9
+                r.oneMinusBeta2 = 1 - 0.999
+                r.eps = 1e-8
+                r.stepSize = 0.01 / (1 - 0.9 * 0.9)
+                r.bias2Sqrt = (1 - 0.999 * 0.999 as Float).squareRoot()
+                r.shrink = 1 - 0.01 * wd
+                checkLanes(r, slots: [(-0.1, 0.1), (0, 0.01), (0, 0.01)], "\(kind) weight_decay \(wd) amsgrad \(amsgrad)") { i, n, g0, p, slots in
+                    var g = g0, w = p[i]
+                    if kind == .adamw { w *= r.shrink } else { g += wd * w }
+                    let m = slots[i] + r.oneMinusBeta1 * (g - slots[i])
+                    let v = slots[n + i] * r.beta2 + r.oneMinusBeta2 * g * g
+                    let vhat = amsgrad ? max(slots[2 * n + i], v) : v
+                    slots[i] = m
+                    slots[n + i] = v
+                    if amsgrad { slots[2 * n + i] = vhat }
+                    p[i] = w - r.stepSize * (m / (vhat.squareRoot() / r.bias2Sqrt + r.eps))
+                }
+            }
+        }
+    }
+
+    /// SGD with momentum, eight parameters at a time, is the scalar rule bit for bit (the
+    /// first step, later ones, nesterov, weight decay).
+    func testMomentumLanesAreTheScalarRule() {
+        for first in [true, false] {
+            for nesterov in [false, true] {
+                for wd in [Float(0), 0.1] {
+                    var r = UpdateRule()
+                    r.kind = .sgd
+                    r.lr = 0.1
+                    r.momentum = 0.9
+                    r.damping = 1 - 0.25
+                    r.weightDecay = wd
+                    r.nesterov = nesterov
+                    r.first = first
+                    checkLanes(r, slots: [(-0.1, 0.1)], "sgd first \(first) nesterov \(nesterov) weight_decay \(wd)") {
+                        i, _, g0, p, slots in
+                        var g = g0
+                        g += wd * p[i]
+                        let b = first ? g : r.momentum * slots[i] + r.damping * g
+                        slots[i] = b
+                        p[i] = p[i] - r.lr * (nesterov ? g + r.momentum * b : b)
+                    }
+                }
+            }
+        }
+    }
+
+    /// Rprop, eight parameters at a time, is the scalar rule bit for bit: growing, shrinking
+    /// (the update skipped), clamped step sizes, zero gradients, the first step.
+    func testRpropLanesAreTheScalarRule() {
+        for first in [true, false] {
+            var r = UpdateRule()
+            r.kind = .rprop
+            r.etaPlus = 1.2
+            r.etaMinus = 0.5
+            r.stepMin = 0.004
+            r.stepMax = 0.006
+            r.initialStep = 0.005
+            r.first = first
+            checkLanes(r, slots: [(-1, 1), (0.003, 0.007)], "rprop first \(first)") { i, n, g0, p, slots in
+                var g = g0
+                let sign = g * (first ? 0 : slots[i])
+                let factor: Float = sign > 0 ? r.etaPlus : (sign < 0 ? r.etaMinus : 1)
+                let st = min(max((first ? r.initialStep : slots[n + i]) * factor, r.stepMin), r.stepMax)
+                slots[n + i] = st
+                if sign < 0 { g = 0 }
+                if g > 0 { p[i] = p[i] - st } else if g < 0 { p[i] = p[i] + st }
+                slots[i] = g
+            }
+        }
+    }
+
+    /// RMSprop, eight parameters at a time, is the scalar rule bit for bit (centered, with
+    /// momentum, with weight decay, and each alone).
+    func testRMSpropLanesAreTheScalarRule() {
+        for wd in [Float(0), 0.1] {
+            for centered in [false, true] {
+                for mu in [Float(0), 0.9] {
+                    var r = UpdateRule()
+                    r.kind = .rmsprop
+                    r.weightDecay = wd
+                    r.centered = centered
+                    r.momentum = mu
+                    r.lr = 0.01
+                    r.alpha = 0.99
+                    r.oneMinusAlpha = 1 - 0.99
+                    r.eps = 1e-8
+                    // square, then the momentum buffer, then the mean gradient (which can
+                    // exceed sqrt(square): the clamp at 0)
+                    let ranges = [(0, 0.01)] + (mu != 0 ? [(-0.1, 0.1)] : []) + (centered ? [(-0.2, 0.2)] : [])
+                    checkLanes(r, slots: ranges, "rmsprop weight_decay \(wd) centered \(centered) momentum \(mu)") {
+                        i, n, g0, p, slots in
+                        var g = g0
+                        g += wd * p[i]
+                        let sq = slots[i] * r.alpha + r.oneMinusAlpha * g * g
+                        slots[i] = sq
+                        var avg = sq.squareRoot() + r.eps
+                        if centered {
+                            let k = (mu != 0 ? 2 : 1) * n + i
+                            let ga = slots[k] + r.oneMinusAlpha * (g - slots[k])
+                            slots[k] = ga
+                            avg = max(sq - ga * ga, 0).squareRoot() + r.eps
+                        }
+                        if mu != 0 {
+                            let b = slots[n + i] * mu + g / avg
+                            slots[n + i] = b
+                            p[i] = p[i] - r.lr * b
+                        } else {
+                            p[i] = p[i] - r.lr * (g / avg)
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     /// A base rate of 0 stays 0 under every schedule, and the rate is never NaN:
     /// 0 * 1e6^52 was NaN from step 52 of a step schedule with gamma 1e6.
     func testScheduledRateNeverNaN() {

@@ -52,7 +52,7 @@ struct SplitMix64 {
 
     /// out[i] = Float(scale * normal()) for i < count: the same draws and bits as
     /// `count` calls, eight lanes at a time. Only the draws are serial; the log (20
-    /// divisions a number, in a chain) is where the time went: 2.1 s to create
+    /// divisions a number, in a chain) is where the time went: 1.85 s to create
     /// 1024-4096-4096-1024 with relu (He) layers. Each lane runs portableLog's IEEE
     /// operations in its order, so the bits cannot differ (RandomTests).
     mutating func fillNormal(_ out: UnsafeMutablePointer<Float>, count: Int, scale: Double) {

@@ -243,6 +243,7 @@ final class OptimizerTests: XCTestCase {
         XCTAssertTrue(String(cString: swann_last_error()).contains("NaN or Inf"))
         swann_destroy(out)
     }
+
     /// Applies `rule` to n = one block + 13 parameters (lanes, a tail and a second block),
     /// check-only then committed, and compares parameters and state with `scalar` (the
     /// rule in float steps, torch.optim's order, one parameter at a time) bit for bit;
@@ -250,6 +251,7 @@ final class OptimizerTests: XCTestCase {
     func checkLanes(_ rule: UpdateRule, slots ranges: [(Double, Double)], _ label: String,
                     scalar: (_ i: Int, _ n: Int, _ g: Float, _ p: inout [Float], _ slots: inout [Float]) -> Void) {
         let n = UpdateRule.block + 13, scale: Float = 0.25
+        // a seed from the label (FNV-1a: hashValue differs per process)
         var rng = TestRNG(label.utf8.reduce(UInt64(14_695_981_039_346_656_037)) { ($0 ^ UInt64($1)) &* 1_099_511_628_211 })
         var p = rng.floats(n, -1, 1), grad = rng.floats(n, -3, 3)
         for i in stride(from: 0, to: n, by: 11) { grad[i] = 0 }  // zero gradients too
@@ -300,7 +302,8 @@ final class OptimizerTests: XCTestCase {
                 r.stepSize = 0.01 / (1 - 0.9 * 0.9)
                 r.bias2Sqrt = (1 - 0.999 * 0.999 as Float).squareRoot()
                 r.shrink = 1 - 0.01 * wd
-                checkLanes(r, slots: [(-0.1, 0.1), (0, 0.01), (0, 0.01)], "\(kind) weight_decay \(wd) amsgrad \(amsgrad)") { i, n, g0, p, slots in
+                let label = "\(kind) weight_decay \(wd) amsgrad \(amsgrad)"
+                checkLanes(r, slots: [(-0.1, 0.1), (0, 0.01), (0, 0.01)], label) { i, n, g0, p, slots in
                     var g = g0, w = p[i]
                     if kind == .adamw { w *= r.shrink } else { g += wd * w }
                     let m = slots[i] + r.oneMinusBeta1 * (g - slots[i])

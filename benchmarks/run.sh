@@ -16,7 +16,8 @@
 #      choice when that differs; the ceiling at t threads is the fastest of all of these;
 #   3. swann on the same workloads at 1 and 2 threads, with the peers' digits split
 #      (benchmarks/make_split.py), the GEMM comparison (bench_gemm, 1 and 2 threads), the
-#      contention check (W1 at 1 and 2 threads beside a busy-loop process), the demo's
+#      products' floor (benchmarks/products_floor.py: each product of W1, W4, W1i, W4i at the
+#      fastest library for it, the bound on a step's rate), the contention check (W1 at 1 and 2 threads beside a busy-loop process), the demo's
 #      late/early epoch time (examples/c/train_digits.c, benchmarks/demo_epochs.py) and,
 #      when the Python binding imports, its per-call forward (Tests/python/bench_overhead.py);
 #      the floor of reading W3's first layer as float32, f16 and int8 (benchmarks/gemv_floor.c),
@@ -229,6 +230,13 @@ for t in 1 2; do
     # shellcheck disable=SC2086
     env ${CORE:+OPENBLAS_CORETYPE=$CORE} ./build/bench_gemm --threads $t $Q --json "$OUT/gemm_t$t.json" 2>&1 | tee -a "$LOG"
 done
+
+# The products' floor (issue #15): every product of W1, W4, W1i and W4i at the fastest library
+# for it (numpy, torch, and bench_gemm's swann and C OpenBLAS rows just measured), the bound on
+# a step's rate that the goals are read against.
+snap "products floor"
+"$PY" benchmarks/products_floor.py $Q --gemm "$OUT" --json "$OUT/products_floor.json" 2>&1 | tee -a "$LOG" \
+    || say "   WARNING: products_floor.py failed"
 
 # The CPU levels side by side (issue #15): W4 training and W1i inference on one thread on
 # each narrower level this CPU has, against the level swann chose above.

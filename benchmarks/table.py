@@ -5,7 +5,7 @@
 
 Reads OUT/swann_t{1,2}.json, OUT/contention_t{1,2}.json, OUT/gemm_t{1,2}.json,
 OUT/ceiling_c_t{1,2}_*.json, OUT/demo.json, OUT/python_overhead.txt, OUT/serve.json,
-OUT/serve_peers.json, OUT/sysinfo.txt and
+OUT/serve_peers.json, OUT/products_floor.json, OUT/sysinfo.txt and
 the peers' files in OUT/peers ({torch,numpy,ort}_t{1,2}.json, fann.json,
 sgemm_c_t{1,2}.json, ceiling.json), and prints markdown:
 
@@ -259,6 +259,38 @@ for wl in ("W1i", "W4i"):
         target(f"{wl} inference samples/s >= 1.0x ONNX Runtime, t={t}",
                f"swann t{t}: {num(a)}" + (f" ({gf / ce:.0%} of ceiling)" if gf and ce else ""),
                f"ORT t{t}: {num(b)}", a / b if a and b else None, a / b >= 1.0 if a and b else None)
+
+# The products' floor (products_floor.py, information): each workload's matrix products at
+# the fastest library for each product bound what any step built on them reaches, before its
+# activations, loss, bias sums and update; beside it, the rate each goal above asks for.
+floor = load(os.path.join(D, "products_floor.json"))
+W4_PARAMS = 1024 * 4096 + 4096 + 4096 * 4096 + 4096 + 4096 * 1024 + 1024
+for wl in ("W4", "W1", "W1i", "W4i"):
+    for t in (1, 2):
+        f = g(floor, "floors", f"{wl}_t{t}")
+        if not f:
+            continue
+        ce = ceiling[t][1]
+        if wl == "W4":
+            need = 0.90 * ce * 1e9 / (6 * W4_PARAMS) if ce else None
+            what = "90% of the ceiling"
+        elif wl == "W1":
+            peers = [w1(f"{p} t{t}") for p in ("numpy", "torch") if w1(f"{p} t{t}")]
+            opts = ([1.2 * max(peers)] if peers else []) + ([0.85 * ce * 1e9 / W1_FLOP] if ce else [])
+            need = min(opts) if opts else None
+            what = "1.2x the best peer or 85% of the ceiling, the lower"
+        else:
+            need = r(f"ORT t{t}", wl, "samples_per_s_median")
+            what = "1.0x ONNX Runtime"
+        fastest = sorted({p["fastest"] for p in f["products"]})
+        bound = f["floor_samples_per_s"]
+        own = g(f, "library_sums_s", "swann")
+        targets.append((f"{wl} t={t}: its {len(f['products'])} products at the fastest library for each "
+                        f"(products_floor.py; information)",
+                        f"at most {num(bound)} samples/s ({f['floor_gflops']:.1f} GFLOP/s of products; "
+                        f"fastest: {', '.join(fastest)})"
+                        + (f"; swann's products through its API: {num(f['batch'] / own)}" if own else ""),
+                        f"{what}: {num(need)} samples/s", f"{bound / need:.2f}x" if need else "n/a", "info"))
 
 # The CPU levels side by side (information): each narrower level against the one chosen.
 chosen = g(data["swann t1"], "isa") or "?"

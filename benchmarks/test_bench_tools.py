@@ -9,6 +9,8 @@ checks that
     against a C OpenBLAS that fell back to SSE3 kernels (the Intel case of issue #15,
     where the old table printed W4 at "181 %"), and names what set the ceiling;
   - table.py's W1 target falls back to 85 % of the ceiling at 2.41 MFLOP per sample;
+  - table.py reads products_floor.py's bounds against the rate each goal asks for, and
+    products_floor.py lists a step's products (8 for W1, 2.41 MFLOP a sample);
   - demo_epochs.py sums epochs 1-15 and 16-30 of the demo's table into the right ratio;
   - table.py reads bench_serve's and serve_peers.py's JSON into the serving targets (memory
     against 1.1x the weights, 2 threads >= 1.8x with identical outputs, mapped load < 20 ms)
@@ -58,6 +60,8 @@ def fake_run(d):
     for t, v in ((1, 136.0), (2, 260.0)):
         put(f"{d}/ceiling_c_t{t}_named.json", {"gflops_median": v, "corename": "SkylakeX",
                                               "OPENBLAS_CORETYPE": "SkylakeX"})
+    fl = lambda s: {"floor_samples_per_s": s, "floor_gflops": 120.0, "products": [{"fastest": "torch"}]}
+    put(f"{d}/products_floor.json", {"floors": {"W1_t1": fl(50000.0), "W4_t1": fl(900.0)}})
 
 
 def targets(out):
@@ -90,6 +94,25 @@ with tempfile.TemporaryDirectory() as d:
     # 40,000 samples/s x 2.41 MFLOP = 96.4 GFLOP/s: 61 % of 158; 0.88x numpy: missed.
     check("W1 t=1 against the best peer and the ceiling", w1_1 and w1_1[3] == "0.88x (61% of ceiling)"
           and "missed" in w1_1[4], str(w1_1))
+    # The products' floor: W1 needs the lower of 1.2 x 45,608 = 54,730 and 85 % of 158 GFLOP/s at
+    # 2.41 MFLOP = 55,728 samples/s; W4 90 % of 158 GFLOP/s at 6 x 25,175,040 flop = 941 samples/s.
+    f1 = next((v for k, v in t.items() if k.startswith("W1 t=1: its")), None)
+    check("W1's floor against the lower of its two goals", f1 and "54,730" in f1[2] and f1[3] == "0.91x"
+          and f1[4] == "info", str(f1))
+    f4 = next((v for k, v in t.items() if k.startswith("W4 t=1: its")), None)
+    check("W4's floor against 90% of the ceiling", f4 and "941" in f4[2] and f4[3] == "0.96x", str(f4))
+    check("a floor not measured has no row", not any(k.startswith("W1i t=2: its") for k in t))
+
+sys.path.insert(0, HERE)
+import products_floor  # noqa: E402  (its products, not its timing: no numpy or torch needed)
+w1p = products_floor.products([784, 512, 256, 10], 128, True)
+check("a W1 step is 8 products, no input gradient for layer 1",
+      len(w1p) == 8 and sum(1 for p in w1p if p[0] == "dX") == 2 and ("dX", "784-512", 128, 784, 512) not in w1p,
+      str(w1p))
+check("a W1 step's products are 2.41 MFLOP a sample",
+      abs(sum(2 * m * n * k for _, _, m, n, k in w1p) / 128 - 2.41e6) < 0.01e6)
+check("an inference is its forwards", [p[0] for p in products_floor.products([784, 512, 256, 10], 128, False)]
+      == ["fwd"] * 3)
 
 with tempfile.TemporaryDirectory() as d:
     demo = os.path.join(d, "demo.sh")

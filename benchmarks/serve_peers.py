@@ -23,6 +23,13 @@ and the compact models of issue #17, on the same weights:
   ORT int8 shared t2   that session shared by 2 Python threads
   ORT int8 intra2      its intra_op_num_threads 2 session, 1 Python thread
 
+The sides alternate within each repeat, with a pause of PAUSE_S before each: an ONNX
+Runtime session with intra_op_num_threads 2 leaves its worker thread spinning after a
+call (allow_spinning, its default), and that thread takes a core from whatever runs
+next. Measured on the 2-core Xeon (2026-12-04): swann int8 t2 510k rows/s right after
+the "ORT intra2" side, 876k after a 150 ms pause, 897k after swann's own t1 side; the
+pause is bench_gemm's between swann and OpenBLAS (whose threads spin too).
+
 Prints one JSON object (to FILE, or stdout) for benchmarks/table.py, human lines on stderr.
 Needs numpy, onnx and onnxruntime (the peers' venv) and the swann binding.
 """
@@ -44,6 +51,7 @@ from onnx import TensorProto, helper, numpy_helper
 import swann
 
 NETS = {"W3": ([784, 128, 10], 1), "W1i": ([784, 512, 256, 10], 128)}
+PAUSE_S = 0.15  # before each side: a previous side's spinning threads stop (docstring)
 
 
 def spec(sizes):
@@ -158,6 +166,7 @@ def main():
         rates = {k: [] for k in sides}
         for _ in range(repeats):
             for k, (call, threads) in sides.items():
+                time.sleep(PAUSE_S)
                 rates[k].append(rows_per_s(call, xs, calls, threads))
         res = {k: statistics.median(v) for k, v in rates.items()}
         res.update({"batch": batch, "calls_per_thread": calls, "repeats": repeats, "max_abs_diff_vs_ort": diff,

@@ -18,7 +18,9 @@ second (and GFLOP/s) of any step built from these products, before its activatio
 loss, bias sums and update. Printed beside each library's own sum.
 
 Timing: per product and library, one warm-up call, then `repeats` runs of enough calls
-to last 30 ms; the median seconds per call. The libraries alternate product by product.
+to last 30 ms; the median seconds per call. The libraries alternate product by product,
+at 2 threads with a 150 ms pause before each, so that one library's spinning pool
+threads (OpenBLAS's, ORT's) do not take a core from the next (serve_peers.py measured it).
 Prints one JSON object (to FILE, or stdout) for benchmarks/table.py, human lines on stderr.
 """
 import argparse
@@ -85,7 +87,8 @@ def ort_gemm(op, a, b, threads, constant):
     return lambda: sess.run(None, feed)
 
 
-def seconds_per_call(fn, repeats, least=0.03):
+def seconds_per_call(fn, repeats, pause, least=0.03):
+    time.sleep(pause)
     fn()
     t0, calls = time.perf_counter(), 0
     while time.perf_counter() - t0 < least / 4:  # a quarter of a run: four times as many calls
@@ -135,6 +138,7 @@ def main():
     out = {"numpy": np.__version__, "torch": torch.__version__, "repeats": repeats, "floors": {}}
     for t in [int(x) for x in args.threads.split(",")]:
         torch.set_num_threads(t)
+        pause = 0.15 if t > 1 else 0.0
         gemm, corename = gemm_rows(args.gemm, t) if args.gemm else ({}, None)
         timed = {}  # ((op, name, m, n, k), training) -> {library: seconds}
         for wl, (sizes, batch, training) in WORKLOADS.items():
@@ -146,11 +150,11 @@ def main():
                 ta, tb, tc = torch.from_numpy(a), torch.from_numpy(b), torch.from_numpy(c)
                 times = {}
                 with threadpool_limits(limits=t, user_api="blas"):
-                    times["numpy"] = seconds_per_call(lambda: np.matmul(a, b, out=c), repeats)
-                times["torch"] = seconds_per_call(lambda: torch.matmul(ta, tb, out=tc), repeats)
+                    times["numpy"] = seconds_per_call(lambda: np.matmul(a, b, out=c), repeats, pause)
+                times["torch"] = seconds_per_call(lambda: torch.matmul(ta, tb, out=tc), repeats, pause)
                 run = ort_gemm(op, a, b, t, constant=not training)
                 if run:
-                    times["ORT"] = seconds_per_call(run, repeats)
+                    times["ORT"] = seconds_per_call(run, repeats, pause)
                 timed[(p, training)] = times
         for wl, (sizes, batch, training) in WORKLOADS.items():
             group = wl.rstrip("i")

@@ -7,7 +7,8 @@
  * The nets cover the product's shapes: inputs of 1, 3, 7, 8, 9 and 784 floats
  * (shorter and longer than a SIMD vector), layers of 1, 5, 16, 17 and 130
  * units (one column, a partial panel, one full panel, a panel and one more,
- * several panels), and every activation.
+ * several panels), and every activation; and a 256 x 512 layer in batches up
+ * to 576, on both sides of the largest batch its forward turns around.
  */
 #include "check.h"
 
@@ -92,9 +93,55 @@ static void rows_agree(void)
     }
 }
 
+/* A layer of 256 x 512 weights, whose forward the AVX-512 level turns around
+ * (Gemm.transposedForward: at least 65,536 weights, batches that are multiples of 32
+ * up to 512) and takes the packed product for larger batches (544, 576): every row
+ * the bits of the row alone, on both sides of that limit, at 1 and 2 threads. The
+ * weights are written once through swann_params, so that no forward has a packed
+ * copy to use instead (the turned-around way is for weights without one). */
+static void rows_agree_across_the_turn(void)
+{
+    enum { MAXB = 576, IN = 256, OUT = 8 };
+    const char *spec = "{\"input\": 256, \"layers\": [{\"units\": 512, \"activation\": \"relu\"}, "
+                       "{\"units\": 8, \"activation\": \"identity\"}], \"loss\": \"mse\", \"seed\": 5, "
+                       "\"threads\": 2}";
+    static const size_t batches[] = {32, 64, 512, 544, 576};
+    swann_net *net = NULL;
+    CHECKF(swann_create(spec, MAXB, NULL, 0, &net) == SWANN_OK, "create the 256-512-8 net", "%s", last_err());
+    if (!net) return;
+    float *w = NULL;
+    size_t count = 0;
+    CHECK_ST(swann_params(net, &w, &count), SWANN_OK, "the host shares the weights");
+    float *x = malloc(MAXB * IN * sizeof(float)), *ref = malloc(MAXB * OUT * sizeof(float));
+    float *y = malloc(MAXB * OUT * sizeof(float));
+    uint64_t rng = 97;
+    for (size_t i = 0; i < MAXB * IN; i++) x[i] = (float)(rng_uniform(&rng, -2, 2) * (i % 3 ? 1 : 7.3));
+    int ok = 1;
+    swann_set_threads(net, 1);
+    for (size_t r = 0; r < MAXB; r++) ok &= swann_forward(net, x + r * IN, 1, ref + r * OUT) == SWANN_OK;
+    CHECKF(ok, "every row alone runs", "%s", last_err());
+    for (size_t threads = 1; threads <= 2; threads++) {
+        CHECK_ST(swann_set_threads(net, threads), SWANN_OK, "set threads");
+        for (size_t b = 0; b < sizeof batches / sizeof batches[0]; b++) {
+            size_t n = batches[b], start = MAXB - n, differ = 0;
+            ok = swann_forward(net, x + start * IN, n, y) == SWANN_OK;
+            for (size_t r = 0; r < n; r++) differ += memcmp(y + r * OUT, ref + (start + r) * OUT, OUT * sizeof(float)) != 0;
+            char what[128];
+            snprintf(what, sizeof what, "a batch of %zu rows at %zu thread(s): every row bit-identical to the row alone",
+                     n, threads);
+            CHECKF(ok && differ == 0, what, "%zu rows differ (%s)", differ, ok ? "ran" : last_err());
+        }
+    }
+    free(x);
+    free(ref);
+    free(y);
+    swann_destroy(net);
+}
+
 int main(void)
 {
     check_init("test_batch_invariance");
     RUN_GROUP(rows_agree);
+    RUN_GROUP(rows_agree_across_the_turn);
     return check_finish();
 }

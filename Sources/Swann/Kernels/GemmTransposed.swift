@@ -18,16 +18,24 @@ extension Gemm {
     /// is then what a forward spends most on outside its tiles.
     static let transposedMinimum = 1 << 16
 
+    /// The most rows (batch) turned around. Every chunk of W's rows reads all of X^T
+    /// packed (k x m), so X^T's traffic grows as m^2 while packing W^T is one pass: a
+    /// 4096-unit layer's forward of 4096 rows ran at 97-100 GFLOP/s turned around, 145
+    /// packed the usual way (3072 rows: 130 against 144; 1024-2048 rows within 2 %; Xeon,
+    /// one thread; two threads: 249-264 against 292-295 from 1024 rows on).
+    static let transposedMaximumRows = 512
+
     /// Z [m x n, ldz] = bias + X [m x k, ldx] W^T (W n x k, ldw) the turned-around way
     /// when this level has the in-place tiles and the shape suits them (m a multiple
-    /// of 32 columns of Z^T, n of 4 rows). `room` holds n x m floats of Z^T and k x m
-    /// of X^T packed. False: not taken, nothing written.
+    /// of 32 columns of Z^T, at most transposedMaximumRows; n of 4 rows). `room` holds
+    /// n x m floats of Z^T and k x m of X^T packed. False: not taken, nothing written.
     static func transposedForward(m: Int, n: Int, k: Int, x: UnsafePointer<Float>, ldx: Int,
                                   w: UnsafePointer<Float>, ldw: Int, bias: UnsafePointer<Float>,
                                   z: UnsafeMutablePointer<Float>, ldz: Int,
                                   room: TurnRoom, engine: Engine) -> Bool {
         #if SWANN_LEVEL_AVX512
-        guard m >= 2 * nr, m % (2 * nr) == 0, n % 4 == 0, k > 0, n * k >= transposedMinimum else { return false }
+        guard m >= 2 * nr, m % (2 * nr) == 0, m <= transposedMaximumRows, n % 4 == 0, k > 0,
+              n * k >= transposedMinimum else { return false }
         // Chunks of W's rows, of equal size (multiples of 4, as the tiles take them), each
         // chunk's Z^T rows (at most 512 KB) staying in L2 over its kc blocks. On the pool, at
         // least four chunks per thread (`multiply` says why four) and a whole number per

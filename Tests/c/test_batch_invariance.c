@@ -117,7 +117,7 @@ static void rows_agree_across_the_turn(void)
     uint64_t rng = 97;
     for (size_t i = 0; i < MAXB * IN; i++) x[i] = (float)(rng_uniform(&rng, -2, 2) * (i % 3 ? 1 : 7.3));
     int ok = 1;
-    swann_set_threads(net, 1);
+    CHECK_ST(swann_set_threads(net, 1), SWANN_OK, "one thread for the rows alone");
     for (size_t r = 0; r < MAXB; r++) ok &= swann_forward(net, x + r * IN, 1, ref + r * OUT) == SWANN_OK;
     CHECKF(ok, "every row alone runs", "%s", last_err());
     for (size_t threads = 1; threads <= 2; threads++) {
@@ -125,7 +125,8 @@ static void rows_agree_across_the_turn(void)
         for (size_t b = 0; b < sizeof batches / sizeof batches[0]; b++) {
             size_t n = batches[b], start = MAXB - n, differ = 0;
             ok = swann_forward(net, x + start * IN, n, y) == SWANN_OK;
-            for (size_t r = 0; r < n; r++) differ += memcmp(y + r * OUT, ref + (start + r) * OUT, OUT * sizeof(float)) != 0;
+            for (size_t r = 0; r < n; r++)
+                differ += memcmp(y + r * OUT, ref + (start + r) * OUT, OUT * sizeof(float)) != 0;
             char what[128];
             snprintf(what, sizeof what, "a batch of %zu rows at %zu thread(s): every row bit-identical to the row alone",
                      n, threads);

@@ -222,6 +222,71 @@ static void case_large_gradients(int threads)
     free_pair(&p);
 }
 
+/* Plain SGD proves its update finite from a bound on the gradient, which net A's own
+ * backward gives it (net B's gradient is shared: its step measures the gradient). One
+ * layer, so that one way of bounding decides: 64 units read by 16 rows (the sums
+ * bounded from |grad_z| and |x|), 8 units (the gradient's largest value, measured by
+ * the backward's check), and two backward calls (the second call's sums bounded and
+ * added to the first's). Each either overflows (lr 1e6 on sums near 1e35: refused,
+ * everything kept), or is finite though no bound proves it (checked value by value,
+ * taken), or is proven finite (taken unchecked); always alike on both nets. */
+static void case_gradient_bounds(int threads)
+{
+    static const struct {
+        int units;
+        float x_scale, dy_scale[2];
+        int backs;
+        const char *lr;
+        int refuse;
+    } cases[] = {
+        {64, 1e16f, {1e18f}, 1, "1e6", 1},
+        {64, 1e12f, {1e18f}, 1, "1e6", 0},
+        {64, 1.0f, {1.0f}, 1, "0.01", 0},
+        {8, 1.0f, {1.0f}, 1, "0.01", 0},
+        {64, 1e16f, {1.0f, 1e18f}, 2, "1e6", 1},
+        {64, 1e12f, {1.0f, 1e18f}, 2, "1e6", 0},
+        {64, 1.0f, {1.0f, 1.0f}, 2, "0.01", 0},
+    };
+    static float x[B * IN], dy[B * 64];
+    for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
+        char spec[1024], label[256], what[512];
+        snprintf(spec, sizeof spec,
+                 "{\"input\": %d, \"layers\": [{\"units\": %d, \"activation\": \"identity\"}],"
+                 " \"loss\": \"none\", \"optimizer\": {\"type\": \"sgd\", \"lr\": %s}, \"seed\": 3,"
+                 " \"threads\": %d}", IN, cases[c].units, cases[c].lr, threads);
+        snprintf(label, sizeof label, "gradient bounds: %d units, x %g, dy %g then %g, lr %s, threads %d",
+                 cases[c].units, cases[c].x_scale, cases[c].dy_scale[0], cases[c].dy_scale[1], cases[c].lr, threads);
+        struct pair p;
+        if (!make_pair(&p, spec)) return;
+        for (int i = 0; i < B * IN; i++) x[i] = X[2][i] * cases[c].x_scale;
+        snprintf(what, sizeof what, "%s: forward", label);
+        both(swann_forward(p.a, x, B, NULL), swann_forward(p.b, x, B, NULL), SWANN_OK, what);
+        for (int k = 0; k < cases[c].backs; k++) {
+            for (int i = 0; i < B * cases[c].units; i++)
+                dy[i] = (float)((i * 37) % 101 - 50) / 50.0f * cases[c].dy_scale[k];
+            snprintf(what, sizeof what, "%s: backward_grad %d", label, k + 1);
+            both(swann_backward_grad(p.a, dy, NULL), swann_backward_grad(p.b, dy, NULL), SWANN_OK, what);
+        }
+        int refuse = cases[c].refuse;
+        snprintf(what, sizeof what, "%s: the step %s on both nets", label, refuse ? "refused" : "taken");
+        both(swann_step(p.a), swann_step(p.b), refuse ? SWANN_E_NUMERIC : SWANN_OK, what);
+        if (refuse) {
+            size_t rows = 0;
+            swann_accumulated_rows(p.a, &rows);
+            snprintf(what, sizeof what, "%s: T kept by net A's refused step", label);
+            CHECKF(rows == (size_t)(B * cases[c].backs), what, "%zu rows", rows);
+        }
+        final_compare(&p, label, !refuse);
+        float *pa = NULL;
+        size_t n = 0, bad = 0;
+        swann_params(p.a, &pa, &n);
+        for (size_t i = 0; pa && i < n; i++) bad += !(pa[i] - pa[i] == 0);
+        snprintf(what, sizeof what, "%s: every parameter of net A finite", label);
+        CHECKF(pa && bad == 0, what, "%zu of %zu not finite", bad, n);
+        free_pair(&p);
+    }
+}
+
 /* A host that writes a NaN into the parameters: the step that would carry it on
  * is refused (the parameters are no longer known finite once their address is out). */
 static void case_host_nan_param(void)
@@ -265,6 +330,7 @@ int main(void)
         case_training(opts[0], t, 3);
         case_zero_grad_and_rows(t);
         case_large_gradients(t);
+        case_gradient_bounds(t);
     }
     case_host_nan_param();
     return check_finish();

@@ -136,7 +136,12 @@ func sumsFinite(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ n: Int) 
 /// rounded: each of the at most 2 * count + count / 256 + 2 roundings (count <= 2^24)
 /// grows a partial sum by a factor 1 + 2^-24 at most, under e^2.01 < 16 in all.
 func sumsBounded(old: Double, count: Int, x: Double, y: Double) -> Bool {
-    (old + Double(count) * x * y) * 16 <= Double(Float.greatestFiniteMagnitude)
+    sumBound(old: old, count: count, x: x, y: y) * 2 <= Double(Float.greatestFiniteMagnitude)
+}
+
+/// A bound on |every such sum| as computed in float: e^2.01 < 8 times the exact bound.
+func sumBound(old: Double, count: Int, x: Double, y: Double) -> Double {
+    (old + Double(count) * x * y) * 8
 }
 
 /// Sum over i < n of Double(g[i] * scale)^2, in a fixed order (16 lanes, then

@@ -71,15 +71,17 @@ extension Net {
     private func propagate(_ function: StaticString, outputIsZ: Bool, dx: UnsafeMutablePointer<Float>?,
                            reload: () -> Void) throws(SwannError) {
         let h = header.pointee
+        var bound = Double.infinity  // on |every gradient value| after this call (gradientBound)
         if !h.gradsShared && (h.gradsStale || h.accumulated == 0) {
             do throws(SwannError) {
-                try walk(function, .overwrite, outputIsZ: outputIsZ, dx: dx, exact: nil)
+                bound = try walk(function, .overwrite, outputIsZ: outputIsZ, dx: dx, exact: nil)
             } catch {
                 header.pointee.gradsStale = true
                 throw error
             }
-        } else if sumsProvenFinite(outputIsZ: outputIsZ, dx: dx != nil) {
+        } else if let proven = sumsProvenFinite(outputIsZ: outputIsZ, dx: dx != nil) {
             try walk(function, .add, outputIsZ: outputIsZ, dx: dx, exact: nil)
+            bound = proven
         } else {
             // Layers whose sums no bound proves finite: checked, then added, one by one.
             var exact = LayerList<Bool>(filler: false)
@@ -90,23 +92,26 @@ extension Net {
         }
         header.pointee.accumulated += h.lastBatch
         header.pointee.gradsStale = false
+        header.pointee.gradientBound = bound
     }
 
-    /// True when every sum a walk would add, and dx, is provably finite from the
-    /// largest magnitudes of what it reads (the starting gradient, the accumulated
-    /// sums, each layer's input and weights) and bounds on the activations'
-    /// derivatives: passes over those, no products. False when a bound fails or a
-    /// value read is not finite (then `Walk.verify` decides, the long way).
-    private func sumsProvenFinite(outputIsZ: Bool, dx: Bool) -> Bool {
+    /// A bound on |every gradient value| after the walk adds its sums, when every
+    /// sum, and dx, is provably finite from the largest magnitudes of what it reads
+    /// (the starting gradient, the accumulated sums, each layer's input and weights)
+    /// and bounds on the activations' derivatives: passes over those, no products.
+    /// nil when a bound fails or a value read is not finite (then `Walk.verify`
+    /// decides, the long way).
+    private func sumsProvenFinite(outputIsZ: Bool, dx: Bool) -> Double? {
         let h = header.pointee
         let batch = h.lastBatch
         let top = layers[h.layerCount - 1]
-        guard let g = kernels.finiteMaxMagnitude(floats(h.scratch0), batch * h.outputSize) else { return false }
+        guard let g = kernels.finiteMaxMagnitude(floats(h.scratch0), batch * h.outputSize) else { return nil }
         var bound = Double(g)  // on max |grad_z| of layer k
         if !outputIsZ {
-            guard kernels.finiteMaxMagnitude(floats(top.y), batch * top.fanOut) != nil else { return false }
+            guard kernels.finiteMaxMagnitude(floats(top.y), batch * top.fanOut) != nil else { return nil }
             bound *= Activations.derivativeBound(top.activation, alpha: top.alpha)
         }
+        var sums = 0.0  // the bound on every layer's sums so far
         var k = h.layerCount - 1
         while k >= 0 {
             let l = layers[k]
@@ -115,17 +120,18 @@ extension Net {
             guard let old = kernels.finiteMaxMagnitude(floats(l.gradWeight),
                                                        l.fanOut * l.fanIn + l.fanOut),
                   let y = kernels.finiteMaxMagnitude(prev, batch * l.fanIn),
-                  sumsBounded(old: Double(old), count: batch, x: bound, y: Double(max(y, 1))) else { return false }
+                  sumsBounded(old: Double(old), count: batch, x: bound, y: Double(max(y, 1))) else { return nil }
+            sums = max(sums, sumBound(old: Double(old), count: batch, x: bound, y: Double(max(y, 1))))
             if k > 0 || dx {
-                guard let w = kernels.finiteMaxMagnitude(floats(l.weight), l.fanOut * l.fanIn) else { return false }
+                guard let w = kernels.finiteMaxMagnitude(floats(l.weight), l.fanOut * l.fanIn) else { return nil }
                 // |grad_y_{k-1}| <= fanOut max |grad_z_k| max |W_k|, times e^2.01 < 8 for the roundings.
                 bound = 8 * Double(l.fanOut) * bound * Double(w)
-                if k == 0 { return bound * 16 <= Double(Float.greatestFiniteMagnitude) }  // dx
+                if k == 0 { return bound * 16 <= Double(Float.greatestFiniteMagnitude) ? sums : nil }  // dx
                 bound *= Activations.derivativeBound(layers[k - 1].activation, alpha: layers[k - 1].alpha)
             }
             k -= 1
         }
-        return true
+        return sums
     }
 
     /// What a walk of the recursion does with the sums.
@@ -135,9 +141,13 @@ extension Net {
         case add        // add them (after `verify`)
     }
 
+    /// The recursion in `mode`. Returns, for `.overwrite`, a bound on |every gradient
+    /// value| it wrote (from the bounds or the checks that prove them finite); else infinity.
+    @discardableResult
     private func walk(_ function: StaticString, _ mode: Walk, outputIsZ: Bool, dx: UnsafeMutablePointer<Float>?,
-                      exact: UnsafeMutablePointer<LayerList<Bool>>?) throws(SwannError) {
+                      exact: UnsafeMutablePointer<LayerList<Bool>>?) throws(SwannError) -> Double {
         let h = header.pointee
+        var written = mode == .overwrite ? 0.0 : Double.infinity
         let batch = h.lastBatch
         var cur = floats(h.scratch0), other = floats(h.scratch1)
         let work = engine
@@ -164,12 +174,20 @@ extension Net {
                                  c: gW, ldc: l.fanIn, accumulate: false, engine: work)
                 // grad_W: proven finite from max |grad_z| and max |y_{k-1}| when that
                 // pass (batch x fanIn) is the shorter one, else checked value by value.
+                // Either way the layer's sums (grad_b's too) get a bound for the step.
                 var proven = false
                 if batch < l.fanOut, let y = kernels.finiteMaxMagnitude(prev, batch * l.fanIn) {
                     proven = sumsBounded(old: 0, count: batch, x: Double(largest), y: Double(max(y, 1)))
+                    if proven {
+                        written = max(written, sumBound(old: 0, count: batch, x: Double(largest), y: Double(max(y, 1))))
+                    }
                 }
-                guard proven || kernels.allFinite(gW, l.fanOut * l.fanIn) else {
-                    throw refused(function, k, "grad_W overflows float")
+                if !proven {
+                    // grad_b follows grad_W; the square root of a rounded square may be an ulp short.
+                    guard let largestSum = kernels.finiteMaxMagnitude(gW, l.fanOut * l.fanIn + l.fanOut) else {
+                        throw refused(function, k, "grad_W overflows float")
+                    }
+                    written = max(written, 2 * Double(largestSum))
                 }
             case .verify:
                 kernels.activationBackward(act, alpha: l.alpha, z: zk, y: yk, d: cur, rows: batch, cols: l.fanOut)
@@ -219,6 +237,7 @@ extension Net {
             }
             if mode != .verify { copyFloats(dx, cur, n) }
         }
+        return written
     }
 
     private func refused(_ function: StaticString, _ k: Int, _ what: StaticString) -> SwannError {

@@ -61,6 +61,11 @@ struct NetHeader {
     /// The host has the buffer's address (swann_grads): from then on it holds
     /// the true sums at all times, zeroed eagerly by step and zero_grad.
     var gradsShared = false
+    /// An upper bound on |every value| the gradient buffer holds, from the bounds and
+    /// checks of the backward that wrote it (`Net.propagate`); infinity when none is
+    /// known. A plain SGD step proves its update finite from it instead of a pass over
+    /// the gradient. Read only while the buffer is neither stale nor shared.
+    var gradientBound = Double.infinity
     /// The host has the parameters' address (swann_params) and may have written
     /// anything there. Until then every parameter is known finite (initialized,
     /// loaded and updated only through checks), which lets a plain SGD step prove

@@ -11,7 +11,22 @@ extension Gemm {
         while ir < m {
             let rows = min(mr, m - ir)
             let panel = dst + ir * k
-            if trans {
+            if trans && rows == mr {
+                // op(A)(i, p) = a[p * lda + i]: each p needs six consecutive floats. Eight
+                // are moved, the two extra overwritten by the next p; read past the six,
+                // they lie in the matrix (at worst the next row's first two) for every p
+                // but the last. (One scalar copy per float was 4 % of W1's step.)
+                let src = a + col0 * lda + row0 + ir
+                var p = 0
+                while p < k - 1 {
+                    store8(load8(src + p * lda), panel + p * mr)
+                    p += 1
+                }
+                while p < k {
+                    for r in 0..<mr { panel[p * mr + r] = src[p * lda + r] }
+                    p += 1
+                }
+            } else if trans {
                 // op(A)(i, p) = a[p * lda + i]: each p reads `rows` consecutive floats.
                 for p in 0..<k {
                     let src = a + (col0 + p) * lda + row0 + ir

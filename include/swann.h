@@ -324,7 +324,8 @@ const char *swann_isa(const swann_net *net);
  * the buffer is needed: after swann_grads, each step zeroes the gradient buffer
  * (otherwise the next backward writes over it, and the buffer reads as zero
  * whenever the host asks); after swann_params, each plain SGD step checks every
- * new parameter value (otherwise one pass over the gradient proves them finite). */
+ * new parameter value (otherwise a bound on the gradient proves them finite: the
+ * one the backward that wrote it keeps, or, after swann_grads, one pass over it). */
 swann_status swann_params(swann_net *net, float **data, size_t *count);
 swann_status swann_grads(swann_net *net, float **data, size_t *count);
 

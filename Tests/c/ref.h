@@ -20,7 +20,7 @@ static const char *ACT_NAME[A_COUNT] = {"identity", "sigmoid", "tanh",  "relu", 
 static const char *LOSS_NAME[4] = {"mse", "cross_entropy", "binary_cross_entropy", "none"};
 
 #define REF_MAXL 4
-#define REF_MAXU 160
+#define REF_MAXU 1040
 
 typedef struct {
     int nl;                  /* number of layers */

@@ -114,7 +114,7 @@ extension Net {
         // The backward that wrote the gradient has usually bounded it already (and
         // proven it finite): then not even that pass (W4: 100 MB, 4 % of a step).
         var proven = false
-        if gradientFinite && !h.paramsShared && c.kind == .sgd && c.momentum == 0 && c.weightDecay == 0 {
+        if gradientFinite && !h.paramsShared && c.provesUpdateFromGradient {
             var largest = 0.0  // max g^2
             if !h.gradsShared && !h.gradsStale && h.gradientBound.isFinite {
                 largest = h.gradientBound * h.gradientBound
@@ -180,6 +180,12 @@ extension Net {
         header.pointee.gradsShared = true
         return grads
     }
+}
+
+extension OptimizerConfig {
+    /// Plain SGD: a step proves its update finite from the gradient's largest value
+    /// alone (`runPhases`), which the backward then bounds for it (`gradientBound`).
+    var provesUpdateFromGradient: Bool { kind == .sgd && momentum == 0 && weightDecay == 0 }
 }
 
 /// The factor applied to the summed gradient: 1 / t, times the clipping

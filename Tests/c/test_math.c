@@ -330,8 +330,8 @@ static void group_sizes(void)
     size_case(9, 15, 31, 33, 40, A_ELU, A_SIG, L_BCE, 6);
     size_case(100, 100, 100, 3, 100, A_SIG, A_TANH, L_MSE, 7);
     size_case(8, 16, 4, 1, 256, A_LRELU, A_ID, L_MSE, 8);
-    /* rows a megabyte apart or more: dx's product reads W (320 x 1030) and dW's reads
-     * x (256 x 1030) through the row-by-row packing, 64 whole panels and 6 columns */
+    /* operands whose rows span a megabyte or more: dx's product reads W (320 x 1030) and
+     * dW's reads x (256 x 1030) through the row-by-row packing, 64 whole panels and 6 columns */
     size_case(1030, 320, 10, 256, 256, A_RELU, A_SOFTMAX, L_CE, 9);
 }
 

@@ -136,12 +136,17 @@ func sumsFinite(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ n: Int) 
 /// rounded: each of the at most 2 * count + count / 256 + 2 roundings (count <= 2^24)
 /// grows a partial sum by a factor 1 + 2^-24 at most, under e^2.01 < 16 in all.
 func sumsBounded(old: Double, count: Int, x: Double, y: Double) -> Bool {
-    sumBound(old: old, count: count, x: x, y: y) * 2 <= Double(Float.greatestFiniteMagnitude)
+    sumBoundFits(sumBound(old: old, count: count, x: x, y: y))
 }
 
 /// A bound on |every such sum| as computed in float: e^2.01 < 8 times the exact bound.
 func sumBound(old: Double, count: Int, x: Double, y: Double) -> Double {
     (old + Double(count) * x * y) * 8
+}
+
+/// True when sums under this `sumBound` cannot overflow float (with a factor 2 to spare).
+func sumBoundFits(_ bound: Double) -> Bool {
+    bound * 2 <= Double(Float.greatestFiniteMagnitude)
 }
 
 /// Sum over i < n of Double(g[i] * scale)^2, in a fixed order (16 lanes, then

@@ -119,9 +119,10 @@ extension Net {
             // Finite y_{k-1} also keeps the derivative bound of layer k - 1 valid.
             guard let old = kernels.finiteMaxMagnitude(floats(l.gradWeight),
                                                        l.fanOut * l.fanIn + l.fanOut),
-                  let y = kernels.finiteMaxMagnitude(prev, batch * l.fanIn),
-                  sumsBounded(old: Double(old), count: batch, x: bound, y: Double(max(y, 1))) else { return nil }
-            sums = max(sums, sumBound(old: Double(old), count: batch, x: bound, y: Double(max(y, 1))))
+                  let y = kernels.finiteMaxMagnitude(prev, batch * l.fanIn) else { return nil }
+            let layerSums = sumBound(old: Double(old), count: batch, x: bound, y: Double(max(y, 1)))
+            guard sumBoundFits(layerSums) else { return nil }
+            sums = max(sums, layerSums)
             if k > 0 || dx {
                 guard let w = kernels.finiteMaxMagnitude(floats(l.weight), l.fanOut * l.fanIn) else { return nil }
                 // |grad_y_{k-1}| <= fanOut max |grad_z_k| max |W_k|, times e^2.01 < 8 for the roundings.
@@ -177,24 +178,25 @@ extension Net {
                 // Either way the layer's sums (grad_b's too) get a bound for the step.
                 var proven = false
                 if batch < l.fanOut, let y = kernels.finiteMaxMagnitude(prev, batch * l.fanIn) {
-                    proven = sumsBounded(old: 0, count: batch, x: Double(largest), y: Double(max(y, 1)))
-                    if proven {
-                        written = max(written, sumBound(old: 0, count: batch, x: Double(largest), y: Double(max(y, 1))))
-                    }
+                    let sums = sumBound(old: 0, count: batch, x: Double(largest), y: Double(max(y, 1)))
+                    proven = sumBoundFits(sums)
+                    if proven { written = max(written, sums) }
                 }
-                if !proven && !h.optimizer.provesUpdateFromGradient {
-                    // No step reads the bound: the cheaper check (XOR's Adam epoch on the
-                    // Cortex-M took 2.4 % more instructions with the largest value measured).
-                    guard kernels.allFinite(gW, l.fanOut * l.fanIn) else {
-                        throw refused(function, k, "grad_W overflows float")
+                if !proven {
+                    if h.optimizer.provesUpdateFromGradient {
+                        // grad_b follows grad_W; the square root of a rounded square may be an ulp short.
+                        guard let largestSum = kernels.finiteMaxMagnitude(gW, l.fanOut * l.fanIn + l.fanOut) else {
+                            throw refused(function, k, "grad_W overflows float")
+                        }
+                        written = max(written, 2 * Double(largestSum))
+                    } else {
+                        // No step reads the bound: the cheaper check (XOR's Adam epoch on the
+                        // Cortex-M took 2.4 % more instructions with the largest value measured).
+                        guard kernels.allFinite(gW, l.fanOut * l.fanIn) else {
+                            throw refused(function, k, "grad_W overflows float")
+                        }
+                        written = .infinity
                     }
-                    written = .infinity
-                } else if !proven {
-                    // grad_b follows grad_W; the square root of a rounded square may be an ulp short.
-                    guard let largestSum = kernels.finiteMaxMagnitude(gW, l.fanOut * l.fanIn + l.fanOut) else {
-                        throw refused(function, k, "grad_W overflows float")
-                    }
-                    written = max(written, 2 * Double(largestSum))
                 }
             case .verify:
                 kernels.activationBackward(act, alpha: l.alpha, z: zk, y: yk, d: cur, rows: batch, cols: l.fanOut)

@@ -7,8 +7,9 @@
  * The nets cover the product's shapes: inputs of 1, 3, 7, 8, 9 and 784 floats
  * (shorter and longer than a SIMD vector), layers of 1, 5, 16, 17 and 130
  * units (one column, a partial panel, one full panel, a panel and one more,
- * several panels), and every activation; and a 256 x 512 layer in batches up
- * to 576, on both sides of the largest batch its forward turns around.
+ * several panels), and every activation; and a 256 x 1024 layer in batches up
+ * to 576, on both sides of the largest batch its forward turns around, with every
+ * elementwise activation.
  */
 #include "check.h"
 
@@ -93,21 +94,27 @@ static void rows_agree(void)
     }
 }
 
-/* A layer of 256 x 512 weights, whose forward the AVX-512 level turns around
+/* A layer of 256 x 1024 weights, whose forward the AVX-512 level turns around
  * (Gemm.transposedForward: at least 65,536 weights, batches that are multiples of 32
  * up to 512) and takes the packed product for larger batches (544, 576): every row
- * the bits of the row alone, on both sides of that limit, at 1 and 2 threads. The
- * weights are written once through swann_params, so that no forward has a packed
- * copy to use instead (the turned-around way is for weights without one). */
-static void rows_agree_across_the_turn(void)
+ * the bits of the row alone, on both sides of that limit, at 1 and 2 threads, with
+ * each elementwise activation, which the turned-around product applies chunk by chunk
+ * as it finishes Z (its epilogue: at 1 thread one chunk of 1024 columns, at 2 eight of
+ * 128) and a row alone applies in one pass. The weights are written once through
+ * swann_params, so that no forward has a packed copy to use instead (the
+ * turned-around way is for weights without one). */
+static void rows_agree_across_the_turn_with(const char *activation)
 {
     enum { MAXB = 576, IN = 256, OUT = 8 };
-    const char *spec = "{\"input\": 256, \"layers\": [{\"units\": 512, \"activation\": \"relu\"}, "
-                       "{\"units\": 8, \"activation\": \"identity\"}], \"loss\": \"mse\", \"seed\": 5, "
-                       "\"threads\": 2}";
+    char spec[256];
+    snprintf(spec, sizeof spec, "{\"input\": 256, \"layers\": [{\"units\": 1024, \"activation\": \"%s\"}, "
+             "{\"units\": 8, \"activation\": \"identity\"}], \"loss\": \"mse\", \"seed\": 5, "
+             "\"threads\": 2}", activation);
     static const size_t batches[] = {32, 64, 512, 544, 576};
     swann_net *net = NULL;
-    CHECKF(swann_create(spec, MAXB, NULL, 0, &net) == SWANN_OK, "create the 256-512-8 net", "%s", last_err());
+    char what[160];
+    snprintf(what, sizeof what, "create the 256-1024-8 net (%s)", activation);
+    CHECKF(swann_create(spec, MAXB, NULL, 0, &net) == SWANN_OK, what, "%s", last_err());
     if (!net) return;
     float *w = NULL;
     size_t count = 0;
@@ -127,9 +134,8 @@ static void rows_agree_across_the_turn(void)
             ok = swann_forward(net, x + start * IN, n, y) == SWANN_OK;
             for (size_t r = 0; r < n; r++)
                 differ += memcmp(y + r * OUT, ref + (start + r) * OUT, OUT * sizeof(float)) != 0;
-            char what[128];
-            snprintf(what, sizeof what, "a batch of %zu rows at %zu thread(s): every row bit-identical to the row alone",
-                     n, threads);
+            snprintf(what, sizeof what, "%s: a batch of %zu rows at %zu thread(s): every row bit-identical to the row alone",
+                     activation, n, threads);
             CHECKF(ok && differ == 0, what, "%zu rows differ (%s)", differ, ok ? "ran" : last_err());
         }
     }
@@ -137,6 +143,13 @@ static void rows_agree_across_the_turn(void)
     free(ref);
     free(y);
     swann_destroy(net);
+}
+
+static void rows_agree_across_the_turn(void)
+{
+    static const char *activations[] = {"identity", "sigmoid", "tanh", "relu", "leaky_relu", "elu", "softplus", "gelu"};
+    for (size_t i = 0; i < sizeof activations / sizeof activations[0]; i++)
+        rows_agree_across_the_turn_with(activations[i]);
 }
 
 int main(void)

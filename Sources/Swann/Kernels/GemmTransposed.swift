@@ -28,14 +28,16 @@ extension Gemm {
     /// Z [m x n, ldz] = bias + X [m x k, ldx] W^T (W n x k, ldw) the turned-around way
     /// when this level has the in-place tiles and the shape suits them (m a multiple
     /// of 32 columns of Z^T, at most transposedMaximumRows; n of 4 rows). `room` holds
-    /// n x m floats of Z^T and k x m of X^T packed. False: not taken, nothing written.
+    /// n x m floats of Z^T and k x m of X^T packed. With `epilogue`, chunks of at least
+    /// `epilogueMinimumColumns` also write their columns of Y = f(Z), in cache and on the
+    /// chunk's thread (the activation is otherwise one pass on the calling thread).
     static func transposedForward(m: Int, n: Int, k: Int, x: UnsafePointer<Float>, ldx: Int,
                                   w: UnsafePointer<Float>, ldw: Int, bias: UnsafePointer<Float>,
                                   z: UnsafeMutablePointer<Float>, ldz: Int,
-                                  room: TurnRoom, engine: Engine) -> Bool {
+                                  room: TurnRoom, engine: Engine, epilogue: Epilogue? = nil) -> Turned {
         #if SWANN_LEVEL_AVX512
         guard m >= 2 * nr, m % (2 * nr) == 0, m <= transposedMaximumRows, n % 4 == 0, k > 0,
-              n * k >= transposedMinimum else { return false }
+              n * k >= transposedMinimum else { return .no }
         // Chunks of W's rows, of equal size (multiples of 4, as the tiles take them), each
         // chunk's Z^T rows (at most 512 KB) staying in L2 over its kc blocks. On the pool, at
         // least four chunks per thread (`multiply` says why four) and a whole number per
@@ -49,8 +51,10 @@ extension Gemm {
             count = roundUp(max(count, 4 * threads), threads)
         }
         let chunk = roundUp((n + count - 1) / count, 4)
+        let epilogue = chunk >= epilogueMinimumColumns ? epilogue : nil
         var job = TransposedJob(m: m, n: n, k: k, x: x, ldx: ldx, w: w, ldw: ldw, bias: bias, z: z, ldz: ldz,
-                                packed: room.xt, scratch: room.zt, chunk: chunk, workspaces: engine.workspaces)
+                                packed: room.xt, scratch: room.zt, chunk: chunk, workspaces: engine.workspaces,
+                                epilogue: epilogue)
         withUnsafeMutablePointer(to: &job) { jp in
             let ctx = UnsafeMutableRawPointer(jp)
             let blocks = Int64((k + kc - 1) / kc), chunks = Int64((n + chunk - 1) / chunk)
@@ -66,11 +70,19 @@ extension Gemm {
                 for i in 0..<Int(chunks) { transposedChunk(ctx, i, 0) }
             }
         }
-        return true
+        return epilogue == nil ? .product : .activated
         #else
-        return false
+        return .no
         #endif
     }
+
+    /// What a turned-around forward did: not taken (nothing written), Z, or Z and Y.
+    enum Turned { case no, product, activated }
+
+    /// The narrowest chunk that applies the epilogue. At two threads (Xeon, A/B) W4's
+    /// forward, chunks of 512 columns, took 0.96-0.99x the time with it; W1's, chunks
+    /// of 32 and 64, 1.018x (rows that short cost more than the one pass saves).
+    static let epilogueMinimumColumns = 128
 
     /// kc block `index` of X^T into the packing room, as packWhole lays it out.
     static func packTransposedBlock(_ ctx: UnsafeMutableRawPointer, _ index: Int) {
@@ -81,7 +93,9 @@ extension Gemm {
               into: j.packed + packedPanels(pc: pc, nPad: j.m, col: 0, kcur: kcur))
     }
 
-    /// Chunk `index` of W's rows: its Z^T rows = bias, + W X^T, transposed into Z's columns.
+    /// Chunk `index` of W's rows: its Z^T rows = bias, + W X^T, transposed into Z's
+    /// columns, and with an epilogue those columns of Y = f(Z) (each element as
+    /// Activations.forward computes it, so the same bits as a pass over all of Z).
     static func transposedChunk(_ ctx: UnsafeMutableRawPointer, _ index: Int, _ worker: Int) {
         let j = ctx.assumingMemoryBound(to: TransposedJob.self).pointee
         let lo = index * j.chunk
@@ -92,6 +106,9 @@ extension Gemm {
                        b: j.x, ldb: j.ldx, transB: true, c: ct, ldc: j.m, accumulate: true,
                        work: j.workspaces[worker], packedB: j.packed, packedBFresh: true, nPad: j.m, inPlaceA: true)
         transpose(rows: rows, cols: j.m, UnsafePointer(ct), into: j.z + lo, ldz: j.ldz)
+        if let e = j.epilogue {
+            Activations.forward(e.activation, alpha: e.alpha, z: j.z + lo, y: e.y + lo, rows: j.m, cols: rows, ld: j.ldz)
+        }
     }
 
     /// dst[j * ldz + i] = src[i * cols + j]: the rows x cols matrix transposed, in
@@ -99,6 +116,8 @@ extension Gemm {
     /// writes are what it costs, not the moves: `transposeMatrix` (8 x 8 blocks through
     /// registers, half lines) given a leading dimension made W4i 1.017-1.04x the time, and
     /// 16 x 16 blocks through AVX-512 registers (64 vpermt2ps a block) 0.996-1.000x.
+    /// Writing Y = f(Z) here too, element by element, made W4i 1.066x the time: the
+    /// epilogue runs over the chunk's columns after it.
     static func transpose(rows: Int, cols: Int, _ src: UnsafePointer<Float>,
                           into dst: UnsafeMutablePointer<Float>, ldz: Int) {
         var i0 = 0
@@ -125,6 +144,15 @@ struct TurnRoom {
     var xt: UnsafeMutablePointer<Float>
 }
 
+/// An elementwise activation (not softmax, which needs whole rows) a forward product
+/// may apply as it finishes Z: Y = f(Z), Y laid out as Z (the same leading dimension;
+/// it may be Z itself).
+struct Epilogue {
+    var activation: Activation
+    var alpha: Float
+    var y: UnsafeMutablePointer<Float>
+}
+
 /// One turned-around forward on the pool (Gemm.transposedForward).
 struct TransposedJob {
     var m, n, k: Int
@@ -136,4 +164,5 @@ struct TransposedJob {
     var scratch: UnsafeMutablePointer<Float>
     var chunk: Int
     var workspaces: UnsafeMutablePointer<Gemm.Workspace>
+    var epilogue: Epilogue?
 }

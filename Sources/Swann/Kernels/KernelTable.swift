@@ -17,7 +17,8 @@ struct KernelTable {
     /// CS_CPU_BASELINE, CS_CPU_AVX2 or CS_CPU_AVX512 on x86-64; CS_CPU_NATIVE where
     /// the build has one level.
     var level: Int32
-    var multiplyEntry: @convention(c) (UnsafeRawPointer) -> Void
+    /// Sets the call's `activated` where the product applied its epilogue.
+    var multiplyEntry: @convention(c) (UnsafeMutableRawPointer) -> Void
     var activationForwardEntry: @convention(c) (Int32, Float, UnsafePointer<Float>, UnsafeMutablePointer<Float>,
                                                 Int, Int) -> Void
     var activationBackwardEntry: @convention(c) (Int32, Float, UnsafePointer<Float>, UnsafePointer<Float>,
@@ -175,6 +176,10 @@ struct GemmCall {
     var bias: UnsafePointer<Float>?
     /// Room where a forward product may be turned around (GemmTransposed.swift), or nil.
     var turn: TurnRoom? = nil
+    /// An elementwise activation the product may apply as it finishes Z, or nil.
+    var epilogue: Epilogue? = nil
+    /// Set by the product: Y = f(Z) is written (the epilogue was applied).
+    var activated = false
 }
 
 /// The arguments and results of one update (UpdateRule.apply) across the table.
@@ -188,18 +193,19 @@ struct UpdateCall {
 }
 
 extension KernelTable {
-    /// C (+)= op(A) op(B) (Gemm.multiply).
-    @inline(__always)
+    /// C (+)= op(A) op(B) (Gemm.multiply). True where it also applied `epilogue`.
+    @inline(__always) @discardableResult
     func multiply(m: Int, n: Int, k: Int,
                   a: UnsafePointer<Float>, lda: Int, transA: Bool,
                   b: UnsafePointer<Float>, ldb: Int, transB: Bool,
                   c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool, engine: Gemm.Engine,
                   packed: UnsafeMutablePointer<Float>? = nil, packedState: PackedState = .stale,
-                  bias: UnsafePointer<Float>? = nil, turn: TurnRoom? = nil) {
-        let call = GemmCall(m: m, n: n, k: k, a: a, lda: lda, transA: transA, b: b, ldb: ldb, transB: transB,
+                  bias: UnsafePointer<Float>? = nil, turn: TurnRoom? = nil, epilogue: Epilogue? = nil) -> Bool {
+        var call = GemmCall(m: m, n: n, k: k, a: a, lda: lda, transA: transA, b: b, ldb: ldb, transB: transB,
                             c: c, ldc: ldc, accumulate: accumulate, engine: engine, packed: packed,
-                            packedState: packedState, bias: bias, turn: turn)
-        withUnsafePointer(to: call) { multiplyEntry(UnsafeRawPointer($0)) }
+                            packedState: packedState, bias: bias, turn: turn, epilogue: epilogue)
+        withUnsafeMutablePointer(to: &call) { multiplyEntry(UnsafeMutableRawPointer($0)) }
+        return call.activated
     }
 
     @inline(__always)
@@ -266,7 +272,7 @@ extension KernelTable {
 
     /// The product entry of every table (a GemmCall).
     @inline(__always)
-    static func runMultiply(_ p: UnsafeRawPointer) {
+    static func runMultiply(_ p: UnsafeMutableRawPointer) {
         let c = p.assumingMemoryBound(to: GemmCall.self).pointee
         #if arch(arm)
         // 32-bit ARM (Cortex-M): the scalar product, same order (GemmScalar.swift).
@@ -275,10 +281,11 @@ extension KernelTable {
                             b: c.b, ldb: c.ldb, transB: c.transB, c: c.c, ldc: c.ldc,
                             accumulate: c.accumulate || c.bias != nil)
         #else
-        Gemm.multiply(m: c.m, n: c.n, k: c.k, a: c.a, lda: c.lda, transA: c.transA,
-                      b: c.b, ldb: c.ldb, transB: c.transB, c: c.c, ldc: c.ldc,
-                      accumulate: c.accumulate, engine: c.engine, packed: c.packed,
-                      packedState: c.packedState, bias: c.bias, turn: c.turn)
+        let activated = Gemm.multiply(m: c.m, n: c.n, k: c.k, a: c.a, lda: c.lda, transA: c.transA,
+                                      b: c.b, ldb: c.ldb, transB: c.transB, c: c.c, ldc: c.ldc,
+                                      accumulate: c.accumulate, engine: c.engine, packed: c.packed,
+                                      packedState: c.packedState, bias: c.bias, turn: c.turn, epilogue: c.epilogue)
+        p.assumingMemoryBound(to: GemmCall.self).pointee.activated = activated
         #endif
     }
 }

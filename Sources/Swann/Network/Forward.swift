@@ -39,14 +39,17 @@ func forwardLayer(_ l: LayerView, input: UnsafePointer<Float>, z: UnsafeMutableP
                   turn: TurnRoom? = nil) {
     // Z = b + Y_prev W^T: the product adds b as it stores (or to a copy of b, where it
     // does not pack), with the bits of b copied into Z first and the product added.
-    k.multiply(m: batch, n: l.fanOut, k: l.fanIn,
-               a: input, lda: l.fanIn, transA: false,
-               b: l.weight, ldb: l.transposed ? l.fanOut : l.fanIn, transB: !l.transposed,
-               c: z, ldc: l.fanOut, accumulate: false, engine: engine,
-               packed: l.panels ? UnsafeMutablePointer(mutating: l.weight) : packed,
-               packedState: l.panels ? .fresh : packedState,
-               bias: l.bias, turn: turn)
-    k.activationForward(l.activation, alpha: l.alpha, z: z, y: y, rows: batch, cols: l.fanOut)
+    // An elementwise activation may be applied by the product (a turned-around one
+    // does, chunk by chunk on its threads); softmax needs whole rows of Z.
+    let epilogue = l.activation == .softmax ? nil : Epilogue(activation: l.activation, alpha: l.alpha, y: y)
+    let activated = k.multiply(m: batch, n: l.fanOut, k: l.fanIn,
+                               a: input, lda: l.fanIn, transA: false,
+                               b: l.weight, ldb: l.transposed ? l.fanOut : l.fanIn, transB: !l.transposed,
+                               c: z, ldc: l.fanOut, accumulate: false, engine: engine,
+                               packed: l.panels ? UnsafeMutablePointer(mutating: l.weight) : packed,
+                               packedState: l.panels ? .fresh : packedState,
+                               bias: l.bias, turn: turn, epilogue: epilogue)
+    if !activated { k.activationForward(l.activation, alpha: l.alpha, z: z, y: y, rows: batch, cols: l.fanOut) }
 }
 
 /// The lecture's forward pass over a batch. Nothing here allocates: every

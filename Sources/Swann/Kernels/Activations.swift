@@ -48,7 +48,9 @@ enum Activations {
 
     // MARK: forward
 
-    /// y = f(z). `y` may equal `z` (in place).
+    /// y = f(z). `y` may equal `z` (in place). One copy, called by the pass and the
+    /// strided form below.
+    @inline(never)
     static func forward(_ act: Activation, alpha: Float, z: UnsafePointer<Float>,
                         y: UnsafeMutablePointer<Float>, rows: Int, cols: Int) {
         let n = rows * cols
@@ -75,30 +77,11 @@ enum Activations {
     }
 
     /// y = f(z) over `rows` rows of `cols` elements, `ld` apart in both (a block of
-    /// columns of Z, as the turned-around forward finishes them), every element as
-    /// `forward` computes it. Elementwise activations only: softmax is left undone.
+    /// columns of Z, as the turned-around forward finishes them): `forward` row by row,
+    /// so every element has the bits of the one pass. Elementwise activations only.
     static func forward(_ act: Activation, alpha: Float, z: UnsafePointer<Float>,
                         y: UnsafeMutablePointer<Float>, rows: Int, cols: Int, ld: Int) {
-        switch act {
-        case .identity: apply(IdentityF.self, alpha, z, y, rows, cols, ld)
-        case .sigmoid: apply(SigmoidF.self, alpha, z, y, rows, cols, ld)
-        case .tanh: apply(TanhF.self, alpha, z, y, rows, cols, ld)
-        case .relu: apply(ReluF.self, alpha, z, y, rows, cols, ld)
-        case .leakyRelu: apply(LeakyReluF.self, alpha, z, y, rows, cols, ld)
-        case .elu: apply(EluF.self, alpha, z, y, rows, cols, ld)
-        case .softplus: apply(SoftplusF.self, alpha, z, y, rows, cols, ld)
-        case .gelu: apply(GeluF.self, alpha, z, y, rows, cols, ld)
-        case .softmax: break
-        }
-    }
-
-    @inline(__always)
-    private static func apply<F: ElementFunction>(_: F.Type, _ alpha: Float, _ z: UnsafePointer<Float>,
-                                                  _ y: UnsafeMutablePointer<Float>, _ rows: Int, _ cols: Int, _ ld: Int) {
-        for r in 0..<rows {
-            let zr = z + r * ld, yr = y + r * ld
-            for i in 0..<cols { yr[i] = F.apply(zr[i], alpha) }
-        }
+        for r in 0..<rows { forward(act, alpha: alpha, z: z + r * ld, y: y + r * ld, rows: 1, cols: cols) }
     }
 
     /// y = exp(z - max z) / sum(exp(z - max z)) for one row.
@@ -167,24 +150,3 @@ enum Activations {
     }
 }
 
-/// One element of y = f(z) with the same expression as `Activations.forward`'s pass,
-/// so the same bits (its strided form).
-private protocol ElementFunction { static func apply(_ z: Float, _ alpha: Float) -> Float }
-private enum IdentityF: ElementFunction { static func apply(_ z: Float, _ alpha: Float) -> Float { z } }
-private enum SigmoidF: ElementFunction {
-    static func apply(_ z: Float, _ alpha: Float) -> Float { Activations.sigmoid(z) }
-}
-private enum TanhF: ElementFunction { static func apply(_ z: Float, _ alpha: Float) -> Float { tanhf(z) } }
-private enum ReluF: ElementFunction { static func apply(_ z: Float, _ alpha: Float) -> Float { max(z, 0) } }
-private enum LeakyReluF: ElementFunction {
-    static func apply(_ z: Float, _ alpha: Float) -> Float { z > 0 ? z : alpha * z }
-}
-private enum EluF: ElementFunction {
-    static func apply(_ z: Float, _ alpha: Float) -> Float { Activations.elu(z, alpha) }
-}
-private enum SoftplusF: ElementFunction {
-    static func apply(_ z: Float, _ alpha: Float) -> Float { Activations.softplus(z) }
-}
-private enum GeluF: ElementFunction {
-    static func apply(_ z: Float, _ alpha: Float) -> Float { Activations.gelu(z) }
-}

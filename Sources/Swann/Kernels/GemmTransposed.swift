@@ -79,9 +79,9 @@ extension Gemm {
     /// What a turned-around forward did: not taken (nothing written), Z, or Z and Y.
     enum Turned { case no, product, activated }
 
-    /// The narrowest chunk that applies the epilogue. At two threads (Xeon, A/B) W4's
-    /// forward, chunks of 512 columns, took 0.96-0.99x the time with it; W1's, chunks
-    /// of 32 and 64, 1.018x (rows that short cost more than the one pass saves).
+    /// The narrowest chunk that applies the epilogue. At two threads (Xeon, A/B in both
+    /// orders) W4i, chunks of 512 columns, took 0.987-0.990x the time with it; W1's
+    /// forward, chunks of 32 and 64, 1.018x (rows that short cost more than the pass).
     static let epilogueMinimumColumns = 128
 
     /// kc block `index` of X^T into the packing room, as packWhole lays it out.

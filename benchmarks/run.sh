@@ -23,6 +23,7 @@
 #      the floor of reading W3's first layer as float32, f16 and int8 (benchmarks/gemv_floor.c),
 #      serving (benchmarks/bench_serve.c: memory of 8 sessions vs 8 nets, 2 threads vs 1, load
 #      time) and, from Python, swann.Model.predict beside ONNX Runtime (benchmarks/serve_peers.py);
+#      last, the one-thread C ceiling of 2b again (the clock check: did the clock move?);
 #   4. the roofline plot (benchmarks/plot_gemm.py) and the table with the targets
 #      (benchmarks/table.py) -> $OUT/table.md.
 #
@@ -315,6 +316,22 @@ if SWANN_LIBRARY=$LIBPATH PYTHONPATH=bindings/python/src "$PY" -c 'import swann,
 else
     say "== serve peers: skipped (swann.Model, onnx or onnxruntime does not import with $PY)"
 fi
+
+# The clock check: the one-thread C ceiling once more, as at 2b. These VMs' clocks move within a
+# run (2026-12-05, Xeon: one-thread ceilings of 171-184 GFLOP/s in three runs an hour apart, a
+# ratio whose two sides ran at different clocks off by up to 10 %); table.py sets this reading
+# beside the first and flags a run whose two differ by more than 5 %.
+rm -f "$OUT/clock_end_t1.json"
+CLOCK_REPS=5; [ -n "$QUICK" ] && CLOCK_REPS=2
+snap "clock check: sgemm ceiling t=1 again"
+if [ -n "$CORE" ]; then
+    env -u OPENBLAS_L2_SIZE OPENBLAS_CORETYPE="$CORE" ./build/sgemm_ceiling --threads 1 --repeats $CLOCK_REPS \
+        > "$OUT/clock_end_t1.json"
+else
+    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE ./build/sgemm_ceiling --threads 1 --repeats $CLOCK_REPS \
+        > "$OUT/clock_end_t1.json"
+fi
+tee -a "$LOG" < "$OUT/clock_end_t1.json"
 snap "done"
 
 # ---- 4. plot and table

@@ -4,14 +4,15 @@
     python3 benchmarks/table.py build/bench        (the OUT folder of benchmarks/run.sh)
 
 Reads OUT/swann_t{1,2}.json, OUT/contention_t{1,2}.json, OUT/gemm_t{1,2}.json,
-OUT/ceiling_c_t{1,2}_*.json, OUT/demo.json, OUT/python_overhead.txt, OUT/serve.json,
+OUT/ceiling_c_t{1,2}_*.json, OUT/clock_end_t1.json, OUT/demo.json, OUT/python_overhead.txt, OUT/serve.json,
 OUT/serve_peers.json, OUT/products_floor.json, OUT/sysinfo.txt and
 the peers' files in OUT/peers ({torch,numpy,ort}_t{1,2}.json, fann.json,
 sgemm_c_t{1,2}.json, ceiling.json), and prints markdown:
 
   0. the machine's sgemm ceiling at 1 and 2 threads: the fastest 4096^3 float32 product
      of the run (C OpenBLAS with a named core type, numpy's and torch's matmul), and which
-     one set it; every ceiling ratio below is against it;
+     one set it; every ceiling ratio below is against it; and the clock check (the
+     one-thread C ceiling again at the run's end), flagging a run whose clock moved;
   1. every workload: swann t1 / t2 next to torch, numpy, ONNX Runtime t1 / t2 and FANN;
   2. the targets of the performance issue, each with its measured ratio, met or missed;
   3. the GEMM comparison (swann through its API vs cblas_sgemm, same shapes);
@@ -207,6 +208,31 @@ for lab in labels:
 for t in (1, 2):
     lab, v = ceiling[t]
     print(f"\nCeiling at t={t}: {num(v, 1)} GFLOP/s, set by {lab}." if v else f"\nCeiling at t={t}: not measured.")
+
+
+def clock_check():
+    """(first, last, last / first): the one-thread C ceiling at 2b and again at the run's end
+    (run.sh's clock check, the same core type), or None where either is missing."""
+    end = load(os.path.join(D, "clock_end_t1.json"))
+    if not end or not end.get("gflops_median"):
+        return None
+    for f in sorted(glob.glob(os.path.join(D, "ceiling_c_t1_*.json"))):
+        j = load(f)
+        if j and j.get("gflops_median") and j.get("OPENBLAS_CORETYPE") == end.get("OPENBLAS_CORETYPE"):
+            return j["gflops_median"], end["gflops_median"], end["gflops_median"] / j["gflops_median"]
+    return None
+
+
+CLOCK_TOLERANCE = 0.05
+clock = clock_check()
+if clock:
+    first, last, ratio = clock
+    moved = abs(ratio - 1) > CLOCK_TOLERANCE
+    print(f"\nClock check: the one-thread C ceiling read {first:.1f} GFLOP/s before swann's steps and {last:.1f} "
+          f"after the last ({ratio:.2f}x). " + (f"**WARNING: the clock moved by more than {CLOCK_TOLERANCE:.0%} "
+          "within this run**; a ratio whose two sides ran minutes apart may be off by as much: compare runs, "
+          "or A/B in one process (benchmarks/ab_libs.c)." if moved else
+          f"Within {CLOCK_TOLERANCE:.0%}: the clock held."))
 
 print("\n## Workloads (medians; t = threads; FANN is single-threaded: W1 mini-batch 128 (and per-sample, incr.), "
       "W4 mini-batch 256, W2 per-sample (incr.) and mini-batch 32 SGD)\n")

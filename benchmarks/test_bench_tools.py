@@ -5,6 +5,8 @@
 
 No library, no timing: it writes a fake `make bench` output folder and a fake demo, and
 checks that
+  - table.py flags a run whose clock moved: the one-thread C ceiling read again at the end
+    more than 5 % off its first reading;
   - table.py measures W4 against the fastest sgemm of the run (numpy's, here), not
     against a C OpenBLAS that fell back to SSE3 kernels (the Intel case of issue #15,
     where the old table printed W4 at "181 %"), and names what set the ceiling;
@@ -102,6 +104,20 @@ with tempfile.TemporaryDirectory() as d:
     f4 = next((v for k, v in t.items() if k.startswith("W4 t=1: its")), None)
     check("W4's floor against 90% of the ceiling", f4 and "941" in f4[2] and f4[3] == "0.96x", str(f4))
     check("a floor not measured has no row", not any(k.startswith("W1i t=2: its") for k in t))
+    check("no clock check without its second reading", "Clock check" not in out)
+    # The clock check: the one-thread SkylakeX ceiling read 136.0 at the start; 150.0 at the end
+    # is 1.10x (flagged), 139.0 is 1.02x (held); another core type's reading is not compared.
+    for end, core, expect in ((150.0, "SkylakeX", "1.10x). **WARNING"), (139.0, "SkylakeX", "1.02x). Within 5%"),
+                              (150.0, "Haswell", None)):
+        put(f"{d}/clock_end_t1.json", {"gflops_median": end, "corename": core, "OPENBLAS_CORETYPE": core})
+        out = subprocess.run([sys.executable, os.path.join(HERE, "table.py"), d], capture_output=True,
+                             text=True, check=True).stdout
+        line = next((x for x in out.splitlines() if x.startswith("Clock check")), "")
+        if expect:
+            check(f"clock check {end} against 136.0", f"read 136.0 GFLOP/s" in line and f"{end:.1f} after" in line
+                  and expect in line, line)
+        else:
+            check("a clock reading of another core type is not compared", line == "", line)
 
 sys.path.insert(0, HERE)
 import products_floor  # noqa: E402  (its products, not its timing: no numpy or torch needed)

@@ -229,7 +229,7 @@ if clock:
     first, last, ratio = clock
     moved = abs(ratio - 1) > CLOCK_TOLERANCE
     print(f"\nClock check: the one-thread C ceiling read {first:.1f} GFLOP/s before swann's steps and {last:.1f} "
-          f"after the last ({ratio:.2f}x). " + (f"**WARNING: the clock moved by more than {CLOCK_TOLERANCE:.0%} "
+          f"after the last ({ratio:.3f}x). " + (f"**WARNING: the clock moved by more than {CLOCK_TOLERANCE:.0%} "
           "within this run**; a ratio whose two sides ran minutes apart may be off by as much: compare runs, "
           "or A/B in one process (benchmarks/ab_libs.c)." if moved else
           f"Within {CLOCK_TOLERANCE:.0%}: the clock held."))

@@ -99,8 +99,8 @@ static void rows_agree(void)
  * up to 512) and takes the packed product for larger batches (544, 576): every row
  * the bits of the row alone, on both sides of that limit, at 1 and 2 threads, with
  * each elementwise activation, which the turned-around product applies chunk by chunk
- * as it finishes Z (its epilogue: at 1 thread one chunk of 1024 columns, at 2 eight of
- * 128) and a row alone applies in one pass. The weights are written once through
+ * as it finishes Z (its epilogue, in chunks of 128 to 1024 columns: eight of 128 on two
+ * threads at 512 rows) and a row alone applies in one pass. The weights are written once through
  * swann_params, so that no forward has a packed copy to use instead (the
  * turned-around way is for weights without one). */
 static void rows_agree_across_the_turn_with(const char *activation)

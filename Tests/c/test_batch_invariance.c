@@ -9,7 +9,7 @@
  * units (one column, a partial panel, one full panel, a panel and one more,
  * several panels), and every activation; and a 256 x 1024 layer in batches up
  * to 576, on both sides of the largest batch its forward turns around, with every
- * elementwise activation.
+ * elementwise activation, and a 1024 x 256 layer after it that reads its rows.
  */
 #include "check.h"
 
@@ -100,20 +100,22 @@ static void rows_agree(void)
  * the bits of the row alone, on both sides of that limit, at 1 and 2 threads, with
  * each elementwise activation, which the turned-around product applies chunk by chunk
  * as it finishes Z (its epilogue, in chunks of 128 to 1024 columns: eight of 128 on two
- * threads at 512 rows) and a row alone applies in one pass. The weights are written once through
- * swann_params, so that no forward has a packed copy to use instead (the
- * turned-around way is for weights without one). */
+ * threads at 512 rows) and a row alone applies in one pass. The next layer (1024 x 256)
+ * turns around too, so forwards after the first (an inference loop) keep the first
+ * layer's Z and Y turned around for it to read (Network/KeptLayout.swift). The weights
+ * are written once through swann_params, so that no forward has a packed copy to use
+ * instead (the turned-around way is for weights without one). */
 static void rows_agree_across_the_turn_with(const char *activation)
 {
     enum { MAXB = 576, IN = 256, OUT = 8 };
-    char spec[256];
+    char spec[320];
     snprintf(spec, sizeof spec, "{\"input\": 256, \"layers\": [{\"units\": 1024, \"activation\": \"%s\"}, "
-             "{\"units\": 8, \"activation\": \"identity\"}], \"loss\": \"mse\", \"seed\": 5, "
-             "\"threads\": 2}", activation);
+             "{\"units\": 256, \"activation\": \"tanh\"}, {\"units\": 8, \"activation\": \"identity\"}], "
+             "\"loss\": \"mse\", \"seed\": 5, \"threads\": 2}", activation);
     static const size_t batches[] = {32, 64, 512, 544, 576};
     swann_net *net = NULL;
     char what[160];
-    snprintf(what, sizeof what, "create the 256-1024-8 net (%s)", activation);
+    snprintf(what, sizeof what, "create the 256-1024-256-8 net (%s)", activation);
     CHECKF(swann_create(spec, MAXB, NULL, 0, &net) == SWANN_OK, what, "%s", last_err());
     if (!net) return;
     float *w = NULL;

@@ -96,7 +96,8 @@ enum Gemm {
     }
 
     /// C (+)= op(A) op(B) on the engine's threads when the product is large enough.
-    /// True where it also applied `epilogue` (only a turned-around forward does).
+    /// What it wrote: C, or also the epilogue's Y, or (`keep`) both turned around (only
+    /// a turned-around forward applies an epilogue or keeps).
     @discardableResult
     static func multiply(m: Int, n: Int, k: Int,
                          a: UnsafePointer<Float>, lda: Int, transA: Bool,
@@ -104,16 +105,15 @@ enum Gemm {
                          c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool,
                          engine: Engine, packed: UnsafeMutablePointer<Float>? = nil,
                          packedState: PackedState = .stale, bias: UnsafePointer<Float>? = nil,
-                         turn: TurnRoom? = nil, epilogue: Epilogue? = nil) -> Bool {
+                         turn: TurnRoom? = nil, epilogue: Epilogue? = nil, keep: Bool = false) -> ForwardOutput {
         // A forward product on weights that have no packed copy, or whose copy is left
         // alone (training), turned around where the level can (GemmTransposed.swift).
-        if let turn, let row = bias, transB, !transA, packed == nil || packedState == .stale {
-            switch transposedForward(m: m, n: n, k: k, x: a, ldx: lda, w: b, ldw: ldb, bias: row, z: c, ldz: ldc,
-                                     room: turn, engine: engine, epilogue: epilogue) {
-            case .no: break
-            case .product: return false
-            case .activated: return true
-            }
+        // A transposed A is a kept layer's X^T.
+        if let turn, let row = bias, transB, packed == nil || packedState == .stale,
+           let done = transposedForward(m: m, n: n, k: k, x: a, ldx: lda, xTransposed: transA, w: b, ldw: ldb,
+                                        bias: row, z: c, ldz: ldc, room: turn, engine: engine, epilogue: epilogue,
+                                        keep: keep) {
+            return done
         }
         // With `bias` (n floats), C = bias + op(A) op(B) (`accumulate` unused): the
         // packed product adds it as it stores its first kc block, the others add the
@@ -132,14 +132,14 @@ enum Gemm {
             if packedState == .build { packWhole(k: k, n: n, b: b, ldb: ldb, into: p) }
             panelRows(m: m, n: n, k: k, a: a, lda: lda, packed: UnsafePointer(p), c: c, ldc: ldc,
                       accumulate: accumulate)
-            return false
+            return .z
         }
         if let p = packed, n <= nr, k > 0, engine.pool == nil || m * n * k < parallelThreshold {
             // A narrow layer (an output layer of few classes): one panel, A read in place.
             if packedState == .build { packWhole(k: k, n: n, b: b, ldb: ldb, into: p) }
             narrowProduct(m: m, n: n, k: k, a: a, lda: lda, packed: UnsafePointer(p), c: c, ldc: ldc,
                           accumulate: accumulate, bias: bias)
-            return false
+            return .z
         }
         let fresh = packedState == .fresh
         guard let pool = engine.pool, m * n * k >= parallelThreshold, m > smallRows, k > smallInner,
@@ -148,7 +148,7 @@ enum Gemm {
                 packedMultiply(m: m, n: n, k: k, a: a, lda: lda, transA: transA, b: b, ldb: ldb, transB: transB,
                                c: c, ldc: ldc, accumulate: accumulate, work: engine.workspaces[0],
                                packedB: packed, packedBFresh: fresh, nPad: roundUp(n, nr), col0: 0, bias: bias)
-                return false
+                return .z
             }
             if let row = bias, !transB && k <= smallInner {
                 spreadBias(row, m: m, n: n, c: c, ldc: ldc)  // rowCombination's case
@@ -159,11 +159,11 @@ enum Gemm {
                 // At least mr rows, k >= 1, and not rowCombination's case: the packed product.
                 packedMultiply(m: m, n: n, k: k, a: a, lda: lda, transA: transA, b: b, ldb: ldb, transB: transB,
                                c: c, ldc: ldc, accumulate: false, work: engine.workspaces[0], bias: bias)
-                return false
+                return .z
             }
             multiply(m: m, n: n, k: k, a: a, lda: lda, transA: transA, b: b, ldb: ldb, transB: transB,
                      c: c, ldc: ldc, accumulate: accumulate, work: engine.workspaces[0])
-            return false
+            return .z
         }
         // About four chunks per thread, so a thread the OS delays (or a core the
         // VM runs slower) holds back only a small part of the work: with two, W4's
@@ -237,7 +237,7 @@ enum Gemm {
                 }
             }, UnsafeMutableRawPointer(jp), Int64(chunks))
         }
-        return false
+        return .z
     }
 
     static func multiply(m: Int, n: Int, k: Int,

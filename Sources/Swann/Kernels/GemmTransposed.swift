@@ -31,13 +31,17 @@ extension Gemm {
     /// n x m floats of Z^T and k x m of X^T packed. With `epilogue`, chunks of at least
     /// `epilogueMinimumColumns` also write their columns of Y = f(Z), in cache and on the
     /// chunk's thread (the activation is otherwise one pass on the calling thread).
-    static func transposedForward(m: Int, n: Int, k: Int, x: UnsafePointer<Float>, ldx: Int,
+    ///
+    /// `xTransposed`: x holds X^T (k x m, ldx), as a kept layer before left it. `keep`
+    /// (with an epilogue): leave Z^T (n x m) in z and Y^T = f(Z^T) in the epilogue's y,
+    /// untransposed, for the next layer to read as its X^T (`ForwardOutput.transposed`).
+    static func transposedForward(m: Int, n: Int, k: Int, x: UnsafePointer<Float>, ldx: Int, xTransposed: Bool,
                                   w: UnsafePointer<Float>, ldw: Int, bias: UnsafePointer<Float>,
                                   z: UnsafeMutablePointer<Float>, ldz: Int,
-                                  room: TurnRoom, engine: Engine, epilogue: Epilogue? = nil) -> Turned {
+                                  room: TurnRoom, engine: Engine, epilogue: Epilogue? = nil,
+                                  keep: Bool = false) -> ForwardOutput? {
         #if SWANN_LEVEL_AVX512
-        guard m >= 2 * nr, m % (2 * nr) == 0, m <= transposedMaximumRows, n % 4 == 0, k > 0,
-              n * k >= transposedMinimum else { return .no }
+        guard turnsAround(m: m, n: n, k: k) else { return nil }
         // Chunks of W's rows, of equal size (multiples of 4, as the tiles take them), each
         // chunk's Z^T rows (at most 512 KB) staying in L2 over its kc blocks. On the pool, at
         // least four chunks per thread (`multiply` says why four) and a whole number per
@@ -51,10 +55,13 @@ extension Gemm {
             count = roundUp(max(count, 4 * threads), threads)
         }
         let chunk = roundUp((n + count - 1) / count, 4)
-        let epilogue = chunk >= epilogueMinimumColumns ? epilogue : nil
-        var job = TransposedJob(m: m, n: n, k: k, x: x, ldx: ldx, w: w, ldw: ldw, bias: bias, z: z, ldz: ldz,
-                                packed: room.xt, scratch: room.zt, chunk: chunk, workspaces: engine.workspaces,
-                                epilogue: epilogue)
+        // Kept, a chunk's rows of Z^T are whole rows of the result: the epilogue runs on
+        // them at any width.
+        let keep = keep && epilogue != nil
+        let epilogue = keep || chunk >= epilogueMinimumColumns ? epilogue : nil
+        var job = TransposedJob(m: m, n: n, k: k, x: x, ldx: ldx, xTransposed: xTransposed, w: w, ldw: ldw,
+                                bias: bias, z: z, ldz: ldz, packed: room.xt, scratch: keep ? z : room.zt,
+                                keep: keep, chunk: chunk, workspaces: engine.workspaces, epilogue: epilogue)
         withUnsafeMutablePointer(to: &job) { jp in
             let ctx = UnsafeMutableRawPointer(jp)
             let blocks = Int64((k + kc - 1) / kc), chunks = Int64((n + chunk - 1) / chunk)
@@ -70,14 +77,23 @@ extension Gemm {
                 for i in 0..<Int(chunks) { transposedChunk(ctx, i, 0) }
             }
         }
-        return epilogue == nil ? .product : .activated
+        return keep ? .transposed : epilogue == nil ? .z : .zy
         #else
-        return .no
+        return nil
         #endif
     }
 
-    /// What a turned-around forward did: not taken (nothing written), Z, or Z and Y.
-    enum Turned { case no, product, activated }
+    /// Whether this level turns the forward product of m rows through an n x k weight
+    /// around (m a multiple of 32 columns of Z^T, at most transposedMaximumRows; n of 4
+    /// rows; at least transposedMinimum weights). Only the AVX-512 level has its tiles.
+    static func turnsAround(m: Int, n: Int, k: Int) -> Bool {
+        #if SWANN_LEVEL_AVX512
+        return m >= 2 * nr && m % (2 * nr) == 0 && m <= transposedMaximumRows && n % 4 == 0 && k > 0
+            && n * k >= transposedMinimum
+        #else
+        return false
+        #endif
+    }
 
     /// The narrowest chunk that applies the epilogue. At two threads (Xeon, A/B in both
     /// orders) W4i, chunks of 512 columns, took 0.987-0.990x the time with it; W1's
@@ -89,13 +105,14 @@ extension Gemm {
         let j = ctx.assumingMemoryBound(to: TransposedJob.self).pointee
         let pc = index * kc
         let kcur = min(kc, j.k - pc)
-        packB(k: kcur, n: j.m, b: j.x, ldb: j.ldx, trans: true, row0: pc, col0: 0,
+        packB(k: kcur, n: j.m, b: j.x, ldb: j.ldx, trans: !j.xTransposed, row0: pc, col0: 0,
               into: j.packed + packedPanels(pc: pc, nPad: j.m, col: 0, kcur: kcur))
     }
 
     /// Chunk `index` of W's rows: its Z^T rows = bias, + W X^T, transposed into Z's
     /// columns, and with an epilogue those columns of Y = f(Z) (each element as
     /// Activations.forward computes it, so the same bits as a pass over all of Z).
+    /// Kept, the Z^T rows are written in place and Y^T's rows follow from them.
     static func transposedChunk(_ ctx: UnsafeMutableRawPointer, _ index: Int, _ worker: Int) {
         let j = ctx.assumingMemoryBound(to: TransposedJob.self).pointee
         let lo = index * j.chunk
@@ -103,8 +120,14 @@ extension Gemm {
         let ct = j.scratch + lo * j.m
         for r in 0..<rows { fillFloats(ct + r * j.m, j.bias[lo + r], j.m) }
         packedMultiply(m: rows, n: j.m, k: j.k, a: j.w + lo * j.ldw, lda: j.ldw, transA: false,
-                       b: j.x, ldb: j.ldx, transB: true, c: ct, ldc: j.m, accumulate: true,
+                       b: j.x, ldb: j.ldx, transB: !j.xTransposed, c: ct, ldc: j.m, accumulate: true,
                        work: j.workspaces[worker], packedB: j.packed, packedBFresh: true, nPad: j.m, inPlaceA: true)
+        if j.keep {
+            if let e = j.epilogue {
+                Activations.forward(e.activation, alpha: e.alpha, z: ct, y: e.y + lo * j.m, rows: rows, cols: j.m)
+            }
+            return
+        }
         transpose(rows: rows, cols: j.m, UnsafePointer(ct), into: j.z + lo, ldz: j.ldz)
         if let e = j.epilogue {
             Activations.forward(e.activation, alpha: e.alpha, z: j.z + lo, y: e.y + lo, rows: j.m, cols: rows, ld: j.ldz)
@@ -153,15 +176,21 @@ struct Epilogue {
     var y: UnsafeMutablePointer<Float>
 }
 
+/// What a forward product wrote: Z; Z and Y = f(Z) (its epilogue); or, asked to keep
+/// them turned around, Z^T and Y^T = f(Z^T) (fanOut x batch: the next layer's X^T).
+enum ForwardOutput { case z, zy, transposed }
+
 /// One turned-around forward on the pool (Gemm.transposedForward).
 struct TransposedJob {
     var m, n, k: Int
-    var x: UnsafePointer<Float>, ldx: Int
+    var x: UnsafePointer<Float>, ldx: Int, xTransposed: Bool
     var w: UnsafePointer<Float>, ldw: Int
     var bias: UnsafePointer<Float>
     var z: UnsafeMutablePointer<Float>, ldz: Int
     var packed: UnsafeMutablePointer<Float>
+    /// Z^T's rows: the room's, or z itself when kept.
     var scratch: UnsafeMutablePointer<Float>
+    var keep: Bool
     var chunk: Int
     var workspaces: UnsafeMutablePointer<Gemm.Workspace>
     var epilogue: Epilogue?

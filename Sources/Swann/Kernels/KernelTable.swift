@@ -17,8 +17,10 @@ struct KernelTable {
     /// CS_CPU_BASELINE, CS_CPU_AVX2 or CS_CPU_AVX512 on x86-64; CS_CPU_NATIVE where
     /// the build has one level.
     var level: Int32
-    /// Sets the call's `activated` where the product applied its epilogue.
+    /// Sets the call's `output` (what the product wrote).
     var multiplyEntry: @convention(c) (UnsafeMutableRawPointer) -> Void
+    /// Gemm.turnsAround (m, n, k): whether this level turns such a forward product around.
+    var turnsAroundEntry: @convention(c) (Int, Int, Int) -> Bool
     var activationForwardEntry: @convention(c) (Int32, Float, UnsafePointer<Float>, UnsafeMutablePointer<Float>,
                                                 Int, Int) -> Void
     var activationBackwardEntry: @convention(c) (Int32, Float, UnsafePointer<Float>, UnsafePointer<Float>,
@@ -53,6 +55,7 @@ struct KernelTable {
         KernelTable(
             level: KernelTable.ownLevel,
             multiplyEntry: { p in KernelTable.runMultiply(p) },
+            turnsAroundEntry: { m, n, k in Gemm.turnsAround(m: m, n: n, k: k) },
             activationForwardEntry: { act, alpha, z, y, rows, cols in
                 KernelTable.runActivationForward(act, alpha, z, y, rows, cols)
             },
@@ -178,8 +181,10 @@ struct GemmCall {
     var turn: TurnRoom? = nil
     /// An elementwise activation the product may apply as it finishes Z, or nil.
     var epilogue: Epilogue? = nil
-    /// Set by the product: Y = f(Z) is written (the epilogue was applied).
-    var activated = false
+    /// Asks a turned-around product with an epilogue to leave Z^T and Y^T (GemmTransposed.swift).
+    var keep = false
+    /// Set by the product: what it wrote (Z; Z and Y; or Z^T and Y^T).
+    var output = ForwardOutput.z
 }
 
 /// The arguments and results of one update (UpdateRule.apply) across the table.
@@ -193,20 +198,26 @@ struct UpdateCall {
 }
 
 extension KernelTable {
-    /// C (+)= op(A) op(B) (Gemm.multiply). True where it also applied `epilogue`.
+    /// C (+)= op(A) op(B) (Gemm.multiply), and what it wrote.
     @inline(__always) @discardableResult
     func multiply(m: Int, n: Int, k: Int,
                   a: UnsafePointer<Float>, lda: Int, transA: Bool,
                   b: UnsafePointer<Float>, ldb: Int, transB: Bool,
                   c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool, engine: Gemm.Engine,
                   packed: UnsafeMutablePointer<Float>? = nil, packedState: PackedState = .stale,
-                  bias: UnsafePointer<Float>? = nil, turn: TurnRoom? = nil, epilogue: Epilogue? = nil) -> Bool {
+                  bias: UnsafePointer<Float>? = nil, turn: TurnRoom? = nil, epilogue: Epilogue? = nil,
+                  keep: Bool = false) -> ForwardOutput {
         var call = GemmCall(m: m, n: n, k: k, a: a, lda: lda, transA: transA, b: b, ldb: ldb, transB: transB,
                             c: c, ldc: ldc, accumulate: accumulate, engine: engine, packed: packed,
-                            packedState: packedState, bias: bias, turn: turn, epilogue: epilogue)
+                            packedState: packedState, bias: bias, turn: turn, epilogue: epilogue, keep: keep)
         withUnsafeMutablePointer(to: &call) { multiplyEntry(UnsafeMutableRawPointer($0)) }
-        return call.activated
+        return call.output
     }
+
+    /// Whether this level turns the forward product of m rows through an n x k weight
+    /// around (and so could keep its output turned: `keep`).
+    @inline(__always)
+    func turnsAround(m: Int, n: Int, k: Int) -> Bool { turnsAroundEntry(m, n, k) }
 
     @inline(__always)
     func activationForward(_ act: Activation, alpha: Float, z: UnsafePointer<Float>,
@@ -281,11 +292,12 @@ extension KernelTable {
                             b: c.b, ldb: c.ldb, transB: c.transB, c: c.c, ldc: c.ldc,
                             accumulate: c.accumulate || c.bias != nil)
         #else
-        let activated = Gemm.multiply(m: c.m, n: c.n, k: c.k, a: c.a, lda: c.lda, transA: c.transA,
-                                      b: c.b, ldb: c.ldb, transB: c.transB, c: c.c, ldc: c.ldc,
-                                      accumulate: c.accumulate, engine: c.engine, packed: c.packed,
-                                      packedState: c.packedState, bias: c.bias, turn: c.turn, epilogue: c.epilogue)
-        p.assumingMemoryBound(to: GemmCall.self).pointee.activated = activated
+        let output = Gemm.multiply(m: c.m, n: c.n, k: c.k, a: c.a, lda: c.lda, transA: c.transA,
+                                   b: c.b, ldb: c.ldb, transB: c.transB, c: c.c, ldc: c.ldc,
+                                   accumulate: c.accumulate, engine: c.engine, packed: c.packed,
+                                   packedState: c.packedState, bias: c.bias, turn: c.turn, epilogue: c.epilogue,
+                                   keep: c.keep)
+        p.assumingMemoryBound(to: GemmCall.self).pointee.output = output
         #endif
     }
 }

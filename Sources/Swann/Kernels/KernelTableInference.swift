@@ -14,6 +14,7 @@ extension KernelTable {
         KernelTable(
             level: KernelTable.ownLevel,
             multiplyEntry: { p in KernelTable.runMultiply(p) },
+            turnsAroundEntry: { m, n, k in Gemm.turnsAround(m: m, n: n, k: k) },
             activationForwardEntry: { act, alpha, z, y, rows, cols in
                 KernelTable.runActivationForward(act, alpha, z, y, rows, cols)
             },

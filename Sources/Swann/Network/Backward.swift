@@ -14,6 +14,7 @@ extension Net {
     /// Backward pass with the loss: grad_Y Div from the targets, then the recursion.
     func backward(target: UnsafePointer<Float>, loss: UnsafeMutablePointer<Float>?,
                   dx: UnsafeMutablePointer<Float>?) throws(SwannError) {
+        restoreRows()
         let h = header.pointee
         let batch = h.lastBatch
         let cols = h.outputSize
@@ -43,6 +44,7 @@ extension Net {
 
     /// Backward pass with the host's grad_Y Div.
     func backward(dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>?) throws(SwannError) {
+        restoreRows()
         let h = header.pointee
         let n = h.lastBatch * h.outputSize
         guard kernels.allFinite(dy, n) else {

@@ -29,27 +29,30 @@ struct LayerView {
 /// rows have exactly the bits of the net's. `z` and `y` may be the same buffer:
 /// every activation reads each z before writing its y (softmax: a row's maximum
 /// and sums first, then y in place).
-@inline(__always)
 /// `packed`: a net's packed copy of W^T (GemmPrepacked.swift) and what it holds (a
 /// model's own copy is its weight: `panels`). `turn`: room the product may use
-/// (Kernels/GemmTransposed.swift), or nil.
+/// (Kernels/GemmTransposed.swift), or nil. `inputTransposed`: `input` holds Y_prev^T
+/// (fanIn x batch), as a kept layer leaves it; `keep` asks for Z^T and Y^T (KeptLayout.swift).
+/// Returns whether it left them (fanOut x batch) instead of Z and Y.
+@inline(__always) @discardableResult
 func forwardLayer(_ l: LayerView, input: UnsafePointer<Float>, z: UnsafeMutablePointer<Float>,
                   y: UnsafeMutablePointer<Float>, batch: Int, engine: Gemm.Engine, kernels k: KernelTable,
                   packed: UnsafeMutablePointer<Float>? = nil, packedState: PackedState = .stale,
-                  turn: TurnRoom? = nil) {
+                  turn: TurnRoom? = nil, inputTransposed: Bool = false, keep: Bool = false) -> Bool {
     // Z = b + Y_prev W^T: the product adds b as it stores (or to a copy of b, where it
     // does not pack), with the bits of b copied into Z first and the product added.
     // An elementwise activation may be applied by the product (a turned-around one
     // does, chunk by chunk on its threads); softmax needs whole rows of Z.
     let epilogue = l.activation == .softmax ? nil : Epilogue(activation: l.activation, alpha: l.alpha, y: y)
-    let activated = k.multiply(m: batch, n: l.fanOut, k: l.fanIn,
-                               a: input, lda: l.fanIn, transA: false,
-                               b: l.weight, ldb: l.transposed ? l.fanOut : l.fanIn, transB: !l.transposed,
-                               c: z, ldc: l.fanOut, accumulate: false, engine: engine,
-                               packed: l.panels ? UnsafeMutablePointer(mutating: l.weight) : packed,
-                               packedState: l.panels ? .fresh : packedState,
-                               bias: l.bias, turn: turn, epilogue: epilogue)
-    if !activated { k.activationForward(l.activation, alpha: l.alpha, z: z, y: y, rows: batch, cols: l.fanOut) }
+    let output = k.multiply(m: batch, n: l.fanOut, k: l.fanIn,
+                            a: input, lda: inputTransposed ? batch : l.fanIn, transA: inputTransposed,
+                            b: l.weight, ldb: l.transposed ? l.fanOut : l.fanIn, transB: !l.transposed,
+                            c: z, ldc: l.fanOut, accumulate: false, engine: engine,
+                            packed: l.panels ? UnsafeMutablePointer(mutating: l.weight) : packed,
+                            packedState: l.panels ? .fresh : packedState,
+                            bias: l.bias, turn: turn, epilogue: epilogue, keep: keep)
+    if output == .z { k.activationForward(l.activation, alpha: l.alpha, z: z, y: y, rows: batch, cols: l.fanOut) }
+    return output == .transposed
 }
 
 /// The lecture's forward pass over a batch. Nothing here allocates: every
@@ -71,9 +74,11 @@ extension Net {
             // Inference on fresh packed weights: each thread copies its rows of x into the
             // input buffer (backward reads it) and runs every layer on them.
             forwardRows(x, batch: batch, chunkRows: rows, pool: pool)
+            for k in 0..<h.layerCount { layers[k].heldTransposed = false }
             prev = UnsafePointer(floats(layers[h.layerCount - 1].y))
         } else {
             copyFloats(y0, x, batch * h.inputSize)
+            var turned = false  // prev holds Y_{k-1}^T
             for k in 0..<h.layerCount {
                 let l = layers[k]
                 let y = floats(l.y)
@@ -81,9 +86,11 @@ extension Net {
                                      weight: floats(l.weight), bias: floats(l.bias))
                 // The backward recursion's buffers are free until a backward (which
                 // writes them before it reads them): room for a turned-around product.
-                forwardLayer(view, input: prev, z: floats(l.z), y: y, batch: batch, engine: work, kernels: kt,
-                             packed: l.packedWeight > 0 ? floats(l.packedWeight) : nil, packedState: state,
-                             turn: TurnRoom(zt: floats(h.scratch0), xt: floats(h.scratch1)))
+                turned = forwardLayer(view, input: prev, z: floats(l.z), y: y, batch: batch, engine: work,
+                                      kernels: kt, packed: l.packedWeight > 0 ? floats(l.packedWeight) : nil,
+                                      packedState: state, turn: TurnRoom(zt: floats(h.scratch0), xt: floats(h.scratch1)),
+                                      inputTransposed: turned, keep: keepsTurned(k, batch: batch, state: state))
+                layers[k].heldTransposed = turned
                 prev = UnsafePointer(y)
             }
         }

@@ -14,6 +14,7 @@ struct LayerRecord {
     var z = 0               // z_k for max_batch rows
     var y = 0               // y_k for max_batch rows (== z for identity)
     var packedWeight = 0    // W_k^T in Gemm's packed panels for the forward product, or 0 (GemmPrepacked.swift)
+    var heldTransposed = false  // z and y hold Z_k^T and Y_k^T, fanOut x batch (KeptLayout.swift)
 }
 
 /// The head of every arena. A `swann_net *` points here.

@@ -18,6 +18,9 @@
  *   - a zero base rate stays zero under any schedule; get_lr is never NaN; a step
  *     whose scheduled rate overflows float is refused, naming the schedule;
  *   - set_lr(-0.0) stores 0: the canonical spec never says -0.
+ *   - a forward refuses NaN or Inf anywhere in its rows on two threads too, in an
+ *     inference loop (where the rows run split between the threads), leaving the
+ *     rows of the last good forward to backward.
  */
 #include "check.h"
 
@@ -453,6 +456,60 @@ static void group_set_lr_negative_zero(void)
     swann_destroy(a);
 }
 
+/* A W1-sized net on two threads, its weights unchanged over forwards (so they run
+ * as an inference loop does): NaN or Inf at the first and last element of the batch
+ * and of each half is SWANN_E_NUMERIC, and a backward after the refusals has the
+ * bits of a twin's backward after the last good forward alone. */
+static void group_input_refused_on_threads(void)
+{
+    enum { B = 128, IN = 784, OUT = 10 };
+    const char *spec = "{\"input\": 784, \"layers\": [{\"units\": 512, \"activation\": \"relu\"}, "
+                       "{\"units\": 256, \"activation\": \"relu\"}, {\"units\": 10, \"activation\": \"identity\"}], "
+                       "\"loss\": \"mse\", \"seed\": 9, \"threads\": 2}";
+    swann_net *a = make(spec, B), *twin = make(spec, B);
+    float *x = malloc(B * IN * sizeof(float)), *t = malloc(B * OUT * sizeof(float));
+    float *y = malloc(B * OUT * sizeof(float)), *yt = malloc(B * OUT * sizeof(float));
+    float *dx = malloc(B * IN * sizeof(float)), *dxt = malloc(B * IN * sizeof(float));
+    if (!a || !twin || !x || !t || !y || !yt || !dx || !dxt) { CHECK(0, "create"); return; }
+    uint64_t rng = 5;
+    for (size_t i = 0; i < B * IN; i++) x[i] = (float)rng_uniform(&rng, 0, 1);
+    for (size_t i = 0; i < B * OUT; i++) t[i] = (float)rng_uniform(&rng, -1, 1);
+    int ok = 1;
+    for (int i = 0; i < 3; i++) ok &= swann_forward(a, x, B, y) == SWANN_OK;
+    CHECK(ok, "three forwards on the same weights");
+    const size_t at[] = {0, B / 2 * IN - 1, B / 2 * IN, B * IN - 1};
+    const float bad[] = {NAN, INFINITY, -INFINITY};
+    int refused = 1;
+    for (size_t p = 0; p < sizeof at / sizeof at[0]; p++) {
+        for (size_t k = 0; k < 3; k++) {
+            float keep = x[at[p]];
+            x[at[p]] = bad[k];
+            swann_status s = swann_forward(a, x, B, yt);
+            x[at[p]] = keep;
+            if (s != SWANN_E_NUMERIC && refused) printf("# element %zu = %g: %s\n", at[p], (double)bad[k], swann_status_name(s));
+            refused &= s == SWANN_E_NUMERIC;
+        }
+    }
+    CHECK(refused, "NaN, +Inf and -Inf first and last in the batch and in each half are SWANN_E_NUMERIC");
+    float la = 0, lt = 0;
+    CHECK_ST(swann_backward(a, t, &la, dx), SWANN_OK, "backward after the refusals");
+    ok = swann_forward(twin, x, B, yt) == SWANN_OK && swann_backward(twin, t, &lt, dxt) == SWANN_OK;
+    size_t na = 0, nt = 0;
+    float *ga = grads_of(a, &na), *gt = grads_of(twin, &nt);
+    CHECK(ok && memcmp(y, yt, B * OUT * sizeof(float)) == 0 && memcmp(&la, &lt, sizeof la) == 0
+          && memcmp(dx, dxt, B * IN * sizeof(float)) == 0 && na == nt && ga && gt
+          && memcmp(ga, gt, na * sizeof(float)) == 0,
+          "the backward has the bits of the last good forward's: outputs, loss, dx, gradients");
+    free(x);
+    free(t);
+    free(y);
+    free(yt);
+    free(dx);
+    free(dxt);
+    swann_destroy(a);
+    swann_destroy(twin);
+}
+
 int main(void)
 {
     check_init("test_numeric_refusals");
@@ -465,5 +522,6 @@ int main(void)
     RUN_GROUP(group_spec_float32);
     RUN_GROUP(group_schedules);
     RUN_GROUP(group_set_lr_negative_zero);
+    RUN_GROUP(group_input_refused_on_threads);
     return check_finish();
 }

@@ -63,14 +63,20 @@ extension Net {
     func forward(_ x: UnsafePointer<Float>, batch: Int, output: UnsafeMutablePointer<Float>?) throws(SwannError) {
         let h = header.pointee
         let kt = kernels
-        guard kt.allFinite(x, batch * h.inputSize) else {
+        let work = engine
+        let state = packedState(batch: batch)
+        let split = work.pool.flatMap { rowSplit(batch: batch, state: state, pool: $0) }
+        let finite = if let pool = work.pool, split != nil {
+            FiniteCheckJob.all(x, count: batch * h.inputSize, kernels: kt, pool: pool)
+        } else {
+            kt.allFinite(x, batch * h.inputSize)
+        }
+        guard finite else {
             throw Failure("forward: input has NaN or Inf values").error(.numeric)
         }
         let y0 = floats(h.input)
         var prev = UnsafePointer(y0)
-        let work = engine
-        let state = packedState(batch: batch)
-        if let pool = work.pool, let rows = rowSplit(batch: batch, state: state, pool: pool) {
+        if let pool = work.pool, let rows = split {
             // Inference on fresh packed weights: each thread copies its rows of x into the
             // input buffer (backward reads it) and runs every layer on them.
             forwardRows(x, batch: batch, chunkRows: rows, pool: pool)

@@ -68,6 +68,34 @@ struct RowForwardJob {
     }
 }
 
+/// The host's rows checked finite on the pool before a row-split forward writes
+/// anything, one slice per thread: on the caller alone the check was 2 % of a W1i
+/// forward at two threads (x read from L3 after the forward before evicted it).
+struct FiniteCheckJob {
+    var x: UnsafePointer<Float>
+    var count: Int, slice: Int
+    var kernels: KernelTable
+    var bad: UnsafeMutablePointer<Int>
+
+    static func all(_ x: UnsafePointer<Float>, count: Int, kernels: KernelTable,
+                    pool: UnsafeMutablePointer<cs_pool>) -> Bool {
+        let threads = Int(pool.pointee.active) + 1
+        var bad = 0
+        withUnsafeMutablePointer(to: &bad) { bp in
+            var job = FiniteCheckJob(x: x, count: count, slice: (count + threads - 1) / threads, kernels: kernels, bad: bp)
+            withUnsafePointer(to: &job) { jp in
+                cs_pool_run(pool, { ctx, index, _ in
+                    guard let j = ctx?.assumingMemoryBound(to: FiniteCheckJob.self).pointee else { return }
+                    let lo = Int(index) * j.slice
+                    let n = min(j.slice, j.count - lo)
+                    if n > 0 && !j.kernels.allFinite(j.x + lo, n) { _ = cs_atomic_add(j.bad, 1) }
+                }, UnsafeMutableRawPointer(mutating: jp), Int64(threads))
+            }
+        }
+        return bad == 0
+    }
+}
+
 extension Net {
     /// Rows per chunk when this forward should split by rows (every layer's packed
     /// weights fresh, the pool in use, the batch large enough), else nil.

@@ -270,7 +270,8 @@ enum Gemm {
     /// already packed when `packedBFresh`, else packed there now. The forward
     /// product of fewer than mr rows goes to `fewRows`, in the micro-kernel's order.
     /// `inPlaceA` (a weight matrix as A, GemmTransposed.swift): on the AVX-512 level A
-    /// is never packed; n must then be a multiple of 32 and m of 4.
+    /// is never packed; n must then be a multiple of 32 and m of 4, and `biasPerRow` may
+    /// say that `bias` holds m floats, one a row (Z^T's), instead of n.
     @inline(never)  // one copy: its callers are per product, not per tile
     static func packedMultiply(m: Int, n: Int, k: Int,
                                a: UnsafePointer<Float>, lda: Int, transA: Bool,
@@ -279,7 +280,7 @@ enum Gemm {
                                work: Workspace, packedA: UnsafePointer<Float>? = nil, mPad: Int = 0,
                                packedB: UnsafeMutablePointer<Float>? = nil, packedBFresh: Bool = false,
                                nPad: Int = 0, col0: Int = 0, bias: UnsafePointer<Float>? = nil,
-                               inPlaceA: Bool = false) {
+                               inPlaceA: Bool = false, biasPerRow: Bool = false) {
         if m < fewRowsLimit && !transA && transB && packedA == nil && packedB == nil {
             if let bias {
                 spreadBias(bias, m: m, n: n, c: c, ldc: ldc)
@@ -321,15 +322,17 @@ enum Gemm {
                     if packedA == nil && !transA && ncur % (2 * nr) == 0 && mcur % 4 == 0
                         && (inPlaceA || packedB != nil && mcur * kcur >= 1 << 14) {
                         let add = accumulate || pc > 0
-                        let rowBias = pc == 0 ? bias.map { $0 + jc } : nil
+                        let first = pc == 0 ? bias : nil
                         var jr = 0
                         while jr < ncur {
                             let bp = bBlock + jr * kcur
                             var ir = 0
                             while ir < mcur {
                                 let rows = mcur - ir >= 12 ? 12 : mcur - ir >= 8 ? 8 : 4
+                                let tileBias = biasPerRow ? first.map { $0 + ic + ir } : first.map { $0 + jc + jr }
                                 kernelWideInPlace(rows, kcur, a + (ic + ir) * lda + pc, lda, bp, bp + nr * kcur,
-                                                  c + (ic + ir) * ldc + jc + jr, ldc, add, rowBias.map { $0 + jr })
+                                                  c + (ic + ir) * ldc + jc + jr, ldc, add, tileBias,
+                                                  biasPerRow: biasPerRow)
                                 ir += rows
                             }
                             jr += 2 * nr

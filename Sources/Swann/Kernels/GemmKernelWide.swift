@@ -24,6 +24,22 @@ extension Gemm {
         raw.storeBytes(of: add ? raw.loadUnaligned(as: SIMD16<Float>.self) + v : v, as: SIMD16<Float>.self)
     }
 
+    /// Row `row` of a tile, its left and right 16 columns: with `bias`, bias + v (the bias of
+    /// the columns, or with `perRow` the row's own: the sum a product adding to copied bias
+    /// makes, so the same bits), else v stored or added to C.
+    @inline(__always)
+    static func putRow(_ l: SIMD16<Float>, _ r: SIMD16<Float>, _ p: UnsafeMutablePointer<Float>, _ add: Bool,
+                       _ bias: UnsafePointer<Float>?, _ row: Int, _ perRow: Bool) {
+        if let bias, perRow {
+            let b = SIMD16<Float>(repeating: bias[row])
+            UnsafeMutableRawPointer(p).storeBytes(of: b + l, as: SIMD16<Float>.self)
+            UnsafeMutableRawPointer(p + 16).storeBytes(of: b + r, as: SIMD16<Float>.self)
+            return
+        }
+        put16(l, p, add, bias)
+        put16(r, p + 16, add, bias.map { $0 + 16 })
+    }
+
     /// C[0..<12, 0..<32] (+)= [A panel a0; A panel a1] (kc x 12) * [B panel b0, B panel b1] (kc x 32).
     static func kernelWide(_ kc: Int, _ a0: UnsafePointer<Float>, _ a1: UnsafePointer<Float>,
                            _ b0: UnsafePointer<Float>, _ b1: UnsafePointer<Float>,
@@ -48,14 +64,16 @@ extension Gemm {
     /// C[0..<rows, 0..<32] (+)= A (rows 12, 8 or 4, read in place: row r at x + r * lda,
     /// kc floats each) * [B panel b0, B panel b1]: the packed forward's tiles without
     /// packing A (`packedMultiply`). The same fma chains as `wideTile`, so the same bits.
+    /// `biasPerRow`: bias[r] is row r's (the turned-around forward's Z^T), not column j's.
     @inline(never)
     static func kernelWideInPlace(_ rows: Int, _ kc: Int, _ x: UnsafePointer<Float>, _ lda: Int,
                                   _ b0: UnsafePointer<Float>, _ b1: UnsafePointer<Float>,
-                                  _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ add: Bool, _ bias: UnsafePointer<Float>?) {
+                                  _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ add: Bool, _ bias: UnsafePointer<Float>?,
+                                  biasPerRow: Bool) {
         switch rows {
-        case 12: wideTile(12, kc, x, x + 6 * lda, lda, 1, b0, b1, c, ldc, add, bias)
-        case 8: wideTile(8, kc, x, x + 6 * lda, lda, 1, b0, b1, c, ldc, add, bias)
-        default: wideTile(4, kc, x, x, lda, 1, b0, b1, c, ldc, add, bias)
+        case 12: wideTile(12, kc, x, x + 6 * lda, lda, 1, b0, b1, c, ldc, add, bias, biasPerRow: biasPerRow)
+        case 8: wideTile(8, kc, x, x + 6 * lda, lda, 1, b0, b1, c, ldc, add, bias, biasPerRow: biasPerRow)
+        default: wideTile(4, kc, x, x, lda, 1, b0, b1, c, ldc, add, bias, biasPerRow: biasPerRow)
         }
     }
 
@@ -67,7 +85,8 @@ extension Gemm {
     static func wideTile(_ rows: Int, _ kc: Int, _ a0: UnsafePointer<Float>, _ a1: UnsafePointer<Float>,
                          _ rowStride: Int, _ step: Int,
                          _ b0: UnsafePointer<Float>, _ b1: UnsafePointer<Float>,
-                         _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ add: Bool, _ bias: UnsafePointer<Float>?) {
+                         _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ add: Bool, _ bias: UnsafePointer<Float>?,
+                         biasPerRow: Bool = false) {
         let x0 = a0, x1 = x0 + rowStride, x2 = x1 + rowStride, x3 = x2 + rowStride, x4 = x3 + rowStride
         let x5 = x4 + rowStride, x6 = a1, x7 = x6 + rowStride, x8 = x7 + rowStride, x9 = x8 + rowStride
         let x10 = x9 + rowStride, x11 = x10 + rowStride
@@ -103,19 +122,18 @@ extension Gemm {
             if rows > 11 { let x = SIMD16<Float>(repeating: x11[o]); c11l = c11l.addingProduct(x, l); c11r = c11r.addingProduct(x, r) }
             pb0 += nr; pb1 += nr
         }
-        let biasRight = bias.map { $0 + 16 }  // the right 16 columns' bias
-        if rows > 0 { put16(c0l, c + 0 * ldc, add, bias); put16(c0r, c + 0 * ldc + 16, add, biasRight) }
-        if rows > 1 { put16(c1l, c + 1 * ldc, add, bias); put16(c1r, c + 1 * ldc + 16, add, biasRight) }
-        if rows > 2 { put16(c2l, c + 2 * ldc, add, bias); put16(c2r, c + 2 * ldc + 16, add, biasRight) }
-        if rows > 3 { put16(c3l, c + 3 * ldc, add, bias); put16(c3r, c + 3 * ldc + 16, add, biasRight) }
-        if rows > 4 { put16(c4l, c + 4 * ldc, add, bias); put16(c4r, c + 4 * ldc + 16, add, biasRight) }
-        if rows > 5 { put16(c5l, c + 5 * ldc, add, bias); put16(c5r, c + 5 * ldc + 16, add, biasRight) }
-        if rows > 6 { put16(c6l, c + 6 * ldc, add, bias); put16(c6r, c + 6 * ldc + 16, add, biasRight) }
-        if rows > 7 { put16(c7l, c + 7 * ldc, add, bias); put16(c7r, c + 7 * ldc + 16, add, biasRight) }
-        if rows > 8 { put16(c8l, c + 8 * ldc, add, bias); put16(c8r, c + 8 * ldc + 16, add, biasRight) }
-        if rows > 9 { put16(c9l, c + 9 * ldc, add, bias); put16(c9r, c + 9 * ldc + 16, add, biasRight) }
-        if rows > 10 { put16(c10l, c + 10 * ldc, add, bias); put16(c10r, c + 10 * ldc + 16, add, biasRight) }
-        if rows > 11 { put16(c11l, c + 11 * ldc, add, bias); put16(c11r, c + 11 * ldc + 16, add, biasRight) }
+        if rows > 0 { putRow(c0l, c0r, c + 0 * ldc, add, bias, 0, biasPerRow) }
+        if rows > 1 { putRow(c1l, c1r, c + 1 * ldc, add, bias, 1, biasPerRow) }
+        if rows > 2 { putRow(c2l, c2r, c + 2 * ldc, add, bias, 2, biasPerRow) }
+        if rows > 3 { putRow(c3l, c3r, c + 3 * ldc, add, bias, 3, biasPerRow) }
+        if rows > 4 { putRow(c4l, c4r, c + 4 * ldc, add, bias, 4, biasPerRow) }
+        if rows > 5 { putRow(c5l, c5r, c + 5 * ldc, add, bias, 5, biasPerRow) }
+        if rows > 6 { putRow(c6l, c6r, c + 6 * ldc, add, bias, 6, biasPerRow) }
+        if rows > 7 { putRow(c7l, c7r, c + 7 * ldc, add, bias, 7, biasPerRow) }
+        if rows > 8 { putRow(c8l, c8r, c + 8 * ldc, add, bias, 8, biasPerRow) }
+        if rows > 9 { putRow(c9l, c9r, c + 9 * ldc, add, bias, 9, biasPerRow) }
+        if rows > 10 { putRow(c10l, c10r, c + 10 * ldc, add, bias, 10, biasPerRow) }
+        if rows > 11 { putRow(c11l, c11r, c + 11 * ldc, add, bias, 11, biasPerRow) }
     }
 }
 #endif

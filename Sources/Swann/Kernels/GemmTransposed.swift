@@ -7,8 +7,9 @@ import CSupport
 /// of a net too large to keep W^T packed: W4, 96 MB) packs all of W^T first: 13 % of
 /// a W4 forward on the Xeon. Turned around, W is the A operand, whose rows the AVX-512
 /// tiles read where they lie (GemmKernelWide.kernelWideInPlace), and the operand packed
-/// is X^T, batch / fanOut the size of W. What it costs instead: spreading b over the
-/// scratch rows and one transpose of Z.
+/// is X^T, batch / fanOut the size of W. What it costs instead: one transpose of Z (none
+/// for a layer kept turned around: Network/KeptLayout.swift). Each Z^T row's bias is added
+/// by the tiles as they store the first kc block (`biasPerRow`), not spread over the rows first.
 ///
 /// The same bits: every element is the same kc blocks, each summed from zero in p
 /// order by the same FMA chain (a * b and b * a are one product), added to b and then
@@ -109,7 +110,7 @@ extension Gemm {
               into: j.packed + packedPanels(pc: pc, nPad: j.m, col: 0, kcur: kcur))
     }
 
-    /// Chunk `index` of W's rows: its Z^T rows = bias, + W X^T, transposed into Z's
+    /// Chunk `index` of W's rows: its Z^T rows = bias + W X^T, transposed into Z's
     /// columns, and with an epilogue those columns of Y = f(Z) (each element as
     /// Activations.forward computes it, so the same bits as a pass over all of Z).
     /// Kept, the Z^T rows are written in place and Y^T's rows follow from them.
@@ -118,10 +119,10 @@ extension Gemm {
         let lo = index * j.chunk
         let rows = min(j.chunk, j.n - lo)
         let ct = j.scratch + lo * j.m
-        for r in 0..<rows { fillFloats(ct + r * j.m, j.bias[lo + r], j.m) }
         packedMultiply(m: rows, n: j.m, k: j.k, a: j.w + lo * j.ldw, lda: j.ldw, transA: false,
-                       b: j.x, ldb: j.ldx, transB: !j.xTransposed, c: ct, ldc: j.m, accumulate: true,
-                       work: j.workspaces[worker], packedB: j.packed, packedBFresh: true, nPad: j.m, inPlaceA: true)
+                       b: j.x, ldb: j.ldx, transB: !j.xTransposed, c: ct, ldc: j.m, accumulate: false,
+                       work: j.workspaces[worker], packedB: j.packed, packedBFresh: true, nPad: j.m,
+                       bias: j.bias + lo, inPlaceA: true, biasPerRow: true)
         if j.keep {
             if let e = j.epilogue {
                 Activations.forward(e.activation, alpha: e.alpha, z: ct, y: e.y + lo * j.m, rows: rows, cols: j.m)

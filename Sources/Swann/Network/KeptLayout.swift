@@ -15,9 +15,13 @@ import CSupport
 extension Net {
     /// Whether layer k keeps Z^T and Y^T in this forward of `batch` rows.
     func keepsTurned(_ k: Int, batch: Int, state: PackedState) -> Bool {
+        #if arch(arm)
+        return false  // 32-bit ARM's scalar product never turns around
+        #else
         let h = header.pointee
         return h.forwardsOnSameWeights >= 1 && k + 1 < h.layerCount && layers[k].activation != .softmax
             && turnsAround(k, batch: batch, state: state) && turnsAround(k + 1, batch: batch, state: state)
+        #endif
     }
 
     /// Whether layer k's forward product turns around: no packed copy in use, and a
@@ -30,6 +34,7 @@ extension Net {
     /// Z and Y of every kept layer back in rows, through the first scratch buffer (a
     /// backward writes it only after this). Nothing to do after most forwards.
     func restoreRows() {
+        #if !arch(arm)
         let h = header.pointee
         for k in 0..<h.layerCount where layers[k].heldTransposed {
             let l = layers[k]
@@ -37,6 +42,7 @@ extension Net {
             if l.y != l.z { turnBack(floats(l.y), rows: l.fanOut, cols: h.lastBatch) }
             layers[k].heldTransposed = false
         }
+        #endif
     }
 
     private func turnBack(_ m: UnsafeMutablePointer<Float>, rows: Int, cols: Int) {

@@ -14,6 +14,7 @@
 #   2b. the C OpenBLAS part of the ceiling (benchmarks/sgemm_ceiling.c, 4096^3 at 1 and 2
 #      threads) with the best core type the CPU's flags allow, and with OpenBLAS's own
 #      choice when that differs; the ceiling at t threads is the fastest of all of these;
+#      and the bound over it, the cores' FMA peak (benchmarks/fma_peak.c, registers only);
 #   3. swann on the same workloads at 1 and 2 threads, with the peers' digits split
 #      (benchmarks/make_split.py), the GEMM comparison (bench_gemm, 1 and 2 threads), the
 #      products' floor (benchmarks/products_floor.py: each product of W1, W4, W1i, W4i at the
@@ -155,6 +156,7 @@ cc $CFLAGS_B benchmarks/bench_swann.c -o build/bench_swann $LDFLAGS_B -lm
 # shellcheck disable=SC2086
 cc $CFLAGS_B benchmarks/bench_gemm.c -o build/bench_gemm $LDFLAGS_B -lopenblas -lm
 cc -std=c11 -O2 -Wall -Wextra benchmarks/sgemm_ceiling.c -o build/sgemm_ceiling -lopenblas
+cc -std=c11 -O2 -Wall -Wextra benchmarks/fma_peak.c -o build/fma_peak -lpthread
 # shellcheck disable=SC2086
 cc $CFLAGS_B examples/c/train_digits.c -o build/bench_demo $LDFLAGS_B -lm
 # shellcheck disable=SC2086
@@ -209,6 +211,15 @@ for t in 1 2; do
         tee -a "$LOG" < "$OUT/ceiling_c_t${t}_own.json"
     fi
 done
+
+# The bound over the ceiling: register-only FMAs at each vector width the CPU has, 1 and 2
+# threads (benchmarks/fma_peak.c). table.py sets the ceiling and the closest workloads
+# (swann's and ORT's inference) against it: how much a product could still gain here.
+rm -f "$OUT/fma_peak.json"
+snap "FMA peak"
+FP_REPS=5; [ -n "$QUICK" ] && FP_REPS=2
+./build/fma_peak --threads 2 --repeats $FP_REPS > "$OUT/fma_peak.json" || say "   WARNING: fma_peak failed"
+tee -a "$LOG" < "$OUT/fma_peak.json"
 
 # ---- 3. swann
 SPLIT=$OUT/digits_test_split.txt

@@ -4,7 +4,7 @@
     python3 benchmarks/table.py build/bench        (the OUT folder of benchmarks/run.sh)
 
 Reads OUT/swann_t{1,2}.json, OUT/contention_t{1,2}.json, OUT/gemm_t{1,2}.json,
-OUT/ceiling_c_t{1,2}_*.json, OUT/clock_end_t1.json, OUT/demo.json, OUT/python_overhead.txt, OUT/serve.json,
+OUT/ceiling_c_t{1,2}_*.json, OUT/clock_end_t1.json, OUT/fma_peak.json, OUT/demo.json, OUT/python_overhead.txt, OUT/serve.json,
 OUT/serve_peers.json, OUT/products_floor.json, OUT/sysinfo.txt and
 the peers' files in OUT/peers ({torch,numpy,ort}_t{1,2}.json, fann.json,
 sgemm_c_t{1,2}.json, ceiling.json), and prints markdown:
@@ -12,7 +12,8 @@ sgemm_c_t{1,2}.json, ceiling.json), and prints markdown:
   0. the machine's sgemm ceiling at 1 and 2 threads: the fastest 4096^3 float32 product
      of the run (C OpenBLAS with a named core type, numpy's and torch's matmul), and which
      one set it; every ceiling ratio below is against it; and the clock check (the
-     one-thread C ceiling again at the run's end), flagging a run whose clock moved;
+     one-thread C ceiling again at the run's end), flagging a run whose clock moved; and the
+     bound over the ceiling, the cores' register-only FMA peak;
   1. every workload: swann t1 / t2 next to torch, numpy, ONNX Runtime t1 / t2 and FANN;
   2. the targets of the performance issue, each with its measured ratio, met or missed;
   3. the GEMM comparison (swann through its API vs cblas_sgemm, same shapes);
@@ -209,6 +210,25 @@ for t in (1, 2):
     lab, v = ceiling[t]
     print(f"\nCeiling at t={t}: {num(v, 1)} GFLOP/s, set by {lab}." if v else f"\nCeiling at t={t}: not measured.")
 
+fma = load(os.path.join(D, "fma_peak.json"))
+
+
+def fma_peak(t):
+    """(width, GFLOP/s): the fastest register-only FMA rate at t threads (fma_peak.c), or (None, None)."""
+    rates = [(w, g(v, f"t{t}", "gflops_median")) for w, v in (g(fma, "widths") or {}).items()]
+    return max(((w, v) for w, v in rates if v), key=lambda x: x[1], default=(None, None))
+
+
+if fma_peak(1)[1]:
+    print("\nThe bound over the ceiling, the cores' FMA peak (benchmarks/fma_peak.c: fused multiply-adds on")
+    print("registers only, no memory; GFLOP/s medians):", end="")
+    for t in (1, 2):
+        w, v = fma_peak(t)
+        widths = ", ".join(f"{k} {num(g(x, f't{t}', 'gflops_median'), 1)}" for k, x in g(fma, "widths").items())
+        share = f"; the ceiling is {ceiling[t][1] / v:.0%} of it" if v and ceiling[t][1] else ""
+        print(f" t={t}: {widths}{share}." if v else f" t={t}: not measured.", end="")
+    print()
+
 
 def clock_check():
     """(first, last, last / first): the one-thread C ceiling at 2b and again at the run's end
@@ -285,6 +305,21 @@ for wl in ("W1i", "W4i"):
         target(f"{wl} inference samples/s >= 1.0x ONNX Runtime, t={t}",
                f"swann t{t}: {num(a)}" + (f" ({gf / ce:.0%} of ceiling)" if gf and ce else ""),
                f"ORT t{t}: {num(b)}", a / b if a and b else None, a / b >= 1.0 if a and b else None)
+
+# The cores' FMA peak (information): how close the workloads whose goal is a peer at the
+# ceiling (W4 against 90 %, W1i and W4i against ORT) run to what the arithmetic allows. Two
+# programs both within a few percent of it can only differ by the machine's spread.
+for t in (1, 2):
+    w, v = fma_peak(t)
+    if not v:
+        continue
+    share = lambda col, wl: r(col, wl, "gflops_median")
+    mine = [f"{wl} {share(f'swann t{t}', wl) / v:.0%}" for wl in ("W4", "W1i", "W4i") if share(f"swann t{t}", wl)]
+    ort = [f"{wl} {share(f'ORT t{t}', wl) / v:.0%}" for wl in ("W1i", "W4i") if share(f"ORT t{t}", wl)]
+    targets.append((f"Against the cores' FMA peak, t={t} (information)", "swann: " + (", ".join(mine) or "n/a"),
+                    "ORT: " + (", ".join(ort) or "n/a") + (f"; sgemm ceiling {ceiling[t][1] / v:.0%}"
+                                                           if ceiling[t][1] else ""),
+                    f"peak {num(v, 1)} GFLOP/s ({w})", "info"))
 
 # The products' floor (products_floor.py, information): each workload's matrix products at
 # the fastest library for each product bound what any step built on them reaches, before its

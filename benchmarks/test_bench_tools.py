@@ -7,6 +7,8 @@ No library, no timing: it writes a fake `make bench` output folder and a fake de
 checks that
   - table.py flags a run whose clock moved: the one-thread C ceiling read again at the end
     more than 5 % off its first reading;
+  - table.py sets the ceiling, swann's W4 and ORT's inference against the cores' FMA peak
+    (fma_peak.c's JSON), and fma_peak.c runs: every width the CPU has, 1 and 2 threads;
   - table.py measures W4 against the fastest sgemm of the run (numpy's, here), not
     against a C OpenBLAS that fell back to SSE3 kernels (the Intel case of issue #15,
     where the old table printed W4 at "181 %"), and names what set the ceiling;
@@ -105,6 +107,24 @@ with tempfile.TemporaryDirectory() as d:
     check("W4's floor against 90% of the ceiling", f4 and "941" in f4[2] and f4[3] == "0.96x", str(f4))
     check("a floor not measured has no row", not any(k.startswith("W1i t=2: its") for k in t))
     check("no clock check without its second reading", "Clock check" not in out)
+    check("no FMA peak without its reading", "FMA peak" not in out)
+    # The FMA peak: 160 GFLOP/s (avx512) at t1; swann's W4 at 120 is 75 % of it, ORT's W1i at
+    # 150 is 94 %, the ceiling's 158 99 %; avx2's 80 is listed, not the peak.
+    put(f"{d}/fma_peak.json", {"widths": {"avx512": {"lanes": 16, "t1": {"gflops_median": 160.0},
+                                                     "t2": {"gflops_median": 320.0}},
+                                          "avx2": {"lanes": 8, "t1": {"gflops_median": 80.0},
+                                                   "t2": {"gflops_median": 160.0}}}})
+    put(f"{d}/peers/ort_t1.json", {"results": {"W1i": {"samples_per_s_median": 1.0, "gflops_median": 150.0}}})
+    out = subprocess.run([sys.executable, os.path.join(HERE, "table.py"), d], capture_output=True,
+                         text=True, check=True).stdout
+    pk = next((v for k, v in targets(out).items() if k.startswith("Against the cores' FMA peak, t=1")), None)
+    check("the FMA peak row: swann's W4, ORT's W1i and the ceiling against the widest width", pk
+          and pk[1] == "swann: W4 75%" and pk[2] == "ORT: W1i 94%; sgemm ceiling 99%"
+          and pk[3] == "peak 160.0 GFLOP/s (avx512)" and pk[4] == "info", str(pk))
+    check("the FMA peak paragraph lists every width", "t=1: avx512 160.0, avx2 80.0; the ceiling is 99% of it."
+          in out and "t=2: avx512 320.0, avx2 160.0; the ceiling is 98% of it." in out, out[:2000])
+    os.remove(f"{d}/fma_peak.json")
+    os.remove(f"{d}/peers/ort_t1.json")
     # The clock check: the one-thread SkylakeX ceiling read 136.0 at the start; 150.0 at the end
     # is 1.103x (flagged), 139.0 is 1.022x (held); another core type's reading is not compared.
     for end, core, expect in ((150.0, "SkylakeX", "1.103x). **WARNING"), (139.0, "SkylakeX", "1.022x). Within 5%"),
@@ -182,6 +202,25 @@ with tempfile.TemporaryDirectory() as d:
     row = next((line for line in out.splitlines() if line.startswith("| W3 |")), "")
     check("the serving table joins C and Python", row.startswith("| W3 | 200,000 | 380,000 | 50,000 | 90,000 | 40,000 |")
           and row.endswith("| 1.90x | 1.80x | 1.50x |"), row)
+
+# fma_peak.c runs (its rate is not checked: a tool's output, not a timing verdict): one JSON
+# line, every width the CPU's flags name, a positive rate at 1 and 2 threads.
+cc = next((c for c in ("cc", "gcc", "clang") if subprocess.run(["sh", "-c", f"command -v {c}"],
+                                                                capture_output=True).returncode == 0), None)
+if cc and os.uname().machine == "x86_64":
+    with tempfile.TemporaryDirectory() as d:
+        exe = os.path.join(d, "fma_peak")
+        subprocess.run([cc, "-std=c11", "-O2", os.path.join(HERE, "fma_peak.c"), "-o", exe, "-lpthread"], check=True)
+        j = json.loads(subprocess.run([exe, "--threads", "2", "--repeats", "1", "--seconds", "0.01"],
+                                      capture_output=True, text=True, check=True).stdout)
+        flags = next((line.split() for line in open("/proc/cpuinfo") if line.startswith("flags")), [])
+        want = (["avx512"] if "avx512f" in flags else []) + (["avx2"] if "avx2" in flags and "fma" in flags else [])
+        w = j.get("widths", {})
+        check("fma_peak measures each width the CPU has", sorted(w) == sorted(want), f"{sorted(w)} {want}")
+        check("fma_peak rates at 1 and 2 threads", all(g.get(f"t{t}", {}).get("gflops_median", 0) > 0
+                                                       for g in w.values() for t in (1, 2)), str(j))
+        bad = subprocess.run([exe, "--threads", "0"], capture_output=True, text=True)
+        check("fma_peak refuses --threads 0", bad.returncode == 2 and "bad --threads" in bad.stderr, bad.stderr)
 
 print(f"{passed} passed, {failed} failed")
 sys.exit(1 if failed else 0)

@@ -25,6 +25,7 @@
 #      serving (benchmarks/bench_serve.c: memory of 8 sessions vs 8 nets, 2 threads vs 1, load
 #      time) and, from Python, swann.Model.predict beside ONNX Runtime (benchmarks/serve_peers.py);
 #      last, the one-thread C ceiling of 2b again (the clock check: did the clock move?);
+#      around the peers and swann's two-thread steps, where the two CPUs sit (core_latency.c);
 #   4. the roofline plot (benchmarks/plot_gemm.py) and the table with the targets
 #      (benchmarks/table.py) -> $OUT/table.md.
 #
@@ -157,6 +158,13 @@ cc $CFLAGS_B benchmarks/bench_swann.c -o build/bench_swann $LDFLAGS_B -lm
 cc $CFLAGS_B benchmarks/bench_gemm.c -o build/bench_gemm $LDFLAGS_B -lopenblas -lm
 cc -std=c11 -O2 -Wall -Wextra benchmarks/sgemm_ceiling.c -o build/sgemm_ceiling -lopenblas
 cc -std=c11 -O2 -Wall -Wextra benchmarks/fma_peak.c -o build/fma_peak -lpthread
+cc -std=c11 -O2 -Wall -Wextra benchmarks/core_latency.c -o build/core_latency -lpthread
+# Where the two CPUs sit right now (benchmarks/core_latency.c): a cache line's round trip
+# between CPU 0 and CPU 1, read before and after the peers' run and each of swann's
+# two-thread steps. The host moves these VMs' CPUs (on Zen 4: one CCX, 55-90 ns, or two
+# CCDs, 330-400 ns) within a run; table.py says which placement each part ran in.
+rm -f "$OUT/core_latency.jsonl"
+placement() { ./build/core_latency --label "$1" >> "$OUT/core_latency.jsonl" 2>/dev/null || true; }
 # shellcheck disable=SC2086
 cc $CFLAGS_B examples/c/train_digits.c -o build/bench_demo $LDFLAGS_B -lm
 # shellcheck disable=SC2086
@@ -181,6 +189,7 @@ if [ -n "${PEERS_RESULTS:-}" ]; then
     echo "$PEERS_RESULTS" > "$OUT/peers/REUSED_FROM"
 else
     say "== peers: $PEERS/run_all.sh -> $OUT/peers (log: $OUT/peers/run.log)"
+    placement "peers, before"
     rm -rf "$OUT/peers"
     { rc=0; env OUT="$OUT/peers" QUICK="$QUICK" ${PY:+"PY=$PY"} bash "$PEERS/run_all.sh" 2>&1 || rc=$?
       echo "$rc" > "$OUT/peers.rc"; } | tee "$OUT/peers.stdout"
@@ -188,6 +197,7 @@ else
         say "   WARNING: run_all.sh failed (status $(cat "$OUT/peers.rc"), see $OUT/peers.stdout);" \
             "the table shows what it wrote"
     fi
+    placement "peers, after"
 fi
 PY=${PY:-$WORK/venv/bin/python}
 say "   python: $PY"
@@ -232,15 +242,19 @@ fi
 
 for t in 1 2; do
     snap "swann t=$t"
+    if [ $t = 2 ]; then placement "swann t=2, before"; fi
     # shellcheck disable=SC2086
     ./build/bench_swann --threads $t $Q $SPLIT_ARG --digits examples/data/digits.csv \
         --json "$OUT/swann_t$t.json" 2>&1 | tee -a "$LOG"
+    if [ $t = 2 ]; then placement "swann t=2, after"; fi
 done
 
 for t in 1 2; do
     snap "gemm t=$t"
+    if [ $t = 2 ]; then placement "gemm t=2, before"; fi
     # shellcheck disable=SC2086
     env ${CORE:+OPENBLAS_CORETYPE=$CORE} ./build/bench_gemm --threads $t $Q --json "$OUT/gemm_t$t.json" 2>&1 | tee -a "$LOG"
+    if [ $t = 2 ]; then placement "gemm t=2, after"; fi
 done
 
 # The products' floor (issue #15): every product of W1, W4, W1i and W4i at the fastest library
@@ -343,6 +357,8 @@ else
         > "$OUT/clock_end_t1.json"
 fi
 tee -a "$LOG" < "$OUT/clock_end_t1.json"
+placement "end"
+if [ -f "$OUT/core_latency.jsonl" ]; then tee -a "$LOG" < "$OUT/core_latency.jsonl"; fi
 snap "done"
 
 # ---- 4. plot and table

@@ -4,7 +4,8 @@
     python3 benchmarks/table.py build/bench        (the OUT folder of benchmarks/run.sh)
 
 Reads OUT/swann_t{1,2}.json, OUT/contention_t{1,2}.json, OUT/gemm_t{1,2}.json,
-OUT/ceiling_c_t{1,2}_*.json, OUT/clock_end_t1.json, OUT/fma_peak.json, OUT/demo.json, OUT/python_overhead.txt, OUT/serve.json,
+OUT/ceiling_c_t{1,2}_*.json, OUT/clock_end_t1.json, OUT/fma_peak.json, OUT/core_latency.jsonl,
+OUT/demo.json, OUT/python_overhead.txt, OUT/serve.json,
 OUT/serve_peers.json, OUT/products_floor.json, OUT/sysinfo.txt and
 the peers' files in OUT/peers ({torch,numpy,ort}_t{1,2}.json, fann.json,
 sgemm_c_t{1,2}.json, ceiling.json), and prints markdown:
@@ -17,7 +18,8 @@ sgemm_c_t{1,2}.json, ceiling.json), and prints markdown:
   1. every workload: swann t1 / t2 next to torch, numpy, ONNX Runtime t1 / t2 and FANN;
   2. the targets of the performance issue, each with its measured ratio, met or missed;
   3. the GEMM comparison (swann through its API vs cblas_sgemm, same shapes);
-  4. the load the run saw (loadavg before each step, idle warnings);
+  4. the load the run saw (loadavg before each step, idle warnings) and where the two CPUs sat
+     (core_latency.c's readings, flagging CPUs placed apart);
   5. serving (issue #16): memory, arenas, load time, 2-thread throughput from C and Python.
 
 Only the standard library is used; a missing file shows as n/a and its targets as "not measured".
@@ -261,6 +263,34 @@ print("|---|" + "---|" * len(cols))
 for lab, key in rows:
     print(f"| {lab} | " + " | ".join(cell(c, key) for c in cols) + " |")
 
+# Where the two CPUs sat (run.sh's core_latency.c readings, in run order): a cache line's round
+# trip between CPU 0 and CPU 1. These VMs' CPUs move between hosts' cores within a run; a reading
+# over FAR_FACTOR x the run's nearest marks the CPUs placed apart (on Zen 4: two CCDs, 330-400 ns
+# against 55-90 ns in one CCX), where steps that hand data between threads run slower.
+def placements():
+    out = []
+    path = os.path.join(D, "core_latency.jsonl")
+    for line in open(path) if os.path.exists(path) else []:
+        try:
+            j = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if j.get("round_trip_ns_median"):
+            out.append((j.get("label", "?"), j["round_trip_ns_median"]))
+    return out
+
+
+FAR_FACTOR = 3
+PLACE = placements()
+NEAREST = min((v for _, v in PLACE), default=None)
+
+
+def far_around(prefix):
+    """The largest reading whose label starts with `prefix` where it marks the CPUs apart, else None."""
+    v = max((x for lab, x in PLACE if lab.startswith(prefix)), default=None)
+    return v if v and NEAREST and v > FAR_FACTOR * NEAREST else None
+
+
 # ---------------------------------------------------------------- 2. targets
 targets = []  # (target, measured, reference, ratio text, status)
 
@@ -291,9 +321,11 @@ for t in (1, 2):
     frac = a * W1_FLOP / 1e9 / ce if a and ce else None
     ratio = a / b if a and b else None
     ok = None if ratio is None and frac is None else (ratio or 0) >= 1.2 or (frac or 0) >= 0.85
+    apart = far_around("swann t=2") if t == 2 else None
     targets.append((f"W1 samples/s >= 1.2x the best peer at t={t}, or >= 85% of the ceiling at "
                     f"{W1_FLOP / 1e6:.2f} MFLOP per sample",
-                    f"swann t{t}: {num(a)}" + (f" ({a * W1_FLOP / 1e9:.1f} GFLOP/s)" if a else ""),
+                    f"swann t{t}: {num(a)}" + (f" ({a * W1_FLOP / 1e9:.1f} GFLOP/s)" if a else "")
+                    + (f"; CPUs apart around it ({apart:.0f} ns round trip, nearest {NEAREST:.0f})" if apart else ""),
                     f"{bp} t{t}: {num(b)}; {ceil_ref(t)}",
                     (f"{ratio:.2f}x" if ratio else "n/a") + (f" ({frac:.0%} of ceiling)" if frac else ""),
                     "not measured" if ok is None else "**met**" if ok else "**missed**"))
@@ -553,6 +585,14 @@ for name, path in (("peers (run_all.sh)", os.path.join(P, "run.log")), ("swann (
         print(f"- {name}: 1-min loadavg before its steps {min(loads):.2f}..{max(loads):.2f} "
               f"(median {statistics.median(loads):.2f}); idle at step start {min(idles) if idles else '?'}.."
               f"{max(idles) if idles else '?'}%; {warn} step(s) started busy (WARNING)")
+if PLACE:
+    print("- the two CPUs (core_latency.c, a cache line's round trip between CPU 0 and CPU 1, ns): "
+          + "; ".join(f"{lab} {v:.0f}" for lab, v in PLACE))
+    if any(v > FAR_FACTOR * NEAREST for _, v in PLACE):
+        print(f"- **WARNING: CPUs placed apart** for part of the run (readings over {FAR_FACTOR}x the nearest, "
+              f"{NEAREST:.0f} ns; on Zen 4, two CCDs instead of one CCX): two-thread numbers taken then are not "
+              "the same code's near-placement numbers (W1 training at two threads, 2026-12-05 on Zen 4: 42-50k "
+              "samples/s apart, 64-76k near).")
 
 # ---------------------------------------------------------------- 5. serving
 if serve or speers:

@@ -9,6 +9,8 @@ checks that
     more than 5 % off its first reading;
   - table.py sets the ceiling, swann's W4 and ORT's inference against the cores' FMA peak
     (fma_peak.c's JSON), and fma_peak.c runs: every width the CPU has, 1 and 2 threads;
+  - table.py lists where the two CPUs sat (core_latency.c's readings) and flags W1 at two
+    threads when they sat apart around swann's steps, and core_latency.c runs;
   - table.py measures W4 against the fastest sgemm of the run (numpy's, here), not
     against a C OpenBLAS that fell back to SSE3 kernels (the Intel case of issue #15,
     where the old table printed W4 at "181 %"), and names what set the ceiling;
@@ -125,6 +127,23 @@ with tempfile.TemporaryDirectory() as d:
           in out and "t=2: avx512 320.0, avx2 160.0; the ceiling is 98% of it." in out, out[:2000])
     os.remove(f"{d}/fma_peak.json")
     os.remove(f"{d}/peers/ort_t1.json")
+    # Where the CPUs sat: near throughout (60-150 ns) flags nothing; 340 ns after swann's
+    # two-thread steps (over 3x the nearest 60) marks W1 at t=2 and warns.
+    w1_2 = lambda o: next((v for k, v in targets(o).items() if k.startswith("W1 samples/s >= 1.2x") and "t=2" in k))
+    for after, apart in ((150.0, False), (340.0, True)):
+        with open(f"{d}/core_latency.jsonl", "w") as f:
+            for lab, v in (("peers, before", 60.0), ("peers, after", 70.0), ("swann t=2, before", 65.0),
+                           ("swann t=2, after", after), ("end", 80.0)):
+                f.write(json.dumps({"label": lab, "round_trip_ns_median": v}) + "\n")
+        out = subprocess.run([sys.executable, os.path.join(HERE, "table.py"), d], capture_output=True,
+                             text=True, check=True).stdout
+        row = w1_2(out)
+        check(f"placement readings listed ({after:.0f} ns)", "peers, before 60; peers, after 70; swann t=2, before 65; "
+              f"swann t=2, after {after:.0f}; end 80" in out)
+        check(f"CPUs apart flagged only beyond 3x the nearest ({after:.0f} ns)",
+              ("WARNING: CPUs placed apart" in out) == apart
+              and ("CPUs apart around it (340 ns round trip, nearest 60)" in row[1]) == apart, str(row))
+    os.remove(f"{d}/core_latency.jsonl")
     # The clock check: the one-thread SkylakeX ceiling read 136.0 at the start; 150.0 at the end
     # is 1.103x (flagged), 139.0 is 1.022x (held); another core type's reading is not compared.
     for end, core, expect in ((150.0, "SkylakeX", "1.103x). **WARNING"), (139.0, "SkylakeX", "1.022x). Within 5%"),
@@ -221,6 +240,19 @@ if cc and os.uname().machine == "x86_64":
                                                        for g in w.values() for t in (1, 2)), str(j))
         bad = subprocess.run([exe, "--threads", "0"], capture_output=True, text=True)
         check("fma_peak refuses --threads 0", bad.returncode == 2 and "bad --threads" in bad.stderr, bad.stderr)
+        # core_latency.c: a positive round trip where two CPUs can be pinned, a clear error where not.
+        exe = os.path.join(d, "core_latency")
+        subprocess.run([cc, "-std=c11", "-O2", os.path.join(HERE, "core_latency.c"), "-o", exe, "-lpthread"],
+                       check=True)
+        run = subprocess.run([exe, "--label", "test", "--repeats", "1"], capture_output=True, text=True)
+        j = json.loads(run.stdout)
+        if (os.cpu_count() or 1) >= 2 and run.returncode == 0:
+            check("core_latency reads a round trip", j.get("label") == "test" and j.get("round_trip_ns_median", 0) > 0,
+                  run.stdout)
+        else:
+            check("core_latency says why not", run.returncode == 1 and "cannot pin" in j.get("error", ""), run.stdout)
+        bad = subprocess.run([exe, "--label", 'a"b'], capture_output=True, text=True)
+        check("core_latency refuses a label that would break its JSON", bad.returncode == 2, bad.stderr)
 
 print(f"{passed} passed, {failed} failed")
 sys.exit(1 if failed else 0)

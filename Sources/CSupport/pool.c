@@ -75,33 +75,45 @@ static inline int cs_pool_forked(const cs_pool *pool) {
     return getpid() != (pid_t)pool->owner;
 }
 
-/* Claims and runs chunks of generation `gen` until none are left; returns how
- * many it ran. */
+/* The first chunk after part p's share of `total` chunks over `parts` threads. */
+static inline uint32_t cs_part_end(uint32_t p, uint32_t total, uint32_t parts) {
+    return (uint32_t)((uint64_t)total * (p + 1) / parts);
+}
+
+/* Claims and runs chunks of generation `gen` until none are left, its own part
+ * first, then the others' in turn; returns how many it ran. */
 static uint32_t cs_pool_work(cs_pool *pool, uint32_t gen, int worker) {
     uint32_t ran = 0;
-    uint64_t w = __atomic_load_n(&pool->work, __ATOMIC_ACQUIRE);
-    for (;;) {
-        if ((uint32_t)(w >> 32) != gen) return ran;
-        uint32_t chunk = (uint32_t)w;
-        /* fn, ctx and total belong to `gen` once the claim below succeeds: a
-         * later job replaces the work word before it writes them (cs_pool_run),
-         * so a claim on this word fails if they changed, and they cannot change
-         * while a chunk of it is unfinished. */
-        if (chunk >= __atomic_load_n(&pool->total, __ATOMIC_ACQUIRE)) return ran;
-        if (!__atomic_compare_exchange_n(&pool->work, &w, w + 1, 1, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
-            continue;
-        /* A worker computes in the caller's floating-point mode (flush or IEEE),
-         * so the bits do not depend on which thread runs a chunk; it keeps the
-         * mode while idle (it runs nothing else) and sets it again only when a
-         * job brings another. The caller is in its mode already. */
-        if (worker != 0 && ran == 0) cs_fp_adopt(pool->fp_mode);
-        pool->fn(pool->ctx, chunk, worker);
-        ran++;
-        uint32_t total = __atomic_load_n(&pool->total, __ATOMIC_RELAXED);
-        uint32_t finished = __atomic_add_fetch(&pool->done, 1, __ATOMIC_ACQ_REL);
-        if (finished == total) cs_futex_wake(&pool->done, 1);
-        w = __atomic_load_n(&pool->work, __ATOMIC_ACQUIRE);
+    uint32_t parts = __atomic_load_n(&pool->parts, __ATOMIC_ACQUIRE);
+    if (parts == 0 || parts > CS_POOL_PARTS) return ran;
+    for (uint32_t i = 0; i < parts; i++) {
+        uint32_t p = ((uint32_t)worker + i) % parts;
+        cs_pool_part *part = &pool->part[p];
+        uint64_t w = __atomic_load_n(&part->word, __ATOMIC_ACQUIRE);
+        for (;;) {
+            if ((uint32_t)(w >> 32) != gen) return ran;
+            uint32_t chunk = (uint32_t)w;
+            /* fn, ctx, total and parts belong to `gen` once the claim below
+             * succeeds: a later job replaces every part's word before it writes
+             * them (cs_pool_run), so a claim on this word fails if they changed,
+             * and they cannot change while a chunk of it is unfinished. */
+            if (chunk >= cs_part_end(p, __atomic_load_n(&pool->total, __ATOMIC_ACQUIRE), parts)) break;
+            if (!__atomic_compare_exchange_n(&part->word, &w, w + 1, 1, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+                continue;
+            /* A worker computes in the caller's floating-point mode (flush or IEEE),
+             * so the bits do not depend on which thread runs a chunk; it keeps the
+             * mode while idle (it runs nothing else) and sets it again only when a
+             * job brings another. The caller is in its mode already. */
+            if (worker != 0 && ran == 0) cs_fp_adopt(pool->fp_mode);
+            pool->fn(pool->ctx, chunk, worker);
+            ran++;
+            uint32_t total = __atomic_load_n(&pool->total, __ATOMIC_RELAXED);
+            uint32_t finished = __atomic_add_fetch(&pool->done, 1, __ATOMIC_ACQ_REL);
+            if (finished == total) cs_futex_wake(&pool->done, 1);
+            w = __atomic_load_n(&part->word, __ATOMIC_ACQUIRE);
+        }
     }
+    return ran;
 }
 
 static void *cs_pool_main(void *arg) {
@@ -154,18 +166,24 @@ void cs_pool_run(cs_pool *pool, cs_chunk_fn fn, void *ctx, int64_t chunks) {
         return;
     }
     uint32_t gen = pool->gen + 1;
-    /* The work word moves to the new generation first: a worker still in the
+    uint32_t parts = pool->active + 1;
+    /* Every part's word moves to the new generation first: a worker still in the
      * last job, holding that job's word, then fails its claim whatever `total`
-     * it reads. (With `total` raised first, such a worker could claim a chunk
-     * of the old word, run it, and count it in `done` of the new job: a chunk
-     * run twice, and `done` past `total`, which never ends the wait below.)
-     * The release store of `total` publishes the new word before it. */
+     * and `parts` it reads. (With `total` raised first, such a worker could claim
+     * a chunk of the old word, run it, and count it in `done` of the new job: a
+     * chunk run twice, and `done` past `total`, which never ends the wait below.)
+     * The release stores of `parts` and `total` publish the new words before them:
+     * a worker that reads either's new value then sees the new words. */
     uint64_t t0 = cs_pool_now(pool);
-    __atomic_store_n(&pool->work, (uint64_t)gen << 32, __ATOMIC_RELEASE);
+    for (uint32_t p = 0; p < parts; p++) {
+        uint32_t first = p ? cs_part_end(p - 1, (uint32_t)chunks, parts) : 0;
+        __atomic_store_n(&pool->part[p].word, (uint64_t)gen << 32 | first, __ATOMIC_RELEASE);
+    }
     pool->fn = fn;
     pool->ctx = ctx;
     pool->fp_mode = cs_fp_mode();
     __atomic_store_n(&pool->done, 0, __ATOMIC_RELAXED);
+    __atomic_store_n(&pool->parts, parts, __ATOMIC_RELEASE);
     __atomic_store_n(&pool->total, (uint32_t)chunks, __ATOMIC_RELEASE);
     __atomic_store_n(&pool->gen, gen, __ATOMIC_RELEASE);
     cs_futex_wake(&pool->gen, INT_MAX);

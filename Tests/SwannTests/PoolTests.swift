@@ -98,6 +98,30 @@ final class PoolTests: XCTestCase {
         }
     }
 
+    /// Each thread starts on its own contiguous share of a job's chunks and then takes
+    /// what is left of the others'; the shares follow the threads taking part, which
+    /// the host changes between jobs (swann_set_threads): still every chunk exactly once.
+    func testEveryChunkRunsOnceAsThreadsTakingPartChange() {
+        let n = 131
+        let counts = UnsafeMutablePointer<Int32>.allocate(capacity: n)
+        defer { counts.deallocate() }
+        withPool(workers: 3) { pool, _ in
+            for round in 0..<3000 {
+                cs_pool_set_active(pool, UInt32(round % 4))  // 1 to 4 threads: shares of 0 to 131 chunks
+                let chunks = 1 + (round * 7) % n
+                counts.initialize(repeating: 0, count: n)
+                cs_pool_run(pool, { ctx, index, _ in
+                    ctx!.assumingMemoryBound(to: Int32.self)[Int(index)] += 1
+                }, UnsafeMutableRawPointer(counts), Int64(chunks))
+                let wrong = (0..<n).filter { counts[$0] != ($0 < chunks ? 1 : 0) }
+                if !wrong.isEmpty {
+                    XCTFail("round \(round), \(round % 4 + 1) threads, \(chunks) chunks: chunks \(wrong.prefix(5)) ran \(wrong.prefix(5).map { counts[$0] }) times")
+                    return
+                }
+            }
+        }
+    }
+
     func testLateWorkerMakesThePoolGoSoloForAWhile() {
         withPool(workers: 1) { pool, rig in
             XCTAssertEqual(cs_pool_use(pool), 1, "a fresh pool splits products")

@@ -57,7 +57,8 @@ def main():
             if v is not None:
                 vals.append((v, r))
         if not vals:
-            print(f"| {name} | " + " | ".join(cells) + " | n/a | not measured |")
+            info = all(r[4] == "info" for run in runs for r in run if r[0] == name)
+            print(f"| {name} | " + " | ".join(cells) + (" | - | info |" if info else " | n/a | not measured |"))
             continue
         med = statistics.median(v for v, _ in vals)
         # the run at the median (lower middle for an even count) gives the status and the unit

@@ -351,7 +351,7 @@ for t in (1, 2):
     targets.append((f"Against the cores' FMA peak, t={t} (information)", "swann: " + (", ".join(mine) or "n/a"),
                     "ORT: " + (", ".join(ort) or "n/a") + (f"; sgemm ceiling {ceiling[t][1] / v:.0%}"
                                                            if ceiling[t][1] else ""),
-                    f"peak {num(v, 1)} GFLOP/s ({w})", "info"))
+                    f"{v:.1f} GFLOP/s peak ({w})", "info"))
 
 # The products' floor (products_floor.py, information): each workload's matrix products at
 # the fastest library for each product bound what any step built on them reaches, before its

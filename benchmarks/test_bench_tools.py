@@ -122,7 +122,7 @@ with tempfile.TemporaryDirectory() as d:
     pk = next((v for k, v in targets(out).items() if k.startswith("Against the cores' FMA peak, t=1")), None)
     check("the FMA peak row: swann's W4, ORT's W1i and the ceiling against the widest width", pk
           and pk[1] == "swann: W4 75%" and pk[2] == "ORT: W1i 94%; sgemm ceiling 99%"
-          and pk[3] == "peak 160.0 GFLOP/s (avx512)" and pk[4] == "info", str(pk))
+          and pk[3] == "160.0 GFLOP/s peak (avx512)" and pk[4] == "info", str(pk))
     check("the FMA peak paragraph lists every width", "t=1: avx512 160.0, avx2 80.0; the ceiling is 99% of it."
           in out and "t=2: avx512 320.0, avx2 160.0; the ceiling is 98% of it." in out, out[:2000])
     os.remove(f"{d}/fma_peak.json")

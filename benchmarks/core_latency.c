@@ -4,10 +4,11 @@
  *
  * On these VMs the host moves the two virtual CPUs between its physical cores while a run
  * goes on. On the AMD EPYC (Zen 4) kind, two cores of one CCX share an L3 and a line goes
- * back and forth in 55-90 ns; on two CCDs it crosses the I/O die, 330-400 ns (2026-12-05).
- * Two-thread steps that hand data between threads, W1 training above all, run up to 40 %
- * slower in the second placement, whoever's code it is; run.sh records this reading next
- * to each two-thread step so a table can say which placement a number came from.
+ * back and forth in 55-120 ns; on two CCDs it crosses the I/O die, 320-410 ns (2026-12-05).
+ * Two-thread steps that hand data between threads run slower in the second placement (W1
+ * training, swann's: a median 47k samples/s against 66k; torch's read 36-55k between runs);
+ * run.sh records this reading around the two-thread steps so a table can say which
+ * placement a number came from.
  *
  *   cc -O2 benchmarks/core_latency.c -o build/core_latency -lpthread
  *   build/core_latency [--label NAME] [--repeats 5]

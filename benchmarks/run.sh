@@ -161,8 +161,8 @@ cc -std=c11 -O2 -Wall -Wextra benchmarks/fma_peak.c -o build/fma_peak -lpthread
 cc -std=c11 -O2 -Wall -Wextra benchmarks/core_latency.c -o build/core_latency -lpthread
 # Where the two CPUs sit right now (benchmarks/core_latency.c): a cache line's round trip
 # between CPU 0 and CPU 1, read before and after the peers' run and each of swann's
-# two-thread steps. The host moves these VMs' CPUs (on Zen 4: one CCX, 55-90 ns, or two
-# CCDs, 330-400 ns) within a run; table.py says which placement each part ran in.
+# two-thread steps. The host moves these VMs' CPUs (on Zen 4: one CCX, 55-120 ns, or two
+# CCDs, 320-410 ns) within a run; table.py says which placement each part ran in.
 rm -f "$OUT/core_latency.jsonl"
 placement() { ./build/core_latency --label "$1" >> "$OUT/core_latency.jsonl" 2>/dev/null || true; }
 # shellcheck disable=SC2086

@@ -265,8 +265,8 @@ for lab, key in rows:
 
 # Where the two CPUs sat (run.sh's core_latency.c readings, in run order): a cache line's round
 # trip between CPU 0 and CPU 1. These VMs' CPUs move between hosts' cores within a run; a reading
-# over FAR_FACTOR x the run's nearest marks the CPUs placed apart (on Zen 4: two CCDs, 330-400 ns
-# against 55-90 ns in one CCX), where steps that hand data between threads run slower.
+# over FAR_FACTOR x the run's nearest marks the CPUs placed apart (on Zen 4: two CCDs, 320-410 ns
+# against 55-120 ns in one CCX), where steps that hand data between threads run slower.
 def placements():
     out = []
     path = os.path.join(D, "core_latency.jsonl")
@@ -591,8 +591,8 @@ if PLACE:
     if any(v > FAR_FACTOR * NEAREST for _, v in PLACE):
         print(f"- **WARNING: CPUs placed apart** for part of the run (readings over {FAR_FACTOR}x the nearest, "
               f"{NEAREST:.0f} ns; on Zen 4, two CCDs instead of one CCX): two-thread numbers taken then are not "
-              "the same code's near-placement numbers (W1 training at two threads, 2026-12-05 on Zen 4: 42-50k "
-              "samples/s apart, 64-76k near).")
+              "the same code's near-placement numbers (W1 training at two threads, 2026-12-05 on Zen 4: a median "
+              "of 47k samples/s apart, 66k near).")
 
 # ---------------------------------------------------------------- 5. serving
 if serve or speers:

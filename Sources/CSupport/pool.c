@@ -167,16 +167,18 @@ void cs_pool_run(cs_pool *pool, cs_chunk_fn fn, void *ctx, int64_t chunks) {
     }
     uint32_t gen = pool->gen + 1;
     uint32_t parts = pool->active + 1;
-    /* Every part's word moves to the new generation first: a worker still in the
-     * last job, holding that job's word, then fails its claim whatever `total`
+    /* Every part's word moves to the new generation first: a worker still in an
+     * earlier job, holding that job's word, then fails its claim whatever `total`
      * and `parts` it reads. (With `total` raised first, such a worker could claim
      * a chunk of the old word, run it, and count it in `done` of the new job: a
      * chunk run twice, and `done` past `total`, which never ends the wait below.)
+     * That is every word a job of this pool can have used, not only this job's:
+     * a worker still in a job with more threads taking part walks more parts.
      * The release stores of `parts` and `total` publish the new words before them:
      * a worker that reads either's new value then sees the new words. */
     uint64_t t0 = cs_pool_now(pool);
-    for (uint32_t p = 0; p < parts; p++) {
-        uint32_t first = p ? cs_part_end(p - 1, (uint32_t)chunks, parts) : 0;
+    for (uint32_t p = 0; p <= pool->workers && p < CS_POOL_PARTS; p++) {
+        uint32_t first = p == 0 ? 0 : p < parts ? cs_part_end(p - 1, (uint32_t)chunks, parts) : (uint32_t)chunks;
         __atomic_store_n(&pool->part[p].word, (uint64_t)gen << 32 | first, __ATOMIC_RELEASE);
     }
     pool->fn = fn;

@@ -25,21 +25,12 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench_time.h"
+
 enum { TRIPS = 100000 };
 
 static _Alignas(64) _Atomic long line;
 static _Alignas(64) _Atomic int pinned_ok = 1;
-
-static double seconds(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
-}
-
-static int by_value(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
 
 static int pin(int cpu) {
     cpu_set_t s;
@@ -101,8 +92,7 @@ int main(int argc, char **argv) {
             return 1;
         }
     }
-    qsort(ns, (size_t)repeats, sizeof *ns, by_value);
-    double med = repeats % 2 ? ns[repeats / 2] : 0.5 * (ns[repeats / 2 - 1] + ns[repeats / 2]);
+    double med = sorted_median(ns, repeats);
     printf("{\"label\": \"%s\", \"round_trip_ns_median\": %.1f, \"round_trip_ns_min\": %.1f, "
            "\"round_trip_ns_max\": %.1f, \"repeats\": %d, \"trips\": %d}\n",
            label, med, ns[0], ns[repeats - 1], repeats, TRIPS);

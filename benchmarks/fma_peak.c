@@ -27,16 +27,7 @@
 #include <immintrin.h>
 #endif
 
-static double seconds(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
-}
-
-static int by_value(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
+#include "bench_time.h"
 
 /* acc = acc * m + c converges to c / (1 - m) = 1: normal numbers throughout, nothing a
  * fast path could skip. Each chain starts elsewhere (identical chains would be merged
@@ -170,8 +161,7 @@ int main(int argc, char **argv) {
             double g[100];
             measure(&widths[w], t, iters / 8, &sink); /* warm-up: the clock settles at the width */
             for (int r = 0; r < repeats; r++) g[r] = measure(&widths[w], t, iters, &sink);
-            qsort(g, (size_t)repeats, sizeof *g, by_value);
-            double med = repeats % 2 ? g[repeats / 2] : 0.5 * (g[repeats / 2 - 1] + g[repeats / 2]);
+            double med = sorted_median(g, repeats);
             printf(", \"t%d\": {\"gflops_median\": %.2f, \"gflops_min\": %.2f, \"gflops_max\": %.2f}", t, med, g[0],
                    g[repeats - 1]);
         }

@@ -20,21 +20,12 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench_time.h"
+
 extern void openblas_set_num_threads(int);
 extern int openblas_get_num_threads(void);
 extern char *openblas_get_config(void);
 extern char *openblas_get_corename(void);
-
-static double seconds(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
-}
-
-static int by_value(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
 
 int main(int argc, char **argv) {
     int n = 4096, threads = 1, repeats = 5, name_only = 0;
@@ -80,8 +71,7 @@ int main(int argc, char **argv) {
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, a, n, b, n, 0.0f, c, n);
         g[r] = flop / (seconds() - t0) * 1e-9;
     }
-    qsort(g, (size_t)repeats, sizeof *g, by_value);
-    double med = repeats % 2 ? g[repeats / 2] : 0.5 * (g[repeats / 2 - 1] + g[repeats / 2]);
+    double med = sorted_median(g, repeats);
     printf("{\"n\": %d, \"threads\": %d, \"gflops_median\": %.2f, \"gflops_min\": %.2f, \"gflops_max\": %.2f, "
            "\"repeats\": %d, \"corename\": \"%s\", \"config\": \"%s\", \"OPENBLAS_CORETYPE\": \"%s\"}\n",
            n, openblas_get_num_threads(), med, g[0], g[repeats - 1], repeats, openblas_get_corename(),

@@ -270,8 +270,9 @@ enum Gemm {
     /// already packed when `packedBFresh`, else packed there now. The forward
     /// product of fewer than mr rows goes to `fewRows`, in the micro-kernel's order.
     /// `inPlaceA` (a weight matrix as A, GemmTransposed.swift): on the AVX-512 level A
-    /// is never packed; n must then be a multiple of 32 and m of 4, and `biasPerRow` may
-    /// say that `bias` holds m floats, one a row (Z^T's), instead of n.
+    /// is not packed unless its rows alias (`rowsAlias`); n must then be a multiple of 32
+    /// and m of 4, and `biasPerRow` may say that `bias` holds m floats, one a row (Z^T's),
+    /// instead of n.
     @inline(never)  // one copy: its callers are per product, not per tile
     static func packedMultiply(m: Int, n: Int, k: Int,
                                a: UnsafePointer<Float>, lda: Int, transA: Bool,
@@ -318,8 +319,9 @@ enum Gemm {
                     // block stays packed, in L1 for every panel: the row split's 32-row
                     // chunks read in place were slower (W1i two threads, 6 runs each side:
                     // median 188k rows/s against 218k).
-                    // `inPlaceA`: A is a weight matrix, never packed (GemmTransposed.swift).
-                    if packedA == nil && !transA && ncur % (2 * nr) == 0 && mcur % 4 == 0
+                    // `inPlaceA`: A is a weight matrix (GemmTransposed.swift), read in place
+                    // unless its rows alias in L1 (`rowsAlias`): then packed as below.
+                    if packedA == nil && !transA && ncur % (2 * nr) == 0 && mcur % 4 == 0 && !rowsAlias(lda)
                         && (inPlaceA || packedB != nil && mcur * kcur >= 1 << 14) {
                         let add = accumulate || pc > 0
                         let first = pc == 0 ? bias : nil
@@ -355,22 +357,28 @@ enum Gemm {
                         #if SWANN_LEVEL_AVX512
                         if ncur - jr >= 2 * nr {
                             // 32 columns: 12 x 32 tiles, then 8 x 32 or 4 x 32 (GemmKernelWide.swift)
-                            // or 6 x 16 ones for the rows left.
+                            // or 6 x 16 ones for the rows left. With `biasPerRow` (a turned-around
+                            // forward whose W rows alias: its m is a multiple of 4, so no 6 x 16
+                            // tiles) bias holds one float a row of C.
                             let bp = bBlock + jr * kcur
+                            let columnBias = biasPerRow ? nil : rowBias.map { $0 + jr }
+                            let blockRowBias = biasPerRow && pc == 0 ? bias.map { $0 + ic } : nil
                             var ir = 0
                             while mcur - ir >= 2 * mr {
                                 kernelWide(kcur, aBlock + ir * kcur, aBlock + (ir + mr) * kcur, bp, bp + nr * kcur,
-                                           c + (ic + ir) * ldc + jc + jr, ldc, add, bias: rowBias.map { $0 + jr })
+                                           c + (ic + ir) * ldc + jc + jr, ldc, add,
+                                           bias: blockRowBias.map { $0 + ir } ?? columnBias, biasPerRow: biasPerRow)
                                 ir += 2 * mr
                             }
                             let cp = c + (ic + ir) * ldc + jc + jr
+                            let tileBias = blockRowBias.map { $0 + ir } ?? columnBias
                             if mcur - ir == 8 {
                                 kernelWide8(kcur, aBlock + ir * kcur, aBlock + (ir + mr) * kcur, bp, bp + nr * kcur,
-                                            cp, ldc, add, bias: rowBias.map { $0 + jr })
+                                            cp, ldc, add, bias: tileBias, biasPerRow: biasPerRow)
                                 ir += 8
                             } else if mcur - ir == 4 {
                                 kernelWide4(kcur, aBlock + ir * kcur, bp, bp + nr * kcur, cp, ldc, add,
-                                            bias: rowBias.map { $0 + jr })
+                                            bias: tileBias, biasPerRow: biasPerRow)
                                 ir += 4
                             }
                             while ir < mcur {
@@ -407,6 +415,16 @@ enum Gemm {
 }
 
 extension Gemm {
+    /// Whether rows `lda` floats apart start in one L1 set: a stride of whole 4 KB (64 sets
+    /// of 64-byte lines, on Zen 4 and the Xeon alike). A 12-row tile reading such rows in
+    /// place keeps 12 lines of one set (8 ways on Zen 4, 12 on the Xeon) live beside B's,
+    /// and W4i's tiles, a turned-around W 1024 or 4096 floats wide, ran at about 88 % of
+    /// the FMA loop where W1i's 784-wide rows run at 96 %. Packing such a block (one copy
+    /// of W a forward) took W4i 0.95-0.96x the time at one thread and at two (Zen 4, A/B
+    /// both orders). Rows 512 floats apart (6 lines a set) are not worth it: packing W1's
+    /// 512-wide second layer too made its forward 1.01-1.04x the time.
+    static func rowsAlias(_ lda: Int) -> Bool { lda % 1024 == 0 }
+
     /// C[i, 0..<n] = bias for each of the m rows: the start of a product that adds to it.
     static func spreadBias(_ bias: UnsafePointer<Float>, m: Int, n: Int, c: UnsafeMutablePointer<Float>, ldc: Int) {
         for i in 0..<m { copyFloats(c + i * ldc, bias, n) }

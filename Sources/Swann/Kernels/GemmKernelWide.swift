@@ -43,22 +43,22 @@ extension Gemm {
     /// C[0..<12, 0..<32] (+)= [A panel a0; A panel a1] (kc x 12) * [B panel b0, B panel b1] (kc x 32).
     static func kernelWide(_ kc: Int, _ a0: UnsafePointer<Float>, _ a1: UnsafePointer<Float>,
                            _ b0: UnsafePointer<Float>, _ b1: UnsafePointer<Float>,
-                           _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ add: Bool, bias: UnsafePointer<Float>? = nil) {
-        wideTile(12, kc, a0, a1, 1, mr, b0, b1, c, ldc, add, bias)
+                           _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ add: Bool, bias: UnsafePointer<Float>? = nil, biasPerRow: Bool = false) {
+        wideTile(12, kc, a0, a1, 1, mr, b0, b1, c, ldc, add, bias, biasPerRow: biasPerRow)
     }
 
     /// C[0..<8, 0..<32] (+)= [A panel a0; rows 0, 1 of A panel a1] * [B panel b0, B panel b1].
     static func kernelWide8(_ kc: Int, _ a0: UnsafePointer<Float>, _ a1: UnsafePointer<Float>,
                             _ b0: UnsafePointer<Float>, _ b1: UnsafePointer<Float>,
-                            _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ add: Bool, bias: UnsafePointer<Float>? = nil) {
-        wideTile(8, kc, a0, a1, 1, mr, b0, b1, c, ldc, add, bias)
+                            _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ add: Bool, bias: UnsafePointer<Float>? = nil, biasPerRow: Bool = false) {
+        wideTile(8, kc, a0, a1, 1, mr, b0, b1, c, ldc, add, bias, biasPerRow: biasPerRow)
     }
 
     /// C[0..<4, 0..<32] (+)= rows 0 ..< 4 of A panel a * [B panel b0, B panel b1].
     static func kernelWide4(_ kc: Int, _ a: UnsafePointer<Float>,
                             _ b0: UnsafePointer<Float>, _ b1: UnsafePointer<Float>,
-                            _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ add: Bool, bias: UnsafePointer<Float>? = nil) {
-        wideTile(4, kc, a, a, 1, mr, b0, b1, c, ldc, add, bias)
+                            _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ add: Bool, bias: UnsafePointer<Float>? = nil, biasPerRow: Bool = false) {
+        wideTile(4, kc, a, a, 1, mr, b0, b1, c, ldc, add, bias, biasPerRow: biasPerRow)
     }
 
     /// C[0..<rows, 0..<32] (+)= A (rows 12, 8 or 4, read in place: row r at x + r * lda,

@@ -6,7 +6,9 @@ import CSupport
 /// Z = X W^T reads W's columns as B's rows, so every forward of a training step (and
 /// of a net too large to keep W^T packed: W4, 96 MB) packs all of W^T first: 13 % of
 /// a W4 forward on the Xeon. Turned around, W is the A operand, whose rows the AVX-512
-/// tiles read where they lie (GemmKernelWide.kernelWideInPlace), and the operand packed
+/// tiles read where they lie (GemmKernelWide.kernelWideInPlace) or, where rows a multiple
+/// of 4 KB apart alias in L1 (Gemm.rowsAlias), copy into panels a block at a time (a
+/// copy, not a transpose), and the operand packed
 /// is X^T, batch / fanOut the size of W. What it costs instead: one transpose of Z (none
 /// for a layer kept turned around: Network/KeptLayout.swift). Each Z^T row's bias is added
 /// by the tiles as they store the first kc block (`biasPerRow`), not spread over the rows first.

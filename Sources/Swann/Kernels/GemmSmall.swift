@@ -73,11 +73,14 @@ extension Gemm {
 
     /// C[0..<m, 0..<n] (+)= A B^T for m < mr rows (B n x k, row j at b + j * ldb: the
     /// forward product of a few rows), in the micro-kernel's order without packing
-    /// B: for each kc block and 64 columns, every 8 values of p are transposed in
-    /// registers (`transposeByLanes`) into a 64 x 8 block on the stack (2 KiB), and
-    /// each row's eight accumulator chains take them in p order. Packing all of B
-    /// first cost 4x the whole product for one row (W3's 784 x 128 layer: its 400 KB
-    /// written and read back); this reads B once.
+    /// B: for each kc block and 64 columns, every 16 values of p are transposed in
+    /// registers (`transposeByLanes`, 8 at a time) into a 64 x 16 block on the stack
+    /// (4 KiB), and each row's eight accumulator chains take them in p order. Packing
+    /// all of B first cost 4x the whole product for one row (W3's 784 x 128 layer: its
+    /// 400 KB written and read back); this reads B once. Sixteen, a whole cache line of
+    /// each of the 64 rows at one visit: with 8, rows a multiple of 4 KB apart (1024
+    /// inputs) share one L1 set, each line was gone before its second half was read, and
+    /// a 1024-256 layer's one-row forward took 2.8x a 1016-256 one's (Zen 4).
     static func fewRows(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int,
                         b: UnsafePointer<Float>, ldb: Int,
                         c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool) {
@@ -85,7 +88,7 @@ extension Gemm {
         withUnsafeMutablePointer(to: &scratch) { sp in
             let base = UnsafeMutableRawPointer(sp).assumingMemoryBound(to: Float.self)
             fewRows(m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc,
-                    accumulate: accumulate, block: base, sums: base + 8 * fewCols)
+                    accumulate: accumulate, block: base, sums: base + fewDepth * fewCols)
         }
     }
 
@@ -93,9 +96,14 @@ extension Gemm {
     /// FMA latency (4 cycles) never waits.
     static let fewCols = 64
 
-    /// Stack room for `fewRows`: 8 x 64 floats of B, then 5 x 64 row sums.
+    /// Values of p `fewRows` moves into its block at one visit of a row.
+    static let fewDepth = 16
+
+    /// Stack room for `fewRows`: 16 x 64 floats of B, then 5 x 64 row sums.
     struct FewRowsScratch {
         var block = (SIMD64<Float>(), SIMD64<Float>(), SIMD64<Float>(), SIMD64<Float>(),
+                     SIMD64<Float>(), SIMD64<Float>(), SIMD64<Float>(), SIMD64<Float>(),
+                     SIMD64<Float>(), SIMD64<Float>(), SIMD64<Float>(), SIMD64<Float>(),
                      SIMD64<Float>(), SIMD64<Float>(), SIMD64<Float>(), SIMD64<Float>())
         var sums = (SIMD64<Float>(), SIMD64<Float>(), SIMD64<Float>(), SIMD64<Float>(), SIMD64<Float>())
     }
@@ -119,9 +127,12 @@ extension Gemm {
                 var s4 = SIMD8<Float>(), s5 = SIMD8<Float>(), s6 = SIMD8<Float>(), s7 = SIMD8<Float>()
                 var p0 = 0
                 while p0 < kcur {
-                    let pw = min(8, kcur - p0)
+                    let pw = min(fewDepth, kcur - p0)
                     let w = b + j0 * ldb + pc + p0
-                    if pw == 8 {
+                    // Whole groups of 8 values through registers, both groups of a row one
+                    // after the other; the rest (pw not a multiple of 8) one value at a time.
+                    let whole = pw / 8 * 8
+                    if whole > 0 {
                         // Blocks past n are skipped and columns past n in the last one
                         // repeat column n - 1: their sums are discarded.
                         var q = 0
@@ -129,18 +140,23 @@ extension Gemm {
                             @inline(__always) func row(_ r: Int) -> UnsafePointer<Float> {
                                 w + min(q &+ r, cols &- 1) &* ldb
                             }
-                            var r0 = load8(row(0)), r1 = load8(row(1)), r2 = load8(row(2)), r3 = load8(row(3))
-                            var r4 = load8(row(4)), r5 = load8(row(5)), r6 = load8(row(6)), r7 = load8(row(7))
-                            transposeByLanes(&r0, &r1, &r2, &r3, &r4, &r5, &r6, &r7)
-                            let d = block + q
-                            store8(r0, d); store8(r1, d + g); store8(r2, d + 2 * g); store8(r3, d + 3 * g)
-                            store8(r4, d + 4 * g); store8(r5, d + 5 * g); store8(r6, d + 6 * g); store8(r7, d + 7 * g)
+                            let w0 = row(0), w1 = row(1), w2 = row(2), w3 = row(3)
+                            let w4 = row(4), w5 = row(5), w6 = row(6), w7 = row(7)
+                            @inline(__always) func group(_ t0: Int) {
+                                var r0 = load8(w0 + t0), r1 = load8(w1 + t0), r2 = load8(w2 + t0), r3 = load8(w3 + t0)
+                                var r4 = load8(w4 + t0), r5 = load8(w5 + t0), r6 = load8(w6 + t0), r7 = load8(w7 + t0)
+                                transposeByLanes(&r0, &r1, &r2, &r3, &r4, &r5, &r6, &r7)
+                                let d = block + t0 * g + q
+                                store8(r0, d); store8(r1, d + g); store8(r2, d + 2 * g); store8(r3, d + 3 * g)
+                                store8(r4, d + 4 * g); store8(r5, d + 5 * g); store8(r6, d + 6 * g); store8(r7, d + 7 * g)
+                            }
+                            group(0)
+                            if whole == 16 { group(8) }
                             q += 8
                         }
-                    } else {
-                        for t in 0..<pw {
-                            for q in 0..<g { block[t * g + q] = w[min(q, cols - 1) * ldb + t] }
-                        }
+                    }
+                    for t in whole..<pw {
+                        for q in 0..<g { block[t * g + q] = w[min(q, cols - 1) * ldb + t] }
                     }
                     if m == 1 {
                         let x = a + pc + p0
@@ -170,7 +186,7 @@ extension Gemm {
                             store8(u4, s + 32); store8(u5, s + 40); store8(u6, s + 48); store8(u7, s + 56)
                         }
                     }
-                    p0 += 8
+                    p0 += pw
                 }
                 if m == 1 {
                     store8(s0, sums); store8(s1, sums + 8); store8(s2, sums + 16); store8(s3, sums + 24)

@@ -73,6 +73,17 @@ final class PoolTests: XCTestCase {
         return cs_pool_use(pool)
     }
 
+    /// Runs one job of `chunks` chunks, each adding 1 to its own count (of `n`), and
+    /// returns the indices whose count is not 1 for a chunk, 0 beyond.
+    private func countingJob(_ pool: UnsafeMutablePointer<cs_pool>, _ counts: UnsafeMutablePointer<Int32>,
+                             _ n: Int, _ chunks: Int) -> [Int] {
+        counts.initialize(repeating: 0, count: n)
+        cs_pool_run(pool, { ctx, index, _ in
+            ctx!.assumingMemoryBound(to: Int32.self)[Int(index)] += 1  // one thread per index
+        }, UnsafeMutableRawPointer(counts), Int64(chunks))
+        return (0..<n).filter { counts[$0] != ($0 < chunks ? 1 : 0) }
+    }
+
     func testEveryChunkRunsOnce() {
         let n = 257
         let counts = UnsafeMutablePointer<Int32>.allocate(capacity: n)
@@ -84,11 +95,7 @@ final class PoolTests: XCTestCase {
             // claim a chunk of the next (the race fixed in cs_pool_run).
             for round in 0..<2000 {
                 let chunks = 1 + round % n
-                counts.initialize(repeating: 0, count: n)
-                cs_pool_run(pool, { ctx, index, _ in
-                    ctx!.assumingMemoryBound(to: Int32.self)[Int(index)] += 1  // one thread per index
-                }, UnsafeMutableRawPointer(counts), Int64(chunks))
-                let wrong = (0..<n).filter { counts[$0] != ($0 < chunks ? 1 : 0) }
+                let wrong = countingJob(pool, counts, n, chunks)
                 if !wrong.isEmpty {
                     XCTFail("round \(round), \(chunks) chunks: chunks \(wrong.prefix(5)) ran \(wrong.prefix(5).map { counts[$0] }) times")
                     return
@@ -113,11 +120,7 @@ final class PoolTests: XCTestCase {
                 let active: [UInt32] = [3, 1, 2, 0]
                 cs_pool_set_active(pool, active[round % 4])
                 let chunks = 1 + (round * 7) % n
-                counts.initialize(repeating: 0, count: n)
-                cs_pool_run(pool, { ctx, index, _ in
-                    ctx!.assumingMemoryBound(to: Int32.self)[Int(index)] += 1
-                }, UnsafeMutableRawPointer(counts), Int64(chunks))
-                let wrong = (0..<n).filter { counts[$0] != ($0 < chunks ? 1 : 0) }
+                let wrong = countingJob(pool, counts, n, chunks)
                 if !wrong.isEmpty {
                     XCTFail("round \(round), \(active[round % 4] + 1) threads, \(chunks) chunks: chunks \(wrong.prefix(5)) ran \(wrong.prefix(5).map { counts[$0] }) times")
                     return

@@ -268,7 +268,8 @@ enum Gemm {
     /// With `packedB`, B's panels live there (kc block pc at packedB + pc * nPad,
     /// these columns from col0 on: `packedPanels`),
     /// already packed when `packedBFresh`, else packed there now. The forward
-    /// product of fewer than mr rows goes to `fewRows`, in the micro-kernel's order.
+    /// product of fewer than mr rows goes to `fewRows`, in the micro-kernel's order
+    /// (`fewRowsAliased` for W rows a multiple of 4 KB apart on the AVX-512 level).
     /// `inPlaceA` (a weight matrix as A, GemmTransposed.swift): on the AVX-512 level A
     /// is not packed unless its rows alias (`rowsAlias`); n must then be a multiple of 32
     /// and m of 4, and `biasPerRow` may say that `bias` holds m floats, one a row (Z^T's),
@@ -283,6 +284,13 @@ enum Gemm {
                                nPad: Int = 0, col0: Int = 0, bias: UnsafePointer<Float>? = nil,
                                inPlaceA: Bool = false, biasPerRow: Bool = false) {
         if m < fewRowsLimit && !transA && transB && packedA == nil && packedB == nil {
+            #if SWANN_LEVEL_AVX512
+            if fewRowsAlias(n: n, k: k, ldb: ldb) {
+                fewRowsAliased(m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc,
+                               accumulate: accumulate, bias: bias, work: work)
+                return
+            }
+            #endif
             if let bias {
                 spreadBias(bias, m: m, n: n, c: c, ldc: ldc)
                 fewRows(m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc, accumulate: true)

@@ -81,7 +81,8 @@ extension Gemm {
     /// each of the 64 rows at one visit: with 8, rows a multiple of 4 KB apart (1024
     /// inputs) share one L1 set, each line was gone before its second half was read, and
     /// a 1024-256 layer's one-row forward took 2.9x a 1016-256 one's per weight; now 1.7x
-    /// (Zen 4, benchmarks/row_stride.c): 64 rows in one set still defeat the prefetcher.
+    /// (Zen 4, benchmarks/row_stride.c): 64 rows in one set still defeat the prefetcher,
+    /// so the AVX-512 level packs such rows first (GemmFewRowsAliased.swift).
     static func fewRows(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int,
                         b: UnsafePointer<Float>, ldb: Int,
                         c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool) {

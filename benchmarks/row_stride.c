@@ -4,7 +4,8 @@
  * Rows 1024 or 4096 floats long start in one L1 set (64 sets of 64-byte lines on Zen 4 and
  * the Xeon), so a kernel that reads many such rows at once keeps their lines in one set of 8
  * or 12 ways. swann packs such blocks before its AVX-512 tiles read them (Gemm.rowsAlias)
- * and reads a whole line of each row per visit in its few-row product (Gemm.fewRows); this
+ * and before its AVX-512 few-row product sums them (Gemm.fewRowsAliased; the AVX2 level's
+ * Gemm.fewRows reads a whole line of each row per visit); this
  * driver shows what is left: each case beside the same net 8 inputs narrower, whose rows
  * are not aligned that way, in one process, alternating.
  *

@@ -277,7 +277,7 @@ static void sessions(void)
  * as in every training forward) whose rows lie 4 KB apart (1024 and 4096 inputs): the
  * AVX-512 level packs W's rows before it sums them (Gemm.fewRowsAliased), the AVX2 level
  * transposes them on the fly (Gemm.fewRows); every row alone and in batches of 2 to 5, and
- * each batch of 64 (the turned-around product), the same bits on both levels. 80 units:
+ * a batch of 64 (the turned-around product), the same bits on both levels. 80 units:
  * a 64-column block and a 16-column one. */
 static void few_rows_aliased(void)
 {

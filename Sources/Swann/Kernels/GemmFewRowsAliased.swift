@@ -4,11 +4,12 @@ import CSupport
 /// The few-row forward product on W rows a multiple of 4 KB apart (`rowsAlias`: 1024 or
 /// 4096 inputs). `fewRows` transposes 64 W rows a visit, a line of each; such rows all
 /// start in one L1 set, so the lines the prefetcher brings for the next visit are gone
-/// before it: a 1024-256 layer's one-row forward took 1.86x a 1016-256 one's time per
-/// weight, 4096-256 1.93x (Zen 4, benchmarks/row_stride.c). Here 8 rows at a time walk
-/// the whole kc block (8 lines a set, each read whole before the next) into the
-/// workspace's packed panels, which `panelRows` then reads as a net's packed copy: 1.33x
-/// to 1.49x. The same bits: per kc block each sum from zero in p order, then added to C.
+/// before it: a 1024-256 layer's one-row forward took 1.84-2.06x a 1016-256 one's time
+/// per weight, 4096-256 1.95-2.03x (Zen 4, benchmarks/row_stride.c). Here 8 rows at a
+/// time walk the whole kc block (8 lines a set, each read whole before the next) into
+/// the workspace's packed panels, which `panelRows` then reads as a net's packed copy:
+/// 1.24-1.28x and 1.16-1.23x. The same bits: per kc block each sum from zero in p
+/// order, then added to C.
 /// AVX-512 level only, like the tiles that read rows in place (GemmKernelWide.swift):
 /// the other levels keep `fewRows`, and the library its size.
 extension Gemm {

@@ -285,7 +285,7 @@ enum Gemm {
                                inPlaceA: Bool = false, biasPerRow: Bool = false) {
         if m < fewRowsLimit && !transA && transB && packedA == nil && packedB == nil {
             #if SWANN_LEVEL_AVX512
-            if fewRowsAlias(n: n, k: k, ldb: ldb) {
+            if fewRowsAlias(m: m, n: n, k: k, ldb: ldb) {
                 fewRowsAliased(m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc,
                                accumulate: accumulate, bias: bias, work: work)
                 return

@@ -14,8 +14,14 @@ import CSupport
 /// the other levels keep `fewRows`, and the library its size.
 extension Gemm {
     /// Whether this level takes `fewRowsAliased` for a few-row product with these shapes.
+    /// Up to 4 rows: each row reads the packed block (80 KB) from L2 where fewRows' rows
+    /// share a 4 KB block in L1, and at 5 rows a 1024-256 forward took 80-83 us against
+    /// fewRows' 68-71 (1 row 42-44 against 63-69, 2 rows 51-52 against 60-73, 4 rows 71
+    /// against 73-92; row_stride.c's cases at those rows, Zen 4).
     @inline(__always)
-    static func fewRowsAlias(n: Int, k: Int, ldb: Int) -> Bool { rowsAlias(ldb) && k % 8 == 0 && n % nr == 0 }
+    static func fewRowsAlias(m: Int, n: Int, k: Int, ldb: Int) -> Bool {
+        m <= 4 && rowsAlias(ldb) && k % 8 == 0 && n % nr == 0
+    }
 
     /// C[0..<m, 0..<n] (+)= A B^T (+ bias) for m < mr rows, B n x k (row j at b + j * ldb),
     /// 64 columns at a time: each kc block of those columns packed, then summed.

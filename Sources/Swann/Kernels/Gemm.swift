@@ -284,19 +284,17 @@ enum Gemm {
                                nPad: Int = 0, col0: Int = 0, bias: UnsafePointer<Float>? = nil,
                                inPlaceA: Bool = false, biasPerRow: Bool = false) {
         if m < fewRowsLimit && !transA && transB && packedA == nil && packedB == nil {
+            // The few-row products add to C: the bias is spread over the rows first.
+            if let bias { spreadBias(bias, m: m, n: n, c: c, ldc: ldc) }
+            let add = accumulate || bias != nil
             #if SWANN_LEVEL_AVX512
             if fewRowsAlias(m: m, n: n, k: k, ldb: ldb) {
-                fewRowsAliased(m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc,
-                               accumulate: accumulate, bias: bias, work: work)
+                fewRowsAliased(m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc, accumulate: add,
+                               work: work)
                 return
             }
             #endif
-            if let bias {
-                spreadBias(bias, m: m, n: n, c: c, ldc: ldc)
-                fewRows(m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc, accumulate: true)
-                return
-            }
-            fewRows(m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc, accumulate: accumulate)
+            fewRows(m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc, accumulate: add)
             return
         }
         var jc = 0

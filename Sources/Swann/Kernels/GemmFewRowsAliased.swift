@@ -23,13 +23,12 @@ extension Gemm {
         m <= 4 && rowsAlias(ldb) && k % 8 == 0 && n % nr == 0
     }
 
-    /// C[0..<m, 0..<n] (+)= A B^T (+ bias) for m < mr rows, B n x k (row j at b + j * ldb),
-    /// 64 columns at a time: each kc block of those columns packed, then summed.
+    /// C[0..<m, 0..<n] (+)= A B^T for m < mr rows, B n x k (row j at b + j * ldb), 64
+    /// columns at a time: each kc block of those columns packed, then summed.
     @inline(never)
     static func fewRowsAliased(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int,
                                b: UnsafePointer<Float>, ldb: Int, c: UnsafeMutablePointer<Float>, ldc: Int,
-                               accumulate: Bool, bias: UnsafePointer<Float>?, work: Workspace) {
-        if let bias { spreadBias(bias, m: m, n: n, c: c, ldc: ldc) }
+                               accumulate: Bool, work: Workspace) {
         var jc = 0
         while jc < n {
             // 64 columns (kc x 64 floats, 80 KB): eight chains for one row, in L2.
@@ -43,7 +42,7 @@ extension Gemm {
                     jr += nr
                 }
                 panelRows(m: m, n: ncur, k: kcur, a: a + pc, lda: lda, packed: UnsafePointer(work.packB),
-                          c: c + jc, ldc: ldc, accumulate: accumulate || bias != nil || pc > 0)
+                          c: c + jc, ldc: ldc, accumulate: accumulate || pc > 0)
                 pc += kc
             }
             jc += ncur
@@ -57,7 +56,7 @@ extension Gemm {
     @inline(never)
     static func packAliasedPanel(_ w: UnsafePointer<Float>, _ ldb: Int, _ kcur: Int,
                                  into panel: UnsafeMutablePointer<Float>) {
-        var i = 0
+        var i = 0  // one loop over both halves: one transpose8 in the code
         while i < 2 * kcur {
             let half = i < kcur ? 0 : 8, p0 = i < kcur ? i : i - kcur
             transpose8(w + half * ldb + p0, ldb, panel + p0 * nr + half, nr)
